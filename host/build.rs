@@ -1,0 +1,157 @@
+//! Builds every guest plugin in `../plugins` to `wasm32-wasip2`, so that an
+//! ordinary `cargo build` / `cargo test` of the host needs no manual step.
+//!
+//! Each plugin package is built by its own `cargo build -p`, because each one
+//! enables the SDK feature of its own kind and a single workspace build would
+//! unify those features. The guests have their own target dir
+//! (`target/plugins`), so the nested cargo never waits on the outer one's lock.
+//!
+//! A plugin that fails to build is reported as a cargo warning and left out of
+//! `builtin_plugins.rs`; whatever needs it then fails with a message naming it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::{env, fs};
+
+const GUEST_TARGET: &str = "wasm32-wasip2";
+/// Folders of `plugins/` whose sub-folders are plugin packages.
+const PLUGIN_GROUPS: &[&str] = &["examples", "hostile"];
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf();
+    let plugins_dir = root.join("plugins");
+    let target_dir = env::var_os("CAM_PLUGINS_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("plugins"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    for watched in [
+        "wit",
+        "plugins/sdk",
+        "plugins/examples",
+        "plugins/hostile",
+        "plugins/Cargo.toml",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=CAM_PLUGINS_TARGET_DIR");
+
+    let wasm_dir = target_dir.join(GUEST_TARGET).join("release");
+    println!(
+        "cargo:rustc-env=CAM_BUILT_PLUGINS_DIR={}",
+        wasm_dir.display()
+    );
+    println!(
+        "cargo:rustc-env=CAM_PLUGINS_SOURCE_DIR={}",
+        plugins_dir.display()
+    );
+
+    let mut builtin = String::from(
+        "/// Example plugins compiled into the binary: (file stem, kind folder, wasm, manifest).\n\
+         pub const BUILTIN_PLUGINS: &[(&str, &str, &[u8], &str)] = &[\n",
+    );
+    for group in PLUGIN_GROUPS {
+        for package_dir in plugin_packages(&plugins_dir.join(group)) {
+            let Some(package) = package_name(&package_dir) else {
+                println!(
+                    "cargo:warning=no package name in {}",
+                    package_dir.join("Cargo.toml").display()
+                );
+                continue;
+            };
+            let crate_name = package.replace('-', "_");
+            match build_plugin(&plugins_dir, &target_dir, &package) {
+                Ok(()) => {
+                    let wasm = wasm_dir.join(format!("{crate_name}.wasm"));
+                    let manifest = package_dir.join(format!("{crate_name}.toml"));
+                    if *group == "examples" && wasm.exists() && manifest.exists() {
+                        builtin.push_str(&format!(
+                            "    ({crate_name:?}, {group:?}, include_bytes!({:?}), include_str!({:?})),\n",
+                            wasm.display().to_string(),
+                            manifest.display().to_string()
+                        ));
+                    }
+                }
+                Err(message) => {
+                    println!("cargo:warning=plugin `{package}` was not built: {message}")
+                }
+            }
+        }
+    }
+    builtin.push_str("];\n");
+    fs::write(out_dir.join("builtin_plugins.rs"), builtin).expect("write builtin_plugins.rs");
+}
+
+fn plugin_packages(group_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(group_dir) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn package_name(package_dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(package_dir.join("Cargo.toml")).ok()?;
+    let value: toml::Value = text.parse().ok()?;
+    Some(value.get("package")?.get("name")?.as_str()?.to_string())
+}
+
+fn build_plugin(plugins_dir: &Path, target_dir: &Path, package: &str) -> Result<(), String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(plugins_dir)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            GUEST_TARGET,
+            "-p",
+            package,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir);
+    // The outer build's settings are for the host, not the guests (clippy's
+    // wrapper, host rustflags, a redirected target dir).
+    for var in [
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC",
+        "RUSTDOC",
+    ] {
+        command.env_remove(var);
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("may not be installed") || stderr.contains("can't find crate for `core`") {
+        return Err(format!(
+            "the {GUEST_TARGET} target is missing: run `rustup target add {GUEST_TARGET}`"
+        ));
+    }
+    let tail: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .take(3)
+        .collect();
+    Err(tail.join(" | "))
+}

@@ -1,0 +1,11 @@
+//! cam: a client-acquisition engine whose business logic runs as sandboxed
+//! WebAssembly components.
+//!
+//! Data flows one way: the pipeline calls [`domain`], [`store`] and
+//! [`plugins`]; none of those call back into the pipeline.
+
+pub mod cli;
+pub mod domain;
+pub mod plugins;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,80 @@
+//! The `bindgen!` output for the WIT package `cam:plugin`, generated once.
+//!
+//! The host imports (`log`, `config`, `kv`, `http`, `clock`) and the shared
+//! types are generated from the import-only `host` world; each plugin world
+//! maps them onto those modules with `with`, so there is one `Host` trait per
+//! import and one linker serves every plugin kind.
+
+#[allow(unsafe_code, missing_docs, reason = "bindgen! output")]
+mod host_world {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "cam:plugin/host",
+        imports: {
+            "cam:plugin/http.send": async | trappable,
+            "cam:plugin/kv": async | trappable,
+            default: trappable,
+        },
+    });
+}
+
+/// The shared types and host-import interfaces.
+pub use host_world::cam::plugin::{clock, config, http, kv, log, types};
+
+/// Adds every `cam:plugin` host import to a linker.
+pub(crate) fn add_imports_to_linker(
+    linker: &mut wasmtime::component::Linker<super::state::PluginState>,
+) -> wasmtime::Result<()> {
+    host_world::Host_::add_to_linker::<_, wasmtime::component::HasSelf<super::state::PluginState>>(
+        linker,
+        |s| s,
+    )
+}
+
+macro_rules! plugin_world {
+    ($(#[$doc:meta])* $module:ident, $world:literal) => {
+        $(#[$doc])*
+        #[allow(unsafe_code, missing_docs, reason = "bindgen! output")]
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                path: "../wit",
+                world: $world,
+                exports: { default: async },
+                with: {
+                    "cam:plugin/types": super::types,
+                    "cam:plugin/log": super::log,
+                    "cam:plugin/config": super::config,
+                    "cam:plugin/kv": super::kv,
+                    "cam:plugin/http": super::http,
+                    "cam:plugin/clock": super::clock,
+                },
+            });
+        }
+    };
+}
+
+plugin_world!(
+    /// Bindings for the `lead-source` world.
+    lead_source,
+    "cam:plugin/lead-source"
+);
+plugin_world!(
+    /// Bindings for the `enricher` world.
+    enricher,
+    "cam:plugin/enricher"
+);
+plugin_world!(
+    /// Bindings for the `scorer` world.
+    scorer,
+    "cam:plugin/scorer"
+);
+plugin_world!(
+    /// Bindings for the `reply-classifier` world.
+    reply_classifier,
+    "cam:plugin/reply-classifier"
+);
+plugin_world!(
+    /// Bindings for the `decision-rule` world.
+    decision_rule,
+    "cam:plugin/decision-rule"
+);

@@ -1,0 +1,139 @@
+//! The one wasmtime `Engine` per process, its linker, and the epoch ticker
+//! that enforces call deadlines.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings;
+use super::limits::{Limits, MAX_WASM_STACK};
+use super::state::PluginState;
+
+/// How often the epoch advances. Deadlines are rounded up to this; 5 ms keeps
+/// the ticker's cost negligible and a deadline overshoot small.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Instance slots in the pool: how many plugin calls can run at once.
+/// A 2-core worker runs a handful; a hosted worker a few hundred.
+const POOL_INSTANCES: u32 = 512;
+/// Core modules per component: Rust components have a few, JavaScript ones more.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+/// Table elements per table: a JavaScript engine has large function tables.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Size of one core instance's VM context: generous for big JS engine modules.
+const MAX_CORE_INSTANCE_BYTES: usize = 8 << 20;
+
+/// The wasm runtime of one process: engine, linker and limits.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    limits: Limits,
+    http: reqwest::Client,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the given operator maxima.
+    pub fn new(limits: Limits) -> anyhow::Result<Runtime> {
+        let engine = Engine::new(&engine_config(&limits)).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e:#}"))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
+        bindings::add_imports_to_linker(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking the cam:plugin imports: {e:#}"))?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cam/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("creating the HTTP client")?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone())?;
+        Ok(Runtime { engine, linker, limits, http, ticker_stop })
+    }
+
+    /// The engine (for compiling components).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker with WASI and every `cam:plugin` import.
+    pub fn linker(&self) -> &Linker<PluginState> {
+        &self.linker
+    }
+
+    /// The operator's maxima.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The HTTP client used for plugins' requests (redirects are followed by
+    /// the host import itself, so each hop is checked).
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Deadline of a call in epoch ticks.
+    pub(crate) fn ticks_for(timeout: Duration) -> u64 {
+        (timeout.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // We do not use component-model async; turning its bookkeeping off makes
+    // every call cheaper.
+    config.concurrency_support(false);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(POOL_INSTANCES);
+    pool.total_core_instances(POOL_INSTANCES * 4);
+    pool.total_memories(POOL_INSTANCES * 2);
+    pool.total_tables(POOL_INSTANCES * 4);
+    pool.total_stacks(POOL_INSTANCES);
+    pool.max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
+    pool.max_memories_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
+    pool.max_tables_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
+    pool.table_elements(MAX_TABLE_ELEMENTS);
+    pool.max_core_instance_size(MAX_CORE_INSTANCE_BYTES);
+    pool.max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a plain thread, so
+/// deadlines fire even when every tokio worker is busy.
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let weak = engine.weak();
+    drop(engine);
+    std::thread::Builder::new()
+        .name("cam-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .context("starting the epoch ticker")?;
+    Ok(())
+}

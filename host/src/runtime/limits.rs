@@ -1,0 +1,139 @@
+//! Per-call limits: the operator's maxima and a plugin's own, lower ones.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Limits for one plugin call. The operator sets the maxima in the host
+/// config; a manifest may only lower them (see [`Limits::lowered_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock deadline of one call, instantiation included.
+    pub timeout: Duration,
+    /// Linear memory cap per instance, in bytes.
+    pub memory_bytes: usize,
+    /// The most data the host sends into one call (sum of strings and lists).
+    pub max_input_bytes: usize,
+    /// The most data the host accepts back from one call.
+    pub max_output_bytes: usize,
+    /// Log lines accepted per call; later lines are counted and dropped.
+    pub max_log_lines: u32,
+    /// Bytes of HTTP response body accepted per request.
+    pub max_http_response_bytes: usize,
+    /// Consecutive failures after which a plugin version is quarantined.
+    pub quarantine_after: u32,
+}
+
+/// Default call deadline: generous for a batch of 1,000 leads, short enough
+/// that a looping plugin costs a cycle little.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default memory cap: a JavaScript engine needs tens of MiB; 256 MiB leaves room
+/// for big batches while bounding what one bad plugin can take.
+pub const DEFAULT_MEMORY_BYTES: usize = 256 << 20;
+/// Default input cap per call: 16 MiB is several thousand leads.
+pub const DEFAULT_MAX_INPUT_BYTES: usize = 16 << 20;
+/// Default output cap per call.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// Default log lines per call: enough to explain a batch, not enough to flood.
+pub const DEFAULT_MAX_LOG_LINES: u32 = 100;
+/// Default HTTP response body cap: a page of an API, not a download.
+pub const DEFAULT_MAX_HTTP_RESPONSE_BYTES: usize = 8 << 20;
+/// Default failures in a row before quarantine.
+pub const DEFAULT_QUARANTINE_AFTER: u32 = 5;
+/// Wasm stack cap. 512 KiB is wasmtime's default and deep enough for any
+/// reasonable plugin; recursion past it is a `stack-overflow` failure.
+pub const MAX_WASM_STACK: usize = 512 << 10;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: DEFAULT_TIMEOUT,
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_log_lines: DEFAULT_MAX_LOG_LINES,
+            max_http_response_bytes: DEFAULT_MAX_HTTP_RESPONSE_BYTES,
+            quarantine_after: DEFAULT_QUARANTINE_AFTER,
+        }
+    }
+}
+
+/// Limit overrides from a plugin manifest's `[limits]` table. Each can only
+/// lower the operator's maximum; a higher value is clamped and reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// Call deadline in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Memory cap in MiB.
+    pub memory_mib: Option<u64>,
+    /// Output cap in KiB.
+    pub max_output_kib: Option<u64>,
+    /// Log lines per call.
+    pub max_log_lines: Option<u32>,
+}
+
+impl Limits {
+    /// These limits lowered by a manifest's overrides. Returns the effective
+    /// limits and a note for every override that asked for more than allowed.
+    pub fn lowered_by(&self, overrides: &LimitOverrides) -> (Limits, Vec<String>) {
+        let mut limits = *self;
+        let mut notes = Vec::new();
+        if let Some(ms) = overrides.timeout_ms {
+            let wanted = Duration::from_millis(ms);
+            if wanted > self.timeout {
+                notes.push(format!("timeout_ms = {ms} exceeds the operator's {} ms; using that", self.timeout.as_millis()));
+            } else {
+                limits.timeout = wanted;
+            }
+        }
+        if let Some(mib) = overrides.memory_mib {
+            let wanted = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+            if wanted > self.memory_bytes {
+                notes.push(format!("memory_mib = {mib} exceeds the operator's {} MiB; using that", self.memory_bytes >> 20));
+            } else {
+                limits.memory_bytes = wanted;
+            }
+        }
+        if let Some(kib) = overrides.max_output_kib {
+            let wanted = usize::try_from(kib.saturating_mul(1 << 10)).unwrap_or(usize::MAX);
+            if wanted > self.max_output_bytes {
+                notes.push(format!(
+                    "max_output_kib = {kib} exceeds the operator's {} KiB; using that",
+                    self.max_output_bytes >> 10
+                ));
+            } else {
+                limits.max_output_bytes = wanted;
+            }
+        }
+        if let Some(lines) = overrides.max_log_lines {
+            if lines > self.max_log_lines {
+                notes.push(format!("max_log_lines = {lines} exceeds the operator's {}; using that", self.max_log_lines));
+            } else {
+                limits.max_log_lines = lines;
+            }
+        }
+        (limits, notes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_can_only_lower_the_operator_maxima() {
+        let max = Limits::default();
+        let (limits, notes) = max.lowered_by(&LimitOverrides {
+            timeout_ms: Some(100),
+            memory_mib: Some(100_000),
+            max_output_kib: None,
+            max_log_lines: Some(10),
+        });
+        assert_eq!(limits.timeout, Duration::from_millis(100));
+        assert_eq!(limits.memory_bytes, max.memory_bytes);
+        assert_eq!(limits.max_log_lines, 10);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("memory_mib"), "{notes:?}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The wasmtime engine, the generated bindings, per-call limits and the host
+//! side of every import.
+
+pub mod bindings;
+pub mod engine;
+pub mod error;
+pub mod imports;
+pub mod limits;
+pub mod state;
+pub mod wire_size;
+
+pub use engine::Runtime;
+pub use error::{FailureKind, PluginError};
+pub use limits::Limits;
+pub use state::{CallScope, PluginIdentity};

@@ -1,0 +1,184 @@
+//! The conformance suite: the same test bodies run against SQLite (a fresh
+//! temp file per test) and PostgreSQL (a fresh database per test).
+//!
+//! PostgreSQL comes from `CAM_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). When it is unreachable
+//! the PostgreSQL variants fail if `CI` is set, and otherwise print a note
+//! and pass, so a laptop without PostgreSQL can still run the suite.
+
+mod campaigns;
+mod leads;
+mod leases;
+mod mail;
+mod plugins;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use chrono::NaiveTime;
+use futures::FutureExt as _;
+use rand::Rng as _;
+use sqlx::Connection as _;
+
+use crate::domain::model::{
+    Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep,
+};
+use crate::store::Store;
+
+/// The server the PostgreSQL variants use when the variable is unset.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Generates one `#[tokio::test]` per backend for each listed test body
+/// (`async fn name(store: Arc<dyn Store>)` in the invoking module).
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::store::conformance::run_on_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::store::conformance::run_on_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use conformance_tests;
+
+/// Runs `body` on a store in a fresh SQLite file.
+pub(crate) async fn run_on_sqlite<F, Fut>(body: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("cam.db").display());
+    let store = crate::store::open(&url).await.expect("opening SQLite");
+    body(store).await;
+}
+
+/// Runs `body` on a store in a fresh PostgreSQL database, dropped afterwards
+/// even when the body panics.
+pub(crate) async fn run_on_postgres<F, Fut>(body: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let admin_url =
+        std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "PostgreSQL is unreachable at {} ({err}) and CI is set: the PostgreSQL \
+                     conformance tests must run in CI. Start PostgreSQL or set CAM_TEST_POSTGRES_URL.",
+                    crate::store::redact(&admin_url)
+                );
+            }
+            eprintln!(
+                "note: skipping a PostgreSQL conformance test: {} is unreachable ({err}); \
+                 set CAM_TEST_POSTGRES_URL to run it",
+                crate::store::redact(&admin_url)
+            );
+            return;
+        }
+    };
+    let name = format!("cam_test_{:016x}", rand::thread_rng().r#gen::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("creating the test database");
+    let mut url = url::Url::parse(&admin_url).expect("CAM_TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    let outcome = AssertUnwindSafe(async {
+        let store = crate::store::open(url.as_str())
+            .await
+            .expect("opening PostgreSQL");
+        body(store).await;
+    })
+    .catch_unwind()
+    .await;
+    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    dropped.expect("dropping the test database");
+}
+
+/// A small valid campaign named `name`.
+pub(crate) fn campaign(name: &str) -> NewCampaign {
+    NewCampaign {
+        name: name.to_string(),
+        goal_qualified: 10,
+        daily_cap: 50,
+        mailboxes: vec![Mailbox {
+            address: "sales@example.com".into(),
+            daily_cap: 30,
+        }],
+        send_window: SendWindow {
+            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+            end: NaiveTime::from_hms_opt(17, 0, 0).expect("valid time"),
+            weekdays: vec![chrono::Weekday::Mon, chrono::Weekday::Tue],
+            fallback_time_zone: "Europe/Berlin".into(),
+        },
+        steps: vec![
+            SequenceStep {
+                subject: "Hi {first_name}".into(),
+                body: "Hello".into(),
+                delay_hours: 0,
+            },
+            SequenceStep {
+                subject: "Re: Hi".into(),
+                body: "Ping".into(),
+                delay_hours: 72,
+            },
+        ],
+        score_threshold: 0.5,
+        plugins: PluginBindings {
+            lead_sources: vec!["csv".into()],
+            scorer: Some("icp".into()),
+            ..PluginBindings::default()
+        },
+        live: false,
+    }
+}
+
+/// A lead with `email` and a few fields set.
+pub(crate) fn lead(email: &str) -> NewLead {
+    NewLead {
+        email: email.to_string(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        company: "Analytical".into(),
+        title: "CTO".into(),
+        country: "GB".into(),
+        time_zone: "Europe/London".into(),
+        employees: Some(42),
+        attributes: BTreeMap::from([("source_row".to_string(), "1".to_string())]),
+        source_plugin: "csv".into(),
+        source_version: "sha256:abc".into(),
+        ..NewLead::default()
+    }
+}
+
+/// A tenant `tenant` with one campaign; returns the campaign id.
+pub(crate) async fn tenant_with_campaign(store: &Arc<dyn Store>, tenant: &str) -> i64 {
+    store.ensure_tenant(tenant, tenant).await.expect("tenant");
+    store
+        .create_campaign(tenant, &campaign("outreach"))
+        .await
+        .expect("campaign")
+        .id
+}

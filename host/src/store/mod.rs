@@ -1,0 +1,487 @@
+//! Storage: one [`Store`] trait, implemented for SQLite (the embedded
+//! default, one file in WAL mode) and PostgreSQL (hosted, many workers).
+//!
+//! Callers hold an `Arc<dyn Store>` from [`open`]. Every method is scoped to
+//! a tenant: a row of another tenant is never read, changed or counted, and
+//! looks exactly like a missing row ([`StoreError::NotFound`]).
+//!
+//! Both backends pass the same conformance suite (`store::conformance`).
+//! Queries are checked at run time (`sqlx::query` + `bind`) so builds need no
+//! database. Schema changes are forward-only migrations in
+//! `migrations/sqlite/` and `migrations/postgres/`, applied by [`open`] and
+//! [`migrate`].
+
+mod error;
+mod postgres;
+mod shared;
+mod sqlite;
+
+#[cfg(test)]
+mod conformance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::lifecycle::LeadState;
+use crate::domain::model::{
+    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor,
+    Lead, LeadEnrichment, LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport,
+    NewInboundMessage, NewLead, NewOutboundEmail, NewPluginVersion, OutboundEmail,
+    PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
+};
+
+pub use error::{StoreError, StoreResult};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// What [`Store::insert_leads`] did with a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    /// Leads stored as NEW.
+    pub inserted: u64,
+    /// Normalized emails already known to the tenant (or repeated in the batch).
+    pub duplicates: Vec<String>,
+    /// Normalized emails dropped because the address or its domain is suppressed.
+    pub suppressed: Vec<String>,
+}
+
+/// The result of an idempotent insert: a new row, or the row that was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// Inserted now; the new row id.
+    New(i64),
+    /// Already there (same key); the existing row id. Nothing was changed.
+    Existing(i64),
+}
+
+impl Insertion {
+    /// The row id either way.
+    pub fn id(self) -> i64 {
+        match self {
+            Insertion::New(id) | Insertion::Existing(id) => id,
+        }
+    }
+
+    /// Whether this call created the row.
+    pub fn is_new(self) -> bool {
+        matches!(self, Insertion::New(_))
+    }
+}
+
+/// The storage the whole system shares. See the module docs for the rules.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    // ---- tenants -------------------------------------------------------
+
+    /// Creates the tenant if missing (the name is only set on creation).
+    async fn ensure_tenant(&self, id: &str, name: &str) -> StoreResult<Tenant>;
+    /// One tenant.
+    async fn get_tenant(&self, id: &str) -> StoreResult<Tenant>;
+
+    // ---- campaigns -----------------------------------------------------
+
+    /// Stores a new campaign, PAUSED until started. `Duplicate` if the name is taken.
+    async fn create_campaign(&self, tenant: &str, campaign: &NewCampaign) -> StoreResult<Campaign>;
+    /// One campaign by id.
+    async fn get_campaign(&self, tenant: &str, id: i64) -> StoreResult<Campaign>;
+    /// One campaign by name.
+    async fn campaign_by_name(&self, tenant: &str, name: &str) -> StoreResult<Campaign>;
+    /// All of a tenant's campaigns, by id.
+    async fn list_campaigns(&self, tenant: &str) -> StoreResult<Vec<Campaign>>;
+    /// Replaces a campaign's configuration (name included) and keeps its status.
+    async fn update_campaign_config(
+        &self,
+        tenant: &str,
+        id: i64,
+        campaign: &NewCampaign,
+    ) -> StoreResult<Campaign>;
+    /// Changes the status, recording why and who.
+    async fn set_campaign_status(
+        &self,
+        tenant: &str,
+        id: i64,
+        status: CampaignStatus,
+        reason: &str,
+        actor: &str,
+    ) -> StoreResult<Campaign>;
+    /// Changes the campaign-wide daily cap.
+    async fn set_daily_cap(&self, tenant: &str, id: i64, cap: u32) -> StoreResult<()>;
+    /// The cursor a lead source returned last for this campaign.
+    async fn source_cursor(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        plugin: &str,
+    ) -> StoreResult<Option<String>>;
+    /// Persists a lead source's next cursor.
+    async fn set_source_cursor(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        plugin: &str,
+        cursor: &str,
+    ) -> StoreResult<()>;
+
+    // ---- leads ---------------------------------------------------------
+
+    /// Inserts leads as NEW in one transaction, in multi-row batches. Emails
+    /// are trimmed and lower-cased; existing or repeated emails and suppressed
+    /// addresses/domains are skipped and reported, never overwritten.
+    async fn insert_leads(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        leads: &[NewLead],
+    ) -> StoreResult<InsertOutcome>;
+    /// One lead by id.
+    async fn get_lead(&self, tenant: &str, id: i64) -> StoreResult<Lead>;
+    /// One lead by (normalized) email.
+    async fn lead_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<Lead>>;
+    /// A campaign's leads in `state`, best score first (unscored last), then oldest.
+    async fn leads_in_state(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        state: LeadState,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>>;
+    /// A campaign's leads whose `next_action_at` is at or before `now`, earliest first.
+    async fn leads_due(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>>;
+    /// How many of a campaign's leads are in each state (states with none are left out).
+    async fn count_leads_by_state(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+    ) -> StoreResult<Vec<(LeadState, u64)>>;
+    /// Applies what an enricher learned (fields left `None` stay as they are).
+    async fn update_enrichment(
+        &self,
+        tenant: &str,
+        lead_id: i64,
+        enrichment: &LeadEnrichment,
+    ) -> StoreResult<()>;
+    /// Records a score, its reasons and the scorer version.
+    async fn update_score(
+        &self,
+        tenant: &str,
+        lead_id: i64,
+        score: f64,
+        reasons: &[String],
+        scorer_version: &str,
+    ) -> StoreResult<()>;
+    /// Moves a lead from `transition.from` to `transition.to` and records the
+    /// transition. `Conflict` if the lead is no longer in `from` (someone
+    /// moved it meanwhile). Legality is the caller's (`domain::lifecycle`) call.
+    async fn transition_lead(&self, tenant: &str, transition: &LeadTransition) -> StoreResult<()>;
+    /// A lead's recorded transitions, oldest first.
+    async fn lead_transitions(
+        &self,
+        tenant: &str,
+        lead_id: i64,
+    ) -> StoreResult<Vec<LeadTransition>>;
+    /// Sets the sequence position and when to act next (`None`: nothing scheduled).
+    async fn set_lead_schedule(
+        &self,
+        tenant: &str,
+        lead_id: i64,
+        current_step: u32,
+        next_action_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Deletes a lead with its transitions and emails; suppressions stay.
+    async fn delete_lead(&self, tenant: &str, lead_id: i64) -> StoreResult<()>;
+
+    // ---- suppression ---------------------------------------------------
+
+    /// Suppresses an address or a domain (normalized to lower case). Adding
+    /// an existing entry keeps the first reason.
+    async fn add_suppression(
+        &self,
+        tenant: &str,
+        kind: SuppressionKind,
+        value: &str,
+        reason: SuppressionReason,
+        note: &str,
+    ) -> StoreResult<()>;
+    /// Whether the address or its domain is suppressed.
+    async fn is_suppressed(&self, tenant: &str, email: &str) -> StoreResult<bool>;
+    /// The normalized emails of `emails` whose address or domain is suppressed.
+    async fn suppressed_subset(&self, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>>;
+    /// All suppression entries, newest first.
+    async fn list_suppressions(&self, tenant: &str) -> StoreResult<Vec<Suppression>>;
+
+    // ---- outbound email ------------------------------------------------
+
+    /// Queues an email; the database allows one per (lead, step), so a second
+    /// call returns [`Insertion::Existing`] and changes nothing.
+    async fn queue_email(&self, tenant: &str, email: &NewOutboundEmail) -> StoreResult<Insertion>;
+    /// One email by id.
+    async fn get_email(&self, tenant: &str, id: i64) -> StoreResult<OutboundEmail>;
+    /// The email with this Message-ID, for matching replies.
+    async fn email_by_message_id(
+        &self,
+        tenant: &str,
+        message_id: &str,
+    ) -> StoreResult<Option<OutboundEmail>>;
+    /// QUEUED → SENDING (the attempt counts against caps from `at`). `Conflict` otherwise.
+    async fn mark_email_sending(&self, tenant: &str, id: i64, at: DateTime<Utc>)
+    -> StoreResult<()>;
+    /// SENDING → SENT. `Conflict` otherwise.
+    async fn mark_email_sent(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// QUEUED or SENDING → FAILED (known not sent). `Conflict` otherwise.
+    async fn mark_email_failed(&self, tenant: &str, id: i64, error: &str) -> StoreResult<()>;
+    /// SENDING → UNCERTAIN (may have been sent; never re-queued). `Conflict` otherwise.
+    async fn mark_email_uncertain(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()>;
+    /// Marks every email SENDING since before `attempted_before` as UNCERTAIN
+    /// (a worker died mid-send); returns how many.
+    async fn mark_stale_sending_uncertain(
+        &self,
+        tenant: &str,
+        attempted_before: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Emails in `state` (optionally of one campaign), oldest first.
+    async fn emails_in_state(
+        &self,
+        tenant: &str,
+        campaign_id: Option<i64>,
+        state: EmailState,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboundEmail>>;
+    /// Emails of a campaign attempted since `since` (SENDING, SENT or
+    /// UNCERTAIN: anything that may have left counts against the cap).
+    async fn count_sent_since(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Same as [`Store::count_sent_since`] for one mailbox across campaigns.
+    async fn count_sent_by_mailbox_since(
+        &self,
+        tenant: &str,
+        mailbox: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    // ---- inbound messages ----------------------------------------------
+
+    /// Stores a message; the same Message-ID twice returns [`Insertion::Existing`].
+    async fn insert_inbound(
+        &self,
+        tenant: &str,
+        message: &NewInboundMessage,
+    ) -> StoreResult<Insertion>;
+    /// One inbound message by id.
+    async fn get_inbound(&self, tenant: &str, id: i64) -> StoreResult<InboundMessage>;
+    /// Records which lead a message belongs to.
+    async fn set_inbound_match(&self, tenant: &str, id: i64, lead_id: i64) -> StoreResult<()>;
+    /// Records the classifier's label.
+    async fn set_inbound_label(
+        &self,
+        tenant: &str,
+        id: i64,
+        label: &str,
+        confidence: f64,
+        classifier_version: &str,
+    ) -> StoreResult<()>;
+    /// Records that a human was alerted about the message.
+    async fn mark_inbound_alerted(&self, tenant: &str, id: i64) -> StoreResult<()>;
+    /// Messages not matched to a lead, oldest first.
+    async fn unmatched_inbound(&self, tenant: &str, limit: u32)
+    -> StoreResult<Vec<InboundMessage>>;
+    /// Messages not labelled yet, oldest first.
+    async fn unlabeled_inbound(&self, tenant: &str, limit: u32)
+    -> StoreResult<Vec<InboundMessage>>;
+    /// Where polling of `mailbox` got to.
+    async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>>;
+    /// Advances (or resets, on a new UIDVALIDITY) the polling position.
+    async fn set_inbox_cursor(
+        &self,
+        tenant: &str,
+        mailbox: &str,
+        cursor: InboxCursor,
+    ) -> StoreResult<()>;
+
+    // ---- alerts --------------------------------------------------------
+
+    /// Stores an alert once per idempotency key; a repeat returns
+    /// [`Insertion::Existing`] and changes nothing.
+    async fn insert_alert(&self, tenant: &str, alert: &NewAlert) -> StoreResult<Insertion>;
+    /// Records delivery.
+    async fn mark_alert_delivered(
+        &self,
+        tenant: &str,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Newest alerts first.
+    async fn list_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>>;
+
+    // ---- plugin key-value data -----------------------------------------
+
+    /// A plugin's value for `key`.
+    async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Sets `key`, atomically refusing with `QuotaExceeded` when the plugin's
+    /// total (key + value bytes over all its keys, this one's new size
+    /// included) would exceed `quota_bytes`.
+    async fn kv_set(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota_bytes: u64,
+    ) -> StoreResult<()>;
+    /// Deletes `key`; whether it existed.
+    async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<bool>;
+    /// Bytes the plugin uses (keys plus values).
+    async fn kv_usage(&self, tenant: &str, plugin: &str) -> StoreResult<u64>;
+
+    // ---- plugin versions -----------------------------------------------
+
+    /// Records a version (idempotent on (name, sha256)); new versions start inactive.
+    async fn record_plugin_version(
+        &self,
+        tenant: &str,
+        version: &NewPluginVersion,
+    ) -> StoreResult<PluginVersionRecord>;
+    /// Every version of `name`, newest first.
+    async fn plugin_history(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Vec<PluginVersionRecord>>;
+    /// The active version of every plugin, by name.
+    async fn active_plugin_versions(&self, tenant: &str) -> StoreResult<Vec<PluginVersionRecord>>;
+    /// Makes `sha256` the one active version of `name` (rollback and promotion).
+    async fn activate_plugin_version(
+        &self,
+        tenant: &str,
+        name: &str,
+        sha256: &str,
+    ) -> StoreResult<PluginVersionRecord>;
+
+    // ---- cycle reports -------------------------------------------------
+
+    /// Stores a finished cycle's report.
+    async fn insert_cycle_report(&self, tenant: &str, report: &NewCycleReport) -> StoreResult<i64>;
+    /// Newest reports first, optionally for one campaign.
+    async fn recent_cycle_reports(
+        &self,
+        tenant: &str,
+        campaign_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<CycleReportRecord>>;
+
+    // ---- worker leases -------------------------------------------------
+
+    /// Takes the campaign's lease if it is free, expired, or already ours.
+    async fn try_acquire_lease(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        worker_id: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool>;
+    /// Extends our lease; `false` if it is not ours any more.
+    async fn renew_lease(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        worker_id: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool>;
+    /// Gives our lease up (no-op if it is not ours).
+    async fn release_lease(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        worker_id: &str,
+    ) -> StoreResult<()>;
+    /// Claims the RUNNING campaign (any tenant) least recently leased whose
+    /// lease is free or expired. Concurrent claimers never get the same one.
+    async fn claim_next_campaign(
+        &self,
+        worker_id: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<Lease>>;
+}
+
+/// Opens the store `url` names, creating the SQLite file if missing, and
+/// applies pending migrations.
+///
+/// Accepted: `sqlite://PATH`, `sqlite:PATH` (SQLite, WAL mode) and
+/// `postgres://...` / `postgresql://...`.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context as _;
+    match backend_of(url)? {
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(url)
+                .await
+                .with_context(|| format!("opening SQLite database {}", redact(url)))?;
+            store
+                .migrate()
+                .await
+                .context("migrating the SQLite database")?;
+            Ok(Arc::new(store))
+        }
+        Backend::Postgres => {
+            let store = PostgresStore::connect(url)
+                .await
+                .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
+            store
+                .migrate()
+                .await
+                .context("migrating the PostgreSQL database")?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Applies pending migrations to the database `url` names (`cam migrate`).
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    open(url).await.map(drop)
+}
+
+/// Which backend a URL names.
+pub fn backend_of(url: &str) -> StoreResult<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl { url: redact(url) })
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // set_password only fails for URLs that cannot have one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

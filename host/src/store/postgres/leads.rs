@@ -1,0 +1,512 @@
+//! Leads, their transitions and suppression on PostgreSQL.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgPool, Row};
+
+use super::touched;
+use crate::domain::lifecycle::LeadState;
+use crate::domain::model::{
+    Lead, LeadEnrichment, LeadTransition, NewLead, Suppression, SuppressionKind, SuppressionReason,
+};
+use crate::store::shared::{
+    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, email_domain, normalize_email,
+    parse_lead_state, to_u32, to_u64,
+};
+use crate::store::{InsertOutcome, StoreError, StoreResult};
+
+pub(crate) const LEAD_COLUMNS: &str = "id, tenant_id, campaign_id, email, first_name, last_name, \
+     company, domain, title, country, time_zone, employees, attributes, score, score_reasons, \
+     scorer_version, state, current_step, next_action_at, source_plugin, source_version, \
+     created_at, updated_at";
+
+fn lead_from_row(row: &PgRow) -> StoreResult<Lead> {
+    let employees: Option<i64> = row.try_get("employees")?;
+    let state: String = row.try_get("state")?;
+    Ok(Lead {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        campaign_id: row.try_get("campaign_id")?,
+        fields: NewLead {
+            email: row.try_get("email")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            company: row.try_get("company")?,
+            domain: row.try_get("domain")?,
+            title: row.try_get("title")?,
+            country: row.try_get("country")?,
+            time_zone: row.try_get("time_zone")?,
+            employees: employees
+                .map(|n| to_u32("leads.employees", n))
+                .transpose()?,
+            attributes: row.try_get::<Json<_>, _>("attributes")?.0,
+            source_plugin: row.try_get("source_plugin")?,
+            source_version: row.try_get("source_version")?,
+        },
+        score: row.try_get("score")?,
+        score_reasons: row.try_get::<Json<_>, _>("score_reasons")?.0,
+        scorer_version: row.try_get("scorer_version")?,
+        state: parse_lead_state(&state)?,
+        current_step: to_u32("leads.current_step", row.try_get("current_step")?)?,
+        next_action_at: row.try_get("next_action_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// One column-array per field: a batch is one constant-size statement.
+const INSERT_SQL: &str = "INSERT INTO leads (tenant_id, campaign_id, created_at, updated_at, \
+     state, email, first_name, last_name, company, domain, title, country, time_zone, employees, \
+     attributes, source_plugin, source_version) \
+     SELECT $1, $2, $3, $3, 'NEW', * FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], \
+     $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::jsonb[], $14::text[], \
+     $15::text[]) ON CONFLICT (tenant_id, email) DO NOTHING RETURNING email";
+
+/// A batch of leads as column arrays.
+#[derive(Default)]
+struct Columns {
+    email: Vec<String>,
+    first_name: Vec<String>,
+    last_name: Vec<String>,
+    company: Vec<String>,
+    domain: Vec<String>,
+    title: Vec<String>,
+    country: Vec<String>,
+    time_zone: Vec<String>,
+    employees: Vec<Option<i64>>,
+    attributes: Vec<Json<std::collections::BTreeMap<String, String>>>,
+    source_plugin: Vec<String>,
+    source_version: Vec<String>,
+}
+
+impl Columns {
+    fn push(&mut self, lead: &NewLead, email: String) {
+        let domain = if lead.domain.trim().is_empty() {
+            email_domain(&email).to_string()
+        } else {
+            lead.domain.trim().to_lowercase()
+        };
+        self.email.push(email);
+        self.first_name.push(lead.first_name.clone());
+        self.last_name.push(lead.last_name.clone());
+        self.company.push(lead.company.clone());
+        self.domain.push(domain);
+        self.title.push(lead.title.clone());
+        self.country.push(lead.country.clone());
+        self.time_zone.push(lead.time_zone.clone());
+        self.employees.push(lead.employees.map(i64::from));
+        self.attributes.push(Json(lead.attributes.clone()));
+        self.source_plugin.push(lead.source_plugin.clone());
+        self.source_version.push(lead.source_version.clone());
+    }
+}
+
+pub(super) async fn insert(
+    pool: &PgPool,
+    tenant: &str,
+    campaign_id: i64,
+    leads: &[NewLead],
+) -> StoreResult<InsertOutcome> {
+    let mut outcome = InsertOutcome::default();
+    if leads.is_empty() {
+        return Ok(outcome);
+    }
+    let now = Utc::now();
+    let mut seen: HashSet<String> = HashSet::with_capacity(leads.len());
+    let mut tx = pool.begin().await?;
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(campaign_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if owned.is_none() {
+        return Err(StoreError::not_found("campaign", campaign_id));
+    }
+    for chunk in leads.chunks(LEAD_BATCH_ROWS) {
+        let mut emails: Vec<String> = Vec::with_capacity(chunk.len());
+        let mut batch: Vec<(&NewLead, String)> = Vec::with_capacity(chunk.len());
+        for lead in chunk {
+            let email = normalize_email(&lead.email);
+            if seen.insert(email.clone()) {
+                emails.push(email.clone());
+                batch.push((lead, email));
+            } else {
+                outcome.duplicates.push(email);
+            }
+        }
+        let suppressed = suppressed_in(&mut *tx, tenant, &emails).await?;
+        if !suppressed.is_empty() {
+            let set: HashSet<&str> = suppressed.iter().map(String::as_str).collect();
+            batch.retain(|(_, email)| !set.contains(email.as_str()));
+            outcome.suppressed.extend(suppressed.iter().cloned());
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let mut columns = Columns::default();
+        for (lead, email) in &batch {
+            columns.push(lead, email.clone());
+        }
+        let inserted: HashSet<String> = sqlx::query_scalar::<_, String>(INSERT_SQL)
+            .bind(tenant)
+            .bind(campaign_id)
+            .bind(now)
+            .bind(columns.email)
+            .bind(columns.first_name)
+            .bind(columns.last_name)
+            .bind(columns.company)
+            .bind(columns.domain)
+            .bind(columns.title)
+            .bind(columns.country)
+            .bind(columns.time_zone)
+            .bind(columns.employees)
+            .bind(columns.attributes)
+            .bind(columns.source_plugin)
+            .bind(columns.source_version)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        outcome.inserted += inserted.len() as u64;
+        outcome.duplicates.extend(
+            batch
+                .into_iter()
+                .filter(|(_, email)| !inserted.contains(email))
+                .map(|(_, email)| email),
+        );
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The suppressed subset of normalized `emails`, inside any executor.
+async fn suppressed_in<'e, E>(
+    executor: E,
+    tenant: &str,
+    emails: &[String],
+) -> StoreResult<Vec<String>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (addresses, domains) = addresses_and_domains(emails);
+    let values: Vec<String> = sqlx::query_scalar(
+        "SELECT value FROM suppressions WHERE tenant_id = $1 AND \
+         ((kind = 'ADDRESS' AND value = ANY($2)) OR (kind = 'DOMAIN' AND value = ANY($3)))",
+    )
+    .bind(tenant)
+    .bind(&addresses)
+    .bind(&domains)
+    .fetch_all(executor)
+    .await?;
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(covered_by(emails, &values))
+}
+
+pub(super) async fn suppressed_subset(
+    pool: &PgPool,
+    tenant: &str,
+    emails: &[String],
+) -> StoreResult<Vec<String>> {
+    suppressed_in(pool, tenant, emails).await
+}
+
+pub(super) async fn add_suppression(
+    pool: &PgPool,
+    tenant: &str,
+    kind: SuppressionKind,
+    value: &str,
+    reason: SuppressionReason,
+    note: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO suppressions (tenant_id, kind, value, reason, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind, value) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(kind.as_str())
+    .bind(normalize_email(value))
+    .bind(reason.as_str())
+    .bind(note)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list_suppressions(
+    pool: &PgPool,
+    tenant: &str,
+) -> StoreResult<Vec<Suppression>> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, kind, value, reason, note, created_at FROM suppressions \
+         WHERE tenant_id = $1 ORDER BY created_at DESC, value",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let reason: String = row.try_get("reason")?;
+            Ok(Suppression {
+                tenant_id: row.try_get("tenant_id")?,
+                kind: SuppressionKind::parse(&kind)
+                    .ok_or_else(|| StoreError::corrupt("suppressions.kind", &kind))?,
+                value: row.try_get("value")?,
+                reason: SuppressionReason::parse(&reason)
+                    .ok_or_else(|| StoreError::corrupt("suppressions.reason", &reason))?,
+                note: row.try_get("note")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn get(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<Lead> {
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("lead", id))?;
+    lead_from_row(&row)
+}
+
+pub(super) async fn by_email(
+    pool: &PgPool,
+    tenant: &str,
+    email: &str,
+) -> StoreResult<Option<Lead>> {
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND email = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(normalize_email(email))
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(lead_from_row).transpose()
+}
+
+pub(super) async fn in_state(
+    pool: &PgPool,
+    tenant: &str,
+    campaign_id: i64,
+    state: LeadState,
+    limit: u32,
+) -> StoreResult<Vec<Lead>> {
+    // Matches the index order (unscored leads last).
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE campaign_id = $2 AND state = $3 AND tenant_id = $1 \
+         ORDER BY score DESC NULLS LAST, id LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(campaign_id)
+        .bind(state.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(lead_from_row).collect()
+}
+
+pub(super) async fn due(
+    pool: &PgPool,
+    tenant: &str,
+    campaign_id: i64,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<Lead>> {
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE campaign_id = $2 AND next_action_at IS NOT NULL \
+         AND next_action_at <= $3 AND tenant_id = $1 ORDER BY next_action_at, id LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(campaign_id)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(lead_from_row).collect()
+}
+
+pub(super) async fn count_by_state(
+    pool: &PgPool,
+    tenant: &str,
+    campaign_id: i64,
+) -> StoreResult<Vec<(LeadState, u64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, COUNT(*) FROM leads WHERE campaign_id = $2 AND tenant_id = $1 \
+         GROUP BY state ORDER BY state",
+    )
+    .bind(tenant)
+    .bind(campaign_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(state, n)| Ok((parse_lead_state(&state)?, to_u64(n))))
+        .collect()
+}
+
+pub(super) async fn update_enrichment(
+    pool: &PgPool,
+    tenant: &str,
+    lead_id: i64,
+    e: &LeadEnrichment,
+) -> StoreResult<()> {
+    // Attributes merge in SQL (new keys win), so no read-modify-write race.
+    let result = sqlx::query(
+        "UPDATE leads SET company = COALESCE($3, company), domain = COALESCE($4, domain), \
+         title = COALESCE($5, title), country = COALESCE($6, country), \
+         time_zone = COALESCE($7, time_zone), employees = COALESCE($8, employees), \
+         attributes = attributes || $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(lead_id)
+    .bind(e.company.as_deref())
+    .bind(e.domain.as_deref())
+    .bind(e.title.as_deref())
+    .bind(e.country.as_deref())
+    .bind(e.time_zone.as_deref())
+    .bind(e.employees.map(i64::from))
+    .bind(Json(&e.attributes))
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    touched(result, "lead", lead_id)
+}
+
+pub(super) async fn update_score(
+    pool: &PgPool,
+    tenant: &str,
+    lead_id: i64,
+    score: f64,
+    reasons: &[String],
+    scorer_version: &str,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE leads SET score = $3, score_reasons = $4, scorer_version = $5, updated_at = $6 \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(lead_id)
+    .bind(score)
+    .bind(Json(&reasons))
+    .bind(scorer_version)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    touched(result, "lead", lead_id)
+}
+
+pub(super) async fn transition(pool: &PgPool, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    let result = sqlx::query(
+        "UPDATE leads SET state = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND state = $3",
+    )
+    .bind(tenant)
+    .bind(t.lead_id)
+    .bind(t.from.as_str())
+    .bind(t.to.as_str())
+    .bind(t.at)
+    .execute(&mut *tx)
+    .await?;
+    if result.rows_affected() == 0 {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM leads WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(t.lead_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return Err(match state {
+            None => StoreError::not_found("lead", t.lead_id),
+            Some(state) => StoreError::Conflict(format!(
+                "lead {} is {state}, not {} as the transition to {} expects",
+                t.lead_id,
+                t.from.as_str(),
+                t.to.as_str()
+            )),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO lead_transitions (tenant_id, lead_id, from_state, to_state, reason, \
+         plugin_version, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tenant)
+    .bind(t.lead_id)
+    .bind(t.from.as_str())
+    .bind(t.to.as_str())
+    .bind(&t.reason)
+    .bind(t.plugin_version.as_deref())
+    .bind(t.at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn transitions(
+    pool: &PgPool,
+    tenant: &str,
+    lead_id: i64,
+) -> StoreResult<Vec<LeadTransition>> {
+    let rows = sqlx::query(
+        "SELECT lead_id, from_state, to_state, reason, plugin_version, at FROM lead_transitions \
+         WHERE lead_id = $2 AND tenant_id = $1 ORDER BY id",
+    )
+    .bind(tenant)
+    .bind(lead_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LeadTransition {
+                lead_id: row.try_get("lead_id")?,
+                from: parse_lead_state(row.try_get("from_state")?)?,
+                to: parse_lead_state(row.try_get("to_state")?)?,
+                reason: row.try_get("reason")?,
+                plugin_version: row.try_get("plugin_version")?,
+                at: row.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn set_schedule(
+    pool: &PgPool,
+    tenant: &str,
+    lead_id: i64,
+    current_step: u32,
+    next_action_at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE leads SET current_step = $3, next_action_at = $4, updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(lead_id)
+    .bind(i64::from(current_step))
+    .bind(next_action_at)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    touched(result, "lead", lead_id)
+}
+
+pub(super) async fn delete(pool: &PgPool, tenant: &str, lead_id: i64) -> StoreResult<()> {
+    let result = sqlx::query("DELETE FROM leads WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(lead_id)
+        .execute(pool)
+        .await?;
+    touched(result, "lead", lead_id)
+}

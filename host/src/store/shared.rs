@@ -1,0 +1,169 @@
+//! Helpers both backends share: normalization, parsing stored names, batching.
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::lifecycle::LeadState;
+use crate::domain::model::NewInboundMessage;
+use crate::store::error::{StoreError, StoreResult};
+
+/// Rows per multi-row INSERT when importing leads. 500 rows of 20 columns
+/// stays well under SQLite's 32766 and PostgreSQL's 65535 bind parameters
+/// while amortizing statement overhead; larger batches measured no faster.
+pub(crate) const LEAD_BATCH_ROWS: usize = 500;
+
+/// Every lead state, for parsing stored names.
+const LEAD_STATES: [LeadState; 8] = [
+    LeadState::New,
+    LeadState::Enriched,
+    LeadState::Contacted,
+    LeadState::Interested,
+    LeadState::Qualified,
+    LeadState::Lost,
+    LeadState::Nurture,
+    LeadState::Dead,
+];
+
+/// Parses a stored lead state name.
+pub(crate) fn parse_lead_state(s: &str) -> StoreResult<LeadState> {
+    LEAD_STATES
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| StoreError::corrupt("lead state", s))
+}
+
+/// The store's last-line normalization of an address: trimmed, lower case.
+/// (Source-specific rules live in the domain; this one is idempotent with them.)
+pub(crate) fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The part after the last `@`, or "" when there is none.
+pub(crate) fn email_domain(email: &str) -> &str {
+    email.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+}
+
+/// The Message-ID to dedupe on: the header, or a stable one derived from the
+/// raw bytes when the message has none (so a re-poll still dedupes).
+pub(crate) fn inbound_message_id(message: &NewInboundMessage) -> String {
+    let id = message.message_id.trim();
+    if id.is_empty() {
+        format!(
+            "<{}@sha256.cam.invalid>",
+            hex::encode(Sha256::digest(&message.raw))
+        )
+    } else {
+        id.to_string()
+    }
+}
+
+/// Distinct normalized addresses and domains of `emails`, for one
+/// suppression lookup.
+pub(crate) fn addresses_and_domains(emails: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut addresses: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    let mut domains: Vec<String> = addresses
+        .iter()
+        .map(|a| email_domain(a).to_string())
+        .filter(|d| !d.is_empty())
+        .collect();
+    domains.sort_unstable();
+    domains.dedup();
+    (addresses, domains)
+}
+
+/// Which of `emails` (normalized) are covered by the suppressed `values`
+/// (addresses and domains as returned by the lookup).
+pub(crate) fn covered_by(emails: &[String], values: &[String]) -> Vec<String> {
+    let set: std::collections::HashSet<&str> = values.iter().map(String::as_str).collect();
+    let mut out: Vec<String> = emails
+        .iter()
+        .map(|e| normalize_email(e))
+        .filter(|e| set.contains(e.as_str()) || set.contains(email_domain(e)))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// `"$a, $b, ..."` placeholders numbered from `first` — valid for both
+/// backends (sqlx's SQLite driver accepts `$N`).
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 5);
+    for i in 0..count {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&(first + i).to_string());
+    }
+    out
+}
+
+/// Converts a count from the database.
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Converts a small unsigned number from the database.
+pub(crate) fn to_u32(what: &'static str, n: i64) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|_| StoreError::corrupt(what, n))
+}
+
+/// A `Duration` in whole milliseconds for timestamp arithmetic.
+pub(crate) fn chrono_ttl(ttl: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
+}
+
+/// `now + ttl`, saturating far in the future instead of overflowing.
+pub(crate) fn expiry(
+    now: chrono::DateTime<chrono::Utc>,
+    ttl: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    now.checked_add_signed(chrono_ttl(ttl))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
+/// The JSON column holding a campaign's structured configuration.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct CampaignConfigJson {
+    pub mailboxes: Vec<crate::domain::model::Mailbox>,
+    pub send_window: crate::domain::model::SendWindow,
+    pub steps: Vec<crate::domain::model::SequenceStep>,
+    pub plugins: crate::domain::model::PluginBindings,
+}
+
+impl CampaignConfigJson {
+    /// The JSON part of `c`.
+    pub fn new(c: &crate::domain::model::NewCampaign) -> Self {
+        CampaignConfigJson {
+            mailboxes: c.mailboxes.clone(),
+            send_window: c.send_window.clone(),
+            steps: c.steps.clone(),
+            plugins: c.plugins.clone(),
+        }
+    }
+
+    /// The JSON text of `c`'s structured configuration.
+    pub fn of(c: &crate::domain::model::NewCampaign) -> StoreResult<String> {
+        to_json("campaign config", &Self::new(c))
+    }
+
+    /// Parses the stored column.
+    pub fn parse(s: &str) -> StoreResult<Self> {
+        serde_json::from_str(s).map_err(|e| StoreError::corrupt("campaign config", e))
+    }
+}
+
+/// Serializes a value for a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(what: &'static str, v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::corrupt(what, e))
+}
+
+/// Parses a JSON column.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    s: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e))
+}
