@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod domain;
+pub mod import;
 pub mod plugins;
 pub mod runtime;
 pub mod store;

@@ -260,7 +260,10 @@ impl CampaignDef {
         if name.is_empty() {
             problem("name".into(), "must not be empty".into());
         } else if name.chars().count() > MAX_NAME_LEN {
-            problem("name".into(), format!("must be at most {MAX_NAME_LEN} characters"));
+            problem(
+                "name".into(),
+                format!("must be at most {MAX_NAME_LEN} characters"),
+            );
         } else if name.chars().any(char::is_control) {
             problem("name".into(), "must not contain control characters".into());
         }
@@ -472,7 +475,10 @@ mod tests {
             ]
         );
         let msg = def.validate().unwrap_err().to_string();
-        assert!(msg.contains("step 2 subject") && msg.contains("Mars/Base"), "{msg}");
+        assert!(
+            msg.contains("step 2 subject") && msg.contains("Mars/Base"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -225,8 +225,11 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_from_the_lead() {
-        let t = Template::parse("s", "Hi {{first_name}}, how is {{ company }} doing in {{Industry}}?")
-            .unwrap();
+        let t = Template::parse(
+            "s",
+            "Hi {{first_name}}, how is {{ company }} doing in {{Industry}}?",
+        )
+        .unwrap();
         assert_eq!(
             t.render(&lead()).unwrap(),
             "Hi Anna, how is Acme GmbH doing in logistics?"
@@ -241,7 +244,11 @@ mod tests {
 
     #[test]
     fn a_missing_field_is_an_error_naming_the_field_and_template() {
-        let t = Template::parse("step 1 body", "Hi {{last_name}} at {{title}}, {{last_name}}").unwrap();
+        let t = Template::parse(
+            "step 1 body",
+            "Hi {{last_name}} at {{title}}, {{last_name}}",
+        )
+        .unwrap();
         let err = t.render(&lead()).unwrap_err();
         assert_eq!(
             err,
@@ -251,7 +258,10 @@ mod tests {
             }
         );
         let msg = err.to_string();
-        assert!(msg.contains("step 1 body") && msg.contains("\"last_name\""), "{msg}");
+        assert!(
+            msg.contains("step 1 body") && msg.contains("\"last_name\""),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -280,7 +290,10 @@ mod tests {
     fn text_without_placeholders_is_copied_verbatim() {
         let t = Template::parse("t", "Plain } text }} with braces { ").unwrap();
         assert_eq!(t.render(&lead()).unwrap(), "Plain } text }} with braces { ");
-        assert_eq!(Template::parse("t", "").unwrap().render(&lead()).unwrap(), "");
+        assert_eq!(
+            Template::parse("t", "").unwrap().render(&lead()).unwrap(),
+            ""
+        );
     }
 
     #[test]
@@ -293,7 +306,10 @@ mod tests {
     #[test]
     fn fields_lists_what_the_template_needs() {
         let t = Template::parse("t", "{{a}} {{b|x}}").unwrap();
-        assert_eq!(t.fields().collect::<Vec<_>>(), vec![("a", false), ("b", true)]);
+        assert_eq!(
+            t.fields().collect::<Vec<_>>(),
+            vec![("a", false), ("b", true)]
+        );
     }
 
     #[test]

@@ -56,10 +56,7 @@ const ALIASES: &[(LeadField, &[&str])] = &[
         LeadField::Company,
         &["company", "company_name", "organization", "organisation"],
     ),
-    (
-        LeadField::Domain,
-        &["domain", "company_domain", "website"],
-    ),
+    (LeadField::Domain, &["domain", "company_domain", "website"]),
     (LeadField::Title, &["title", "job_title", "position"]),
     (LeadField::Country, &["country", "country_code"]),
     (LeadField::Timezone, &["timezone", "tz", "time_zone"]),
@@ -156,7 +153,10 @@ impl fmt::Display for ColumnWarning {
                  column {first_column} is used and column {column} is kept as attribute {kept_as:?}"
             ),
             ColumnWarning::UnusedMapping { column } => {
-                write!(f, "the mapping names column {column:?}, which the file does not have")
+                write!(
+                    f,
+                    "the mapping names column {column:?}, which the file does not have"
+                )
             }
         }
     }
@@ -343,7 +343,15 @@ mod tests {
     #[test]
     fn common_header_spellings_map_to_lead_fields() {
         let p = plan(
-            &["E-Mail", "firstname", "Surname", "Organization", "Job Title", "TZ", "Employees"],
+            &[
+                "E-Mail",
+                "firstname",
+                "Surname",
+                "Organization",
+                "Job Title",
+                "TZ",
+                "Employees",
+            ],
             &[],
         );
         assert_eq!(
@@ -378,7 +386,12 @@ mod tests {
     fn the_user_mapping_wins_over_aliases() {
         let p = plan(
             &["Kontakt", "mail", "Notes", "Secret"],
-            &[("kontakt", "email"), ("Mail", "personal_mail"), ("secret", "-"), ("missing", "title")],
+            &[
+                ("kontakt", "email"),
+                ("Mail", "personal_mail"),
+                ("secret", "-"),
+                ("missing", "title"),
+            ],
         );
         assert_eq!(
             targets(&p),
@@ -410,7 +423,11 @@ mod tests {
             ]
         );
         assert_eq!(p.warnings.len(), 2);
-        assert!(p.warnings[0].to_string().contains("column 2"), "{}", p.warnings[0]);
+        assert!(
+            p.warnings[0].to_string().contains("column 2"),
+            "{}",
+            p.warnings[0]
+        );
     }
 
     #[test]

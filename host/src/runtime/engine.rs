@@ -11,7 +11,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use super::bindings;
 use super::limits::{Limits, MAX_WASM_STACK};
-use super::state::PluginState;
+use super::imports::kv::KvBackend;
+use super::state::{CallScope, PluginState};
 
 /// How often the epoch advances. Deadlines are rounded up to this; 5 ms keeps
 /// the ticker's cost negligible and a deadline overshoot small.
@@ -79,6 +80,16 @@ impl Runtime {
     /// the host import itself, so each hop is checked).
     pub fn http_client(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// A call scope for `tenant` at the current time, with kv data in `kv`.
+    pub fn scope(&self, tenant: &str, kv: Option<Arc<dyn KvBackend>>) -> CallScope {
+        CallScope {
+            tenant: tenant.to_string(),
+            now_ms: chrono::Utc::now().timestamp_millis(),
+            kv,
+            http: self.http.clone(),
+        }
     }
 
     /// Deadline of a call in epoch ticks.

@@ -2,8 +2,8 @@
 //! `http = { allow = ["host[:port]", ...] }` in the manifest; a request to a
 //! host not listed comes back as [`Error::Denied`], not a trap.
 
-pub use crate::bindings::host::cam::plugin::http::{Error, Method, Request, Response};
 use crate::Attribute;
+pub use crate::bindings::host::cam::plugin::http::{Error, Method, Request, Response};
 use serde::de::DeserializeOwned;
 
 impl From<Error> for String {
@@ -87,7 +87,10 @@ pub fn send(request: &Request) -> Result<Response, Error> {
 /// `GET url` with `headers` (name, value).
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, Error> {
     let mut request = Request::new(Method::Get, url);
-    request.headers = headers.iter().map(|(k, v)| Attribute::new(*k, *v)).collect();
+    request.headers = headers
+        .iter()
+        .map(|(k, v)| Attribute::new(*k, *v))
+        .collect();
     send(&request)
 }
 
@@ -99,7 +102,10 @@ pub fn post_json(
 ) -> Result<Response, Error> {
     let body = serde_json::to_vec(body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
     let mut request = Request::new(Method::Post, url).body(body);
-    request.headers = headers.iter().map(|(k, v)| Attribute::new(*k, *v)).collect();
+    request.headers = headers
+        .iter()
+        .map(|(k, v)| Attribute::new(*k, *v))
+        .collect();
     request
         .headers
         .push(Attribute::new("content-type", "application/json"));

@@ -1,26 +1,33 @@
-//! Write [cam](https://example.invalid/cam) plugins in Rust: a plugin is a
-//! struct and a trait impl, no raw bindings in sight.
+//! Write cam plugins in Rust: a plugin is a struct and a trait impl, no raw
+//! bindings in sight.
 //!
 //! Enable the cargo feature of your plugin's kind (`lead-source`, `enricher`,
 //! `scorer`, `reply-classifier` or `decision-rule`), implement its trait and
 //! export your type with the kind's macro:
 //!
-//! ```ignore
-//! use cam_plugin_sdk::{Capability, Lead, PluginInfo, Score, Scorer};
+//! ```
+//! # #[cfg(feature = "scorer")]
+//! # mod example {
+//! use cam_plugin_sdk::{Capability, Lead, PluginInfo, Score, Scorer, config};
 //!
-//! struct Constant;
+//! pub struct Constant;
 //!
 //! impl Scorer for Constant {
 //!     fn describe() -> PluginInfo {
-//!         PluginInfo::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), "Scores 0.5", &[])
+//!         let about = "Scores every lead the same";
+//!         PluginInfo::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), about, &[Capability::Config])
 //!     }
 //!
 //!     fn score(leads: Vec<Lead>) -> Result<Vec<Score>, String> {
-//!         Ok(leads.iter().map(|_| Score::new(0.5, vec!["constant".into()])).collect())
+//!         // Config values that are not strings arrive as JSON text.
+//!         let value: f32 = config::get_json("value")?.unwrap_or(0.5);
+//!         cam_plugin_sdk::debug!("scoring {} leads", leads.len());
+//!         Ok(leads.iter().map(|_| Score::new(value, vec!["constant".into()])).collect())
 //!     }
 //! }
 //!
 //! cam_plugin_sdk::export_scorer!(Constant);
+//! # }
 //! ```
 //!
 //! Build with `cargo build --release --target wasm32-wasip2`: the `cdylib` is
@@ -37,10 +44,10 @@
 pub mod bindings;
 pub mod clock;
 pub mod config;
+pub mod http;
 mod kinds;
 pub mod kv;
 pub mod log;
-pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 mod types;

@@ -4,8 +4,8 @@
 //! Use the functions (`log::info("...")`) or the formatting macros at the
 //! crate root (`cam_plugin_sdk::info!("{} leads", n)`).
 
-pub use crate::bindings::host::cam::plugin::log::Level;
 use crate::Attribute;
+pub use crate::bindings::host::cam::plugin::log::Level;
 
 /// Logs `message` at `level` with structured `fields`.
 pub fn log(level: Level, message: &str, fields: &[(&str, &str)]) {

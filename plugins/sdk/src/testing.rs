@@ -11,10 +11,10 @@
 //! let page = MySource::next_page(None, 10)?;
 //! ```
 
+use crate::Attribute;
 use crate::http::{Error as HttpError, Request, Response};
 use crate::kv::Error as KvError;
 use crate::log::Level;
-use crate::Attribute;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -53,7 +53,9 @@ pub fn set_config(key: &str, value: &str) {
 /// that the manifest shipped beside the plugin is accepted:
 /// `testing::use_manifest_config(include_str!("../my_plugin.toml"))`.
 pub fn use_manifest_config(manifest_toml: &str) -> Result<(), String> {
-    let manifest: toml::Table = manifest_toml.parse().map_err(|e| format!("manifest: {e}"))?;
+    let manifest: toml::Table = manifest_toml
+        .parse()
+        .map_err(|e| format!("manifest: {e}"))?;
     let Some(config) = manifest.get("config") else {
         return Ok(());
     };
@@ -63,7 +65,8 @@ pub fn use_manifest_config(manifest_toml: &str) -> Result<(), String> {
     for (key, value) in config {
         let raw = match value {
             toml::Value::String(s) => s.clone(),
-            other => serde_json::to_string(other).map_err(|e| format!("manifest: config `{key}`: {e}"))?,
+            other => serde_json::to_string(other)
+                .map_err(|e| format!("manifest: config `{key}`: {e}"))?,
         };
         set_config(key, &raw);
     }

@@ -70,7 +70,9 @@ fn check_local(local: &str) -> Result<(), String> {
 }
 
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || (!c.is_ascii() && c.is_alphanumeric())
+    c.is_ascii_alphanumeric()
+        || "!#$%&'*+-/=?^_`{|}~".contains(c)
+        || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 fn check_domain(domain: &str) -> Result<(), String> {
@@ -86,13 +88,17 @@ fn check_domain(domain: &str) -> Result<(), String> {
             return Err(format!("empty label in domain {domain:?}"));
         }
         if label.len() > MAX_LABEL {
-            return Err(format!("label longer than {MAX_LABEL} characters in {domain:?}"));
+            return Err(format!(
+                "label longer than {MAX_LABEL} characters in {domain:?}"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!("label {label:?} starts or ends with '-'"));
         }
         if let Some(bad) = label.chars().find(|c| !(c.is_alphanumeric() || *c == '-')) {
-            return Err(format!("character {bad:?} not allowed in domain {domain:?}"));
+            return Err(format!(
+                "character {bad:?} not allowed in domain {domain:?}"
+            ));
         }
     }
     let tld = labels[labels.len() - 1];
@@ -114,9 +120,17 @@ pub fn canonical(address: &Address) -> Address {
         address.domain.clone()
     };
     if !domains::contains(domains::PLUS_ADDRESSING, &domain) {
-        return Address { local: address.local.clone(), domain };
+        return Address {
+            local: address.local.clone(),
+            domain,
+        };
     }
-    let mut local = address.local.split('+').next().unwrap_or_default().to_owned();
+    let mut local = address
+        .local
+        .split('+')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     if domain == "gmail.com" {
         local.retain(|c| c != '.');
     }
@@ -130,13 +144,18 @@ pub fn canonical(address: &Address) -> Address {
 /// The registrable domain (`eu.mail.acme.co.uk` → `acme.co.uk`), by the
 /// common second-level suffixes; not the full public-suffix list.
 pub fn registrable_domain(domain: &str) -> &str {
-    const SECOND_LEVEL: &[&str] = &["ac", "co", "com", "edu", "gov", "ltd", "ne", "net", "or", "org", "plc"];
+    const SECOND_LEVEL: &[&str] = &[
+        "ac", "co", "com", "edu", "gov", "ltd", "ne", "net", "or", "org", "plc",
+    ];
     let labels: Vec<&str> = domain.split('.').collect();
     let n = labels.len();
     if n <= 2 {
         return domain;
     }
-    let keep = if labels[n - 2].len() <= 3 && SECOND_LEVEL.contains(&labels[n - 2]) && labels[n - 1].len() == 2 {
+    let keep = if labels[n - 2].len() <= 3
+        && SECOND_LEVEL.contains(&labels[n - 2])
+        && labels[n - 1].len() == 2
+    {
         3
     } else {
         2
@@ -155,7 +174,10 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lowercased() {
-        assert_eq!(ok("  Ada.Lovelace@Example.COM "), "ada.lovelace@example.com");
+        assert_eq!(
+            ok("  Ada.Lovelace@Example.COM "),
+            "ada.lovelace@example.com"
+        );
         assert_eq!(ok("mailto:ada@example.com"), "ada@example.com");
         assert_eq!(ok("<ada@example.com>"), "ada@example.com");
         assert_eq!(ok("ada@example.com."), "ada@example.com");
@@ -163,7 +185,12 @@ mod tests {
 
     #[test]
     fn common_valid_shapes_pass() {
-        for raw in ["o'brien@example.ie", "first_last+tag@sub.example.co.uk", "x@a-b.io", "jürgen@müller.de"] {
+        for raw in [
+            "o'brien@example.ie",
+            "first_last+tag@sub.example.co.uk",
+            "x@a-b.io",
+            "jürgen@müller.de",
+        ] {
             assert!(parse(raw).is_ok(), "{raw}");
         }
     }

@@ -20,13 +20,21 @@ pub struct Settings {
 
 impl Settings {
     fn is_free_mail(&self, domain: &str) -> bool {
-        domains::contains(domains::FREE_MAIL, domain) || self.extra_free_mail.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        domains::contains(domains::FREE_MAIL, domain)
+            || self
+                .extra_free_mail
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain))
     }
 
     fn is_disposable(&self, domain: &str) -> bool {
         let registrable = email::registrable_domain(domain);
         [domain, registrable].iter().any(|d| {
-            domains::contains(domains::DISPOSABLE, d) || self.extra_disposable.iter().any(|x| x.eq_ignore_ascii_case(d))
+            domains::contains(domains::DISPOSABLE, d)
+                || self
+                    .extra_disposable
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(d))
         })
     }
 
@@ -34,7 +42,11 @@ impl Settings {
         // `sales.eu`, `info-de`: the part before a separator names the role.
         let head = local.split(['.', '-', '_', '+']).next().unwrap_or(local);
         [local, head].iter().any(|l| {
-            domains::contains(domains::ROLE_LOCAL_PARTS, l) || self.extra_role_accounts.iter().any(|x| x.eq_ignore_ascii_case(l))
+            domains::contains(domains::ROLE_LOCAL_PARTS, l)
+                || self
+                    .extra_role_accounts
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(l))
         })
     }
 }
@@ -57,14 +69,16 @@ pub fn employee_band(employees: u32) -> &'static str {
 pub fn enrich(settings: &Settings, lead: &Lead) -> Enrichment {
     let mut out = Enrichment::unchanged(true);
     if let Some(count) = lead.employees {
-        out.attributes.push(Attribute::new("employee_band", employee_band(count)));
+        out.attributes
+            .push(Attribute::new("employee_band", employee_band(count)));
     }
     let address = match email::parse(&lead.email) {
         Ok(address) => address,
         Err(why) => {
             out.deliverable = false;
             out.attributes.push(Attribute::new("email_valid", "false"));
-            out.notes.push(format!("invalid email {:?}: {why}", lead.email));
+            out.notes
+                .push(format!("invalid email {:?}: {why}", lead.email));
             return out;
         }
     };
@@ -72,20 +86,23 @@ pub fn enrich(settings: &Settings, lead: &Lead) -> Enrichment {
     let canonical = email::canonical(&address);
     let normalized = canonical.to_email();
     if normalized != lead.email {
-        out.notes.push(format!("email normalized from {:?}", lead.email));
+        out.notes
+            .push(format!("email normalized from {:?}", lead.email));
         out.email = Some(normalized);
     }
     let domain = canonical.domain.as_str();
 
     if settings.is_role(&canonical.local) {
         out.attributes.push(Attribute::new("role_account", "true"));
-        out.notes.push(format!("role account ({}@)", canonical.local));
+        out.notes
+            .push(format!("role account ({}@)", canonical.local));
     }
     let disposable = settings.is_disposable(domain);
     let free_mail = !disposable && settings.is_free_mail(domain);
     if disposable {
         out.deliverable = false;
-        out.attributes.push(Attribute::new("disposable_domain", "true"));
+        out.attributes
+            .push(Attribute::new("disposable_domain", "true"));
         out.notes.push(format!("disposable domain {domain}"));
     } else if free_mail {
         out.attributes.push(Attribute::new("free_mail", "true"));
@@ -94,12 +111,18 @@ pub fn enrich(settings: &Settings, lead: &Lead) -> Enrichment {
         let company_domain = email::registrable_domain(domain);
         if lead.domain.is_empty() {
             out.domain = Some(company_domain.to_owned());
-            out.notes.push(format!("company domain {company_domain} from the email"));
+            out.notes
+                .push(format!("company domain {company_domain} from the email"));
         }
         if settings.guess_company && lead.company.trim().is_empty() {
-            let name = company_domain.split('.').next().map(capitalize).unwrap_or_default();
+            let name = company_domain
+                .split('.')
+                .next()
+                .map(capitalize)
+                .unwrap_or_default();
             if !name.is_empty() {
-                out.notes.push(format!("company name {name:?} guessed from the domain"));
+                out.notes
+                    .push(format!("company name {name:?} guessed from the domain"));
                 out.company = Some(name);
             }
         }
@@ -120,11 +143,17 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings { guess_company: true, ..Settings::default() }
+        Settings {
+            guess_company: true,
+            ..Settings::default()
+        }
     }
 
     fn attr<'a>(e: &'a Enrichment, key: &str) -> Option<&'a str> {
-        e.attributes.iter().find(|a| a.key == key).map(|a| a.value.as_str())
+        e.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| a.value.as_str())
     }
 
     #[test]
@@ -134,7 +163,10 @@ mod tests {
         assert_eq!(e.domain.as_deref(), Some("acme.com"));
         assert_eq!(e.company.as_deref(), Some("Acme"));
         assert_eq!(e.email, None);
-        assert!(e.notes.contains(&"company domain acme.com from the email".to_owned()));
+        assert!(
+            e.notes
+                .contains(&"company domain acme.com from the email".to_owned())
+        );
     }
 
     #[test]
@@ -149,12 +181,20 @@ mod tests {
 
     #[test]
     fn role_accounts_are_flagged() {
-        for email in ["info@acme.com", "sales@acme.com", "sales.emea@acme.com", "no-reply@acme.com"] {
+        for email in [
+            "info@acme.com",
+            "sales@acme.com",
+            "sales.emea@acme.com",
+            "no-reply@acme.com",
+        ] {
             let e = enrich(&settings(), &Lead::with_email(email));
             assert_eq!(attr(&e, "role_account"), Some("true"), "{email}");
             assert!(e.deliverable);
         }
-        let e = enrich(&settings(), &Lead::with_email("information.officer@acme.com"));
+        let e = enrich(
+            &settings(),
+            &Lead::with_email("information.officer@acme.com"),
+        );
         assert_eq!(attr(&e, "role_account"), None);
     }
 
@@ -184,7 +224,11 @@ mod tests {
         let e = enrich(&settings(), &lead);
         assert!(!e.deliverable);
         assert_eq!(attr(&e, "email_valid"), Some("false"));
-        assert!(e.notes[0].starts_with("invalid email \"ada@@acme\""), "{:?}", e.notes);
+        assert!(
+            e.notes[0].starts_with("invalid email \"ada@@acme\""),
+            "{:?}",
+            e.notes
+        );
     }
 
     #[test]
@@ -200,7 +244,10 @@ mod tests {
     fn employee_counts_become_bands() {
         let mut lead = Lead::with_email("ada@acme.com");
         lead.employees = Some(120);
-        assert_eq!(attr(&enrich(&settings(), &lead), "employee_band"), Some("51-200"));
+        assert_eq!(
+            attr(&enrich(&settings(), &lead), "employee_band"),
+            Some("51-200")
+        );
         assert_eq!(employee_band(1), "1-10");
         assert_eq!(employee_band(11), "11-50");
         assert_eq!(employee_band(1000), "501-1000");
@@ -215,9 +262,24 @@ mod tests {
             extra_role_accounts: vec!["partners".to_owned()],
             guess_company: false,
         };
-        assert_eq!(attr(&enrich(&settings, &Lead::with_email("a@example-mail.com")), "free_mail"), Some("true"));
+        assert_eq!(
+            attr(
+                &enrich(&settings, &Lead::with_email("a@example-mail.com")),
+                "free_mail"
+            ),
+            Some("true")
+        );
         assert!(!enrich(&settings, &Lead::with_email("a@burner.test")).deliverable);
-        assert_eq!(attr(&enrich(&settings, &Lead::with_email("partners@acme.com")), "role_account"), Some("true"));
-        assert_eq!(enrich(&settings, &Lead::with_email("a@acme.com")).company, None);
+        assert_eq!(
+            attr(
+                &enrich(&settings, &Lead::with_email("partners@acme.com")),
+                "role_account"
+            ),
+            Some("true")
+        );
+        assert_eq!(
+            enrich(&settings, &Lead::with_email("a@acme.com")).company,
+            None
+        );
     }
 }

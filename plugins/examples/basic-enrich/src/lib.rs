@@ -29,7 +29,10 @@ impl Enricher for BasicEnrich {
 
     fn enrich(leads: Vec<Lead>) -> Vec<Result<Enrichment, String>> {
         match config::load::<Settings>() {
-            Ok(settings) => leads.iter().map(|lead| Ok(enrich::enrich(&settings, lead))).collect(),
+            Ok(settings) => leads
+                .iter()
+                .map(|lead| Ok(enrich::enrich(&settings, lead)))
+                .collect(),
             // A bad config fails every lead with the same clear message.
             Err(error) => {
                 let message = format!("basic-enrich: {error}");
@@ -49,7 +52,10 @@ mod tests {
     #[test]
     fn one_result_per_lead_in_order() {
         testing::reset();
-        let results = BasicEnrich::enrich(vec![Lead::with_email("a@acme.com"), Lead::with_email("b@mailinator.com")]);
+        let results = BasicEnrich::enrich(vec![
+            Lead::with_email("a@acme.com"),
+            Lead::with_email("b@mailinator.com"),
+        ]);
         assert_eq!(results.len(), 2);
         assert!(results[0].as_ref().unwrap().deliverable);
         assert!(!results[1].as_ref().unwrap().deliverable);
@@ -60,7 +66,10 @@ mod tests {
         testing::reset();
         testing::use_manifest_config(include_str!("../basic_enrich.toml")).unwrap();
         let results = BasicEnrich::enrich(vec![Lead::with_email("ada@acme.com")]);
-        assert_eq!(results[0].as_ref().unwrap().company.as_deref(), Some("Acme"));
+        assert_eq!(
+            results[0].as_ref().unwrap().company.as_deref(),
+            Some("Acme")
+        );
     }
 
     #[test]
@@ -69,6 +78,9 @@ mod tests {
         testing::set_config("extra_free_mail", "42");
         let results = BasicEnrich::enrich(vec![Lead::with_email("a@acme.com")]);
         let error = results[0].as_ref().unwrap_err();
-        assert!(error.contains("extra_free_mail") || error.contains("[config]"), "{error}");
+        assert!(
+            error.contains("extra_free_mail") || error.contains("[config]"),
+            "{error}"
+        );
     }
 }

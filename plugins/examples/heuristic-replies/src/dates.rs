@@ -27,9 +27,31 @@ const STALE_DAYS: i64 = 31;
 /// Words after which a date is the return date rather than, say, the first
 /// day away.
 const RETURN_WORDS: &[&str] = &[
-    "back", "return", "returning", "returns", "return on", "until", "till", "through",
-    "wieder", "zurück", "bis", "ab", "ab dem", "ab dem", "retour", "jusqu'au", "jusqu'à", "à partir du",
-    "de vuelta", "regreso", "regresaré", "volveré", "vuelvo", "hasta", "a partir del",
+    "back",
+    "return",
+    "returning",
+    "returns",
+    "return on",
+    "until",
+    "till",
+    "through",
+    "wieder",
+    "zurück",
+    "bis",
+    "ab",
+    "ab dem",
+    "ab dem",
+    "retour",
+    "jusqu'au",
+    "jusqu'à",
+    "à partir du",
+    "de vuelta",
+    "regreso",
+    "regresaré",
+    "volveré",
+    "vuelvo",
+    "hasta",
+    "a partir del",
 ];
 
 /// The return date the text gives, if any, resolved against `received`.
@@ -45,10 +67,66 @@ pub fn return_date(text: &str, received: Ymd) -> Option<Ymd> {
         .map(|(_, d)| *d)
 }
 
+/// The next `weekday` after `received` when the text says "back on Monday"
+/// (or "wieder am Montag", "de retour lundi", "vuelvo el lunes") and gives
+/// no date.
+pub fn return_weekday(text: &str, received: Ymd) -> Option<Ymd> {
+    const WEEKDAYS: &[(&str, i64)] = &[
+        ("sunday", 0),
+        ("monday", 1),
+        ("tuesday", 2),
+        ("wednesday", 3),
+        ("thursday", 4),
+        ("friday", 5),
+        ("saturday", 6),
+        ("sonntag", 0),
+        ("montag", 1),
+        ("dienstag", 2),
+        ("mittwoch", 3),
+        ("donnerstag", 4),
+        ("freitag", 5),
+        ("samstag", 6),
+        ("sonnabend", 6),
+        ("dimanche", 0),
+        ("lundi", 1),
+        ("mardi", 2),
+        ("mercredi", 3),
+        ("jeudi", 4),
+        ("vendredi", 5),
+        ("samedi", 6),
+        ("domingo", 0),
+        ("lunes", 1),
+        ("martes", 2),
+        ("miércoles", 3),
+        ("miercoles", 3),
+        ("jueves", 4),
+        ("viernes", 5),
+        ("sábado", 6),
+        ("sabado", 6),
+    ];
+    let (_, weekday) = WEEKDAYS
+        .iter()
+        .filter_map(|(name, day)| find_phrase(text, name).map(|at| (at, *day)))
+        .filter(|(at, _)| follows_return_word(text, *at))
+        .min_by_key(|(at, _)| *at)?;
+    let today = days(received);
+    // 1970-01-01 was a Thursday (4).
+    let today_weekday = (today + 4).rem_euclid(7);
+    let ahead = (weekday - today_weekday).rem_euclid(7);
+    let ahead = if ahead == 0 { 7 } else { ahead };
+    Some(from_days(today + ahead))
+}
+
 fn follows_return_word(text: &str, at: usize) -> bool {
-    let start = text[..at].char_indices().rev().nth(40).map_or(0, |(i, _)| i);
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(40)
+        .map_or(0, |(i, _)| i);
     let window = &text[start..at];
-    RETURN_WORDS.iter().any(|w| find_phrase(window, w).is_some())
+    RETURN_WORDS
+        .iter()
+        .any(|w| find_phrase(window, w).is_some())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +165,11 @@ fn tokenize(text: &str) -> Vec<Token<'_>> {
             }
             let digits = &text[i..end];
             let value = digits.parse().unwrap_or(u32::MAX);
-            tokens.push(Token { tok: Tok::Num(value, digits.len()), at: i, glued });
+            tokens.push(Token {
+                tok: Tok::Num(value, digits.len()),
+                at: i,
+                glued,
+            });
         } else if is_word_char(c) {
             let mut end = i;
             while let Some(&(j, d)) = chars.peek() {
@@ -97,10 +179,18 @@ fn tokenize(text: &str) -> Vec<Token<'_>> {
                 end = j + d.len_utf8();
                 chars.next();
             }
-            tokens.push(Token { tok: Tok::Word(&text[i..end]), at: i, glued });
+            tokens.push(Token {
+                tok: Tok::Word(&text[i..end]),
+                at: i,
+                glued,
+            });
         } else {
             chars.next();
-            tokens.push(Token { tok: Tok::Punct(c), at: i, glued });
+            tokens.push(Token {
+                tok: Tok::Punct(c),
+                at: i,
+                glued,
+            });
         }
         glued = true;
     }
@@ -122,7 +212,9 @@ fn month(word: &str) -> Option<u32> {
         "september" | "sep" | "sept" | "septembre" | "septiembre" | "setiembre" => 9,
         "october" | "oct" | "oktober" | "okt" | "octobre" | "octubre" => 10,
         "november" | "nov" | "novembre" | "noviembre" => 11,
-        "december" | "dec" | "dezember" | "dez" | "décembre" | "decembre" | "diciembre" | "dic" => 12,
+        "december" | "dec" | "dezember" | "dez" | "décembre" | "decembre" | "diciembre" | "dic" => {
+            12
+        }
         _ => return None,
     };
     Some(m)
@@ -130,7 +222,10 @@ fn month(word: &str) -> Option<u32> {
 
 /// Ordinal suffixes glued to a day number: 3rd, 1er, 3e, 3º.
 fn is_ordinal_suffix(word: &str) -> bool {
-    matches!(word, "st" | "nd" | "rd" | "th" | "er" | "e" | "ème" | "o" | "º")
+    matches!(
+        word,
+        "st" | "nd" | "rd" | "th" | "er" | "e" | "ème" | "o" | "º"
+    )
 }
 
 /// Every date in `text` with its byte offset, years resolved against `received`.
@@ -191,7 +286,11 @@ fn numeric_date(t: &[Token<'_>], received: Ymd) -> Option<(Ymd, usize)> {
         }
         return make(Some(a), b, c, received).map(|d| (d, 5));
     }
-    let (day, month_no) = if sep == '/' && b > 12 && a <= 12 { (b, a) } else { (a, b) };
+    let (day, month_no) = if sep == '/' && b > 12 && a <= 12 {
+        (b, a)
+    } else {
+        (a, b)
+    };
     let year_follows = punct_glued(t, 3, &[sep]).is_some() && glued(t, 4);
     if let (true, Some((y, y_len))) = (year_follows, num(t, 4)) {
         let year = match y_len {
@@ -276,15 +375,25 @@ fn make(year: Option<u32>, month: u32, day: u32, received: Ymd) -> Option<Ymd> {
     }
     let date = match year {
         Some(y) => {
-            let year = i32::try_from(y).ok().filter(|y| (1970..=9999).contains(y))?;
+            let year = i32::try_from(y)
+                .ok()
+                .filter(|y| (1970..=9999).contains(y))?;
             Ymd { year, month, day }
         }
         None => {
-            let this_year = Ymd { year: received.year, month, day };
+            let this_year = Ymd {
+                year: received.year,
+                month,
+                day,
+            };
             if days(this_year) >= days(received) - STALE_DAYS {
                 this_year
             } else {
-                Ymd { year: received.year + 1, month, day }
+                Ymd {
+                    year: received.year + 1,
+                    month,
+                    day,
+                }
             }
         }
     };
@@ -317,7 +426,12 @@ pub fn days(d: Ymd) -> i64 {
 
 /// The UTC calendar date of a Unix time in seconds.
 pub fn from_unix(secs: i64) -> Ymd {
-    let z = secs.div_euclid(86_400) + 719_468;
+    from_days(secs.div_euclid(86_400))
+}
+
+/// The date `days` after 1970-01-01.
+fn from_days(days: i64) -> Ymd {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -337,7 +451,11 @@ pub fn from_unix(secs: i64) -> Ymd {
 mod tests {
     use super::*;
 
-    const RECEIVED: Ymd = Ymd { year: 2026, month: 2, day: 20 };
+    const RECEIVED: Ymd = Ymd {
+        year: 2026,
+        month: 2,
+        day: 20,
+    };
 
     fn ymd(year: i32, month: u32, day: u32) -> Ymd {
         Ymd { year, month, day }
@@ -359,8 +477,14 @@ mod tests {
 
     #[test]
     fn german_formats() {
-        assert_eq!(back("Ich bin bis 12.03.2026 nicht im Büro."), Some(ymd(2026, 3, 12)));
-        assert_eq!(back("Ab dem 3. März bin ich wieder erreichbar."), Some(ymd(2026, 3, 3)));
+        assert_eq!(
+            back("Ich bin bis 12.03.2026 nicht im Büro."),
+            Some(ymd(2026, 3, 12))
+        );
+        assert_eq!(
+            back("Ab dem 3. März bin ich wieder erreichbar."),
+            Some(ymd(2026, 3, 3))
+        );
         assert_eq!(back("wieder da am 13.03."), Some(ymd(2026, 3, 13)));
         assert_eq!(back("bis zum 12.03.26"), Some(ymd(2026, 3, 12)));
     }
@@ -368,26 +492,45 @@ mod tests {
     #[test]
     fn french_formats() {
         assert_eq!(back("Je serai de retour le 3 mars."), Some(ymd(2026, 3, 3)));
-        assert_eq!(back("absent jusqu'au 1er avril 2026"), Some(ymd(2026, 4, 1)));
+        assert_eq!(
+            back("absent jusqu'au 1er avril 2026"),
+            Some(ymd(2026, 4, 1))
+        );
         assert_eq!(back("de retour le 13/03"), Some(ymd(2026, 3, 13)));
     }
 
     #[test]
     fn spanish_formats() {
-        assert_eq!(back("Estaré fuera hasta el 3 de marzo."), Some(ymd(2026, 3, 3)));
+        assert_eq!(
+            back("Estaré fuera hasta el 3 de marzo."),
+            Some(ymd(2026, 3, 3))
+        );
         assert_eq!(back("regreso el 4 de marzo de 2026"), Some(ymd(2026, 3, 4)));
     }
 
     #[test]
     fn a_missing_year_rolls_over_to_next_year() {
-        let december = Ymd { year: 2026, month: 12, day: 20 };
-        assert_eq!(return_date("back on january 5", december), Some(ymd(2027, 1, 5)));
-        assert_eq!(return_date("back on december 28", december), Some(ymd(2026, 12, 28)));
+        let december = Ymd {
+            year: 2026,
+            month: 12,
+            day: 20,
+        };
+        assert_eq!(
+            return_date("back on january 5", december),
+            Some(ymd(2027, 1, 5))
+        );
+        assert_eq!(
+            return_date("back on december 28", december),
+            Some(ymd(2026, 12, 28))
+        );
     }
 
     #[test]
     fn the_return_date_beats_the_first_day_away() {
-        assert_eq!(back("Out from February 21 to March 2, back March 3."), Some(ymd(2026, 3, 3)));
+        assert_eq!(
+            back("Out from February 21 to March 2, back March 3."),
+            Some(ymd(2026, 3, 3))
+        );
         assert_eq!(back("Away February 21 - March 2"), Some(ymd(2026, 3, 2)));
     }
 
@@ -402,6 +545,18 @@ mod tests {
         assert_eq!(back("call me at 10.30 or 2.5 times"), None);
         assert_eq!(back("back 31.02.2026"), None);
         assert_eq!(back("version 1.2.3"), None);
+    }
+
+    #[test]
+    fn a_return_weekday_is_the_next_such_day() {
+        // RECEIVED, 2026-02-20, is a Friday.
+        let on = |text: &str| return_weekday(text, RECEIVED);
+        assert_eq!(on("back on monday"), Some(ymd(2026, 2, 23)));
+        assert_eq!(on("ab montag wieder im büro"), Some(ymd(2026, 2, 23)));
+        assert_eq!(on("wieder da am montag"), Some(ymd(2026, 2, 23)));
+        assert_eq!(on("de retour vendredi"), Some(ymd(2026, 2, 27)));
+        assert_eq!(on("vuelvo el jueves"), Some(ymd(2026, 2, 26)));
+        assert_eq!(on("i left on monday"), None);
     }
 
     #[test]

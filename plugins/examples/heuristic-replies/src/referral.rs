@@ -3,14 +3,52 @@
 
 /// Phrases that make an address in a reply a referral (lower case).
 pub const REFERRAL_PHRASES: &[&str] = &[
-    "reach out to", "contact", "get in touch with", "talk to", "speak to", "speak with",
-    "the right person", "better person", "best person", "right contact", "handles", "in charge of",
-    "responsible for", "looking after", "forwarded", "forwarding", "cc'd", "cc'ing", "copied",
-    "looped in", "redirect", "please email", "please write to", "no longer with", "has left",
-    "no longer works", "wenden sie sich", "ansprechpartner", "ansprechpartnerin", "zuständig",
-    "kontaktieren sie", "weitergeleitet", "nicht mehr bei", "la bonne personne", "contacter",
-    "s'occupe", "responsable", "transmis", "ne fait plus partie", "la persona adecuada",
-    "contactar", "encargado", "encargada", "reenviado", "ya no trabaja", "escriba a",
+    "reach out to",
+    "contact",
+    "get in touch with",
+    "talk to",
+    "speak to",
+    "speak with",
+    "the right person",
+    "better person",
+    "best person",
+    "right contact",
+    "handles",
+    "in charge of",
+    "responsible for",
+    "looking after",
+    "forwarded",
+    "forwarding",
+    "cc'd",
+    "cc'ing",
+    "copied",
+    "looped in",
+    "redirect",
+    "please email",
+    "please write to",
+    "no longer with",
+    "has left",
+    "no longer works",
+    "wenden sie sich",
+    "ansprechpartner",
+    "ansprechpartnerin",
+    "zuständig",
+    "kontaktieren sie",
+    "weitergeleitet",
+    "nicht mehr bei",
+    "la bonne personne",
+    "contacter",
+    "s'occupe",
+    "responsable",
+    "transmis",
+    "ne fait plus partie",
+    "la persona adecuada",
+    "contactar",
+    "encargado",
+    "encargada",
+    "reenviado",
+    "ya no trabaja",
+    "escriba a",
 ];
 
 /// A referred person.
@@ -64,9 +102,9 @@ fn emails(text: &str) -> Vec<(usize, &str)> {
             .map_or(at_sign + 1, |(i, c)| at_sign + 1 + i + c.len_utf8());
         let candidate = text[start..end].trim_matches(|c: char| c == '.' || c == '\'' || c == '-');
         let offset = start + text[start..end].find(candidate).unwrap_or(0);
-        let domain_ok = candidate
-            .rsplit_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
+        let domain_ok = candidate.rsplit_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        });
         if domain_ok {
             out.push((offset, candidate));
         }
@@ -75,17 +113,25 @@ fn emails(text: &str) -> Vec<(usize, &str)> {
 }
 
 /// Words that may stand between a name and its address.
-const GLUE: &[&str] = &["at", "under", "via", "on", "unter", "à", "a", "en", "is", "ist", "est", "es", "-", "–", ":", "(", "<", "[", ","];
+const GLUE: &[&str] = &[
+    "at", "under", "via", "on", "unter", "à", "a", "en", "is", "ist", "est", "es", "-", "–", ":",
+    "(", "<", "[", ",",
+];
 
 /// A name of one to three capitalized words just before the address
 /// (`Jane Doe <jane@x.com>`, `contact Jane Doe at jane@x.com`) or in
 /// parentheses just after it (`jane@x.com (Jane Doe)`).
 fn name_near(text: &str, start: usize, end: usize) -> Option<String> {
     let before: Vec<&str> = text[..start]
-        .split(|c: char| c.is_whitespace() || c == '(' || c == '<' || c == '[' || c == ':' || c == ',')
+        .split(|c: char| {
+            c.is_whitespace() || c == '(' || c == '<' || c == '[' || c == ':' || c == ','
+        })
         .filter(|w| !w.is_empty())
         .collect();
-    let mut words = before.iter().rev().skip_while(|w| GLUE.contains(&w.to_lowercase().as_str()));
+    let mut words = before
+        .iter()
+        .rev()
+        .skip_while(|w| GLUE.contains(&w.to_lowercase().as_str()));
     let mut name: Vec<&str> = Vec::new();
     for word in words.by_ref() {
         if is_name_word(word) && name.len() < 3 {
@@ -121,10 +167,47 @@ fn is_name_word(word: &str) -> bool {
 /// Capitalized words that start sentences rather than names.
 fn is_common_word(word: &str) -> bool {
     const COMMON: &[&str] = &[
-        "please", "contact", "email", "mail", "write", "reach", "talk", "ask", "try", "our", "my",
-        "the", "she", "he", "they", "bitte", "kontaktieren", "schreiben", "sie", "ihr", "unser",
-        "unsere", "merci", "veuillez", "contactez", "écrivez", "notre", "por", "favor", "escriba",
-        "contacte", "nuestro", "nuestra", "cc", "i", "you", "hi", "hello", "hallo", "bonjour", "hola",
+        "please",
+        "contact",
+        "email",
+        "mail",
+        "write",
+        "reach",
+        "talk",
+        "ask",
+        "try",
+        "our",
+        "my",
+        "the",
+        "she",
+        "he",
+        "they",
+        "bitte",
+        "kontaktieren",
+        "schreiben",
+        "sie",
+        "ihr",
+        "unser",
+        "unsere",
+        "merci",
+        "veuillez",
+        "contactez",
+        "écrivez",
+        "notre",
+        "por",
+        "favor",
+        "escriba",
+        "contacte",
+        "nuestro",
+        "nuestra",
+        "cc",
+        "i",
+        "you",
+        "hi",
+        "hello",
+        "hallo",
+        "bonjour",
+        "hola",
     ];
     COMMON.contains(&word.trim_end_matches('.').to_lowercase().as_str())
 }
@@ -163,7 +246,10 @@ mod tests {
 
     #[test]
     fn an_address_without_a_name() {
-        assert_eq!(r("Please email sales-team@acme.com."), Some(("sales-team@acme.com".into(), None)));
+        assert_eq!(
+            r("Please email sales-team@acme.com."),
+            Some(("sales-team@acme.com".into(), None))
+        );
     }
 
     #[test]
@@ -172,7 +258,10 @@ mod tests {
             r("I'm bob@acme.com; talk to ana@acme.com"),
             Some(("ana@acme.com".into(), None))
         );
-        assert_eq!(referred("write to Bob <bob@acme.com>", "Bob Smith <BOB@acme.com>"), None);
+        assert_eq!(
+            referred("write to Bob <bob@acme.com>", "Bob Smith <BOB@acme.com>"),
+            None
+        );
     }
 
     #[test]

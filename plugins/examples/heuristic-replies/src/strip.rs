@@ -23,8 +23,24 @@ const SEPARATORS: &[&str] = &[
 /// (`From: ...` followed by `Sent:`/`To:`/`Subject:`).
 const FROM_HEADERS: &[&str] = &["from:", "von:", "de :", "de:"];
 const BLOCK_HEADERS: &[&str] = &[
-    "sent:", "to:", "subject:", "date:", "gesendet:", "an:", "betreff:", "datum:", "envoyé :",
-    "envoyé:", "à :", "objet :", "objet:", "enviado:", "enviado el:", "para:", "asunto:", "fecha:",
+    "sent:",
+    "to:",
+    "subject:",
+    "date:",
+    "gesendet:",
+    "an:",
+    "betreff:",
+    "datum:",
+    "envoyé :",
+    "envoyé:",
+    "à :",
+    "objet :",
+    "objet:",
+    "enviado:",
+    "enviado el:",
+    "para:",
+    "asunto:",
+    "fecha:",
 ];
 
 /// Lines that start a signature.
@@ -40,13 +56,46 @@ const SIGNATURE_STARTS: &[&str] = &[
 
 /// Sign-off lines (lower case, without trailing punctuation).
 const SIGN_OFFS: &[&str] = &[
-    "best", "best regards", "best wishes", "kind regards", "warm regards", "regards", "thanks",
-    "thank you", "many thanks", "thanks again", "cheers", "sincerely", "yours sincerely", "all the best",
-    "mit freundlichen grüßen", "mit freundlichen grüssen", "freundliche grüße", "viele grüße",
-    "beste grüße", "liebe grüße", "schöne grüße", "grüße", "gruß", "lg", "vg", "mfg",
-    "cordialement", "bien cordialement", "bien à vous", "salutations", "meilleures salutations",
-    "merci", "bonne journée", "saludos", "un saludo", "saludos cordiales", "atentamente",
-    "un cordial saludo", "gracias", "muchas gracias",
+    "best",
+    "best regards",
+    "best wishes",
+    "kind regards",
+    "warm regards",
+    "regards",
+    "thanks",
+    "thank you",
+    "many thanks",
+    "thanks again",
+    "cheers",
+    "sincerely",
+    "yours sincerely",
+    "all the best",
+    "mit freundlichen grüßen",
+    "mit freundlichen grüssen",
+    "freundliche grüße",
+    "viele grüße",
+    "beste grüße",
+    "liebe grüße",
+    "schöne grüße",
+    "grüße",
+    "gruß",
+    "lg",
+    "vg",
+    "mfg",
+    "cordialement",
+    "bien cordialement",
+    "bien à vous",
+    "salutations",
+    "meilleures salutations",
+    "merci",
+    "bonne journée",
+    "saludos",
+    "un saludo",
+    "saludos cordiales",
+    "atentamente",
+    "un cordial saludo",
+    "gracias",
+    "muchas gracias",
 ];
 
 /// The part of `body` its author wrote now, trimmed.
@@ -56,7 +105,11 @@ pub fn fresh_text(body: &str) -> String {
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
         let lower = trimmed.to_lowercase();
-        if starts_history(&lower, lines.get(i + 1).map(|l| l.trim().to_lowercase()), &lines[i + 1..]) {
+        if starts_history(
+            &lower,
+            lines.get(i + 1).map(|l| l.trim().to_lowercase()),
+            &lines[i + 1..],
+        ) {
             break;
         }
         if trimmed.starts_with('>') {
@@ -93,7 +146,10 @@ fn starts_history(lower: &str, next: Option<String>, rest: &[&str]) -> bool {
     // "On Mon, 3 Mar 2026 at 10:00, Ada <ada@x.com>" wrapped before "wrote:".
     if let Some(next) = next {
         let joined = format!("{lower} {next}");
-        if (lower.starts_with("on ") || lower.starts_with("am ") || lower.starts_with("le ") || lower.starts_with("el "))
+        if (lower.starts_with("on ")
+            || lower.starts_with("am ")
+            || lower.starts_with("le ")
+            || lower.starts_with("el "))
             && is_attribution(&joined)
         {
             return true;
@@ -169,9 +225,18 @@ mod tests {
 
     #[test]
     fn signatures_are_cut() {
-        assert_eq!(fresh_text("Call me Tuesday.\n-- \nAda Lovelace\nCTO"), "Call me Tuesday.");
-        assert_eq!(fresh_text("Call me Tuesday.\n\nBest regards,\nAda\n+49 30 1234"), "Call me Tuesday.");
-        assert_eq!(fresh_text("Ja, gerne.\n\nMit freundlichen Grüßen\nAda"), "Ja, gerne.");
+        assert_eq!(
+            fresh_text("Call me Tuesday.\n-- \nAda Lovelace\nCTO"),
+            "Call me Tuesday."
+        );
+        assert_eq!(
+            fresh_text("Call me Tuesday.\n\nBest regards,\nAda\n+49 30 1234"),
+            "Call me Tuesday."
+        );
+        assert_eq!(
+            fresh_text("Ja, gerne.\n\nMit freundlichen Grüßen\nAda"),
+            "Ja, gerne."
+        );
         assert_eq!(fresh_text("Sure.\n\nSent from my iPhone"), "Sure.");
     }
 
@@ -182,6 +247,9 @@ mod tests {
 
     #[test]
     fn a_from_line_in_prose_is_kept() {
-        assert_eq!(fresh_text("From: my side, yes.\nLet's talk."), "From: my side, yes.\nLet's talk.");
+        assert_eq!(
+            fresh_text("From: my side, yes.\nLet's talk."),
+            "From: my side, yes.\nLet's talk."
+        );
     }
 }

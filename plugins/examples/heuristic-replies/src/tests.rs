@@ -1,7 +1,9 @@
 //! Whole replies through `classify`, as the host would send them.
 
 use crate::HeuristicReplies;
-use cam_plugin_sdk::{Attribute, BounceKind, Date, InboundReply, Referral, ReplyClassifier, ReplyLabel};
+use cam_plugin_sdk::{
+    Attribute, BounceKind, Date, InboundReply, Referral, ReplyClassifier, ReplyLabel,
+};
 
 /// 2026-02-20 10:00 UTC.
 const RECEIVED: i64 = 1_771_581_600;
@@ -36,7 +38,11 @@ fn interest_in_four_languages() {
         "Yes!",
         "Sure, go ahead.",
     ] {
-        assert_eq!(label("Re: Quick question", body), ReplyLabel::Interested, "{body}");
+        assert_eq!(
+            label("Re: Quick question", body),
+            ReplyLabel::Interested,
+            "{body}"
+        );
     }
 }
 
@@ -49,7 +55,11 @@ fn rejections_in_four_languages() {
         "Non merci, pas intéressé.",
         "No gracias, no nos interesa.",
     ] {
-        assert_eq!(label("Re: Quick question", body), ReplyLabel::NotInterested, "{body}");
+        assert_eq!(
+            label("Re: Quick question", body),
+            ReplyLabel::NotInterested,
+            "{body}"
+        );
     }
 }
 
@@ -89,13 +99,34 @@ fn referrals_carry_the_address_and_name() {
     ));
     assert_eq!(
         c.label,
-        ReplyLabel::Referral(Referral { email: "jane.doe@acme.com".into(), name: Some("Jane Doe".into()) })
+        ReplyLabel::Referral(Referral {
+            email: "jane.doe@acme.com".into(),
+            name: Some("Jane Doe".into())
+        })
     );
     assert!(c.reason.contains("jane.doe@acme.com"));
-    let c = HeuristicReplies::classify(reply("AW: Angebot", "Bitte wenden Sie sich an einkauf@acme.de."));
-    assert_eq!(c.label, ReplyLabel::Referral(Referral { email: "einkauf@acme.de".into(), name: None }));
-    let c = HeuristicReplies::classify(reply("RE: oferta", "Ya no trabaja aquí, puede contactar a Luis Gómez <luis@acme.es>."));
-    assert_eq!(c.label, ReplyLabel::Referral(Referral { email: "luis@acme.es".into(), name: Some("Luis Gómez".into()) }));
+    let c = HeuristicReplies::classify(reply(
+        "AW: Angebot",
+        "Bitte wenden Sie sich an einkauf@acme.de.",
+    ));
+    assert_eq!(
+        c.label,
+        ReplyLabel::Referral(Referral {
+            email: "einkauf@acme.de".into(),
+            name: None
+        })
+    );
+    let c = HeuristicReplies::classify(reply(
+        "RE: oferta",
+        "Ya no trabaja aquí, puede contactar a Luis Gómez <luis@acme.es>.",
+    ));
+    assert_eq!(
+        c.label,
+        ReplyLabel::Referral(Referral {
+            email: "luis@acme.es".into(),
+            name: Some("Luis Gómez".into())
+        })
+    );
 }
 
 #[test]
@@ -106,16 +137,68 @@ fn an_address_in_quoted_history_is_not_a_referral() {
 
 #[test]
 fn out_of_office_in_four_languages_with_return_dates() {
-    assert_eq!(label("Out of Office", "I am out of the office and back on March 3rd."), ooo(2026, 3, 3));
-    assert_eq!(label("Automatic reply: offer", "I'm on vacation until 12.03.2026 with limited access to email."), ooo(2026, 3, 12));
-    assert_eq!(label("Abwesenheitsnotiz", "Ich bin im Urlaub und ab dem 3. März wieder im Büro."), ooo(2026, 3, 3));
-    assert_eq!(label("Réponse automatique", "Je suis absent, de retour le 3 mars."), ooo(2026, 3, 3));
-    assert_eq!(label("Respuesta automática", "Estoy fuera de la oficina hasta el 3 de marzo."), ooo(2026, 3, 3));
+    assert_eq!(
+        label(
+            "Out of Office",
+            "I am out of the office and back on March 3rd."
+        ),
+        ooo(2026, 3, 3)
+    );
+    assert_eq!(
+        label(
+            "Automatic reply: offer",
+            "I'm on vacation until 12.03.2026 with limited access to email."
+        ),
+        ooo(2026, 3, 12)
+    );
+    assert_eq!(
+        label(
+            "Abwesenheitsnotiz",
+            "Ich bin im Urlaub und ab dem 3. März wieder im Büro."
+        ),
+        ooo(2026, 3, 3)
+    );
+    assert_eq!(
+        label(
+            "Réponse automatique",
+            "Je suis absent, de retour le 3 mars."
+        ),
+        ooo(2026, 3, 3)
+    );
+    assert_eq!(
+        label(
+            "Respuesta automática",
+            "Estoy fuera de la oficina hasta el 3 de marzo."
+        ),
+        ooo(2026, 3, 3)
+    );
+}
+
+#[test]
+fn a_bare_no_is_a_rejection_but_no_problem_is_not() {
+    assert_eq!(label("Re: offer", "No."), ReplyLabel::NotInterested);
+    assert_eq!(label("Re: offer", "Nein!"), ReplyLabel::NotInterested);
+    assert_ne!(
+        label("Re: offer", "No problem, let's talk."),
+        ReplyLabel::NotInterested
+    );
+}
+
+#[test]
+fn out_of_office_until_a_weekday_returns_the_next_such_day() {
+    // RECEIVED is Friday 2026-02-20.
+    assert_eq!(
+        label("Out of office", "I'm out of the office, back on Monday."),
+        ooo(2026, 2, 23)
+    );
 }
 
 #[test]
 fn out_of_office_without_a_date_still_says_so() {
-    let c = HeuristicReplies::classify(reply("Out of office", "I'm currently away with limited access to email."));
+    let c = HeuristicReplies::classify(reply(
+        "Out of office",
+        "I'm currently away with limited access to email.",
+    ));
     assert_eq!(c.label, ReplyLabel::OutOfOffice(None));
     assert!(c.confidence >= 0.8);
     assert!(c.reason.contains("no return date"));
@@ -136,13 +219,25 @@ fn a_yearless_return_date_after_new_year_is_next_year() {
 
 #[test]
 fn auto_replies_are_recognised_by_headers_and_wording() {
-    let mut r = reply("Re: offer", "We have received your message and will answer shortly.");
+    let mut r = reply(
+        "Re: offer",
+        "We have received your message and will answer shortly.",
+    );
     r.headers = vec![Attribute::new("Auto-Submitted", "auto-replied")];
     let c = HeuristicReplies::classify(r);
     assert_eq!(c.label, ReplyLabel::AutoReply);
     assert!(c.confidence >= 0.9);
-    assert_eq!(label("Ticket received [#1234]", "Thank you for contacting support."), ReplyLabel::AutoReply);
-    assert_eq!(label("Re: offer", "This is an automated response."), ReplyLabel::AutoReply);
+    assert_eq!(
+        label(
+            "Ticket received [#1234]",
+            "Thank you for contacting support."
+        ),
+        ReplyLabel::AutoReply
+    );
+    assert_eq!(
+        label("Re: offer", "This is an automated response."),
+        ReplyLabel::AutoReply
+    );
     let mut r = reply("Re: offer", "Sounds good, let's talk.");
     r.headers = vec![Attribute::new("Auto-Submitted", "no")];
     assert_eq!(HeuristicReplies::classify(r).label, ReplyLabel::Interested);
@@ -150,23 +245,77 @@ fn auto_replies_are_recognised_by_headers_and_wording() {
 
 #[test]
 fn hard_and_soft_bounces() {
-    let mut r = reply("Undelivered Mail Returned to Sender", "<x@acme.com>: host said: 550 5.1.1 User unknown");
+    let mut r = reply(
+        "Undelivered Mail Returned to Sender",
+        "<x@acme.com>: host said: 550 5.1.1 User unknown",
+    );
     r.from = "MAILER-DAEMON@mx.acme.com".to_owned();
     let c = HeuristicReplies::classify(r);
     assert_eq!(c.label, ReplyLabel::Bounce(BounceKind::Hard));
     assert!(c.confidence >= 0.9);
-    let mut r = reply("Delivery Status Notification (Delay)", "The recipient's mailbox is full; we will try again later.");
+    let mut r = reply(
+        "Delivery Status Notification (Delay)",
+        "The recipient's mailbox is full; we will try again later.",
+    );
     r.from = "postmaster@acme.com".to_owned();
-    assert_eq!(HeuristicReplies::classify(r).label, ReplyLabel::Bounce(BounceKind::Soft));
-    let mut r = reply("Unzustellbar: Angebot", "Die E-Mail-Adresse existiert nicht.");
+    assert_eq!(
+        HeuristicReplies::classify(r).label,
+        ReplyLabel::Bounce(BounceKind::Soft)
+    );
+    let mut r = reply(
+        "Unzustellbar: Angebot",
+        "Die E-Mail-Adresse existiert nicht.",
+    );
     r.headers = vec![Attribute::new("X-Failed-Recipients", "x@acme.de")];
-    assert_eq!(HeuristicReplies::classify(r).label, ReplyLabel::Bounce(BounceKind::Hard));
+    assert_eq!(
+        HeuristicReplies::classify(r).label,
+        ReplyLabel::Bounce(BounceKind::Hard)
+    );
+}
+
+#[test]
+fn status_codes_decide_bounce_kinds_but_a_full_mailbox_stays_soft() {
+    let bounce = |body: &str| {
+        let mut r = reply("Mail delivery failed", body);
+        r.from = "Mail Delivery System <MAILER-DAEMON@mx.example>".to_owned();
+        HeuristicReplies::classify(r).label
+    };
+    assert_eq!(
+        bounce("Status: 4.4.1 (connection timed out)"),
+        ReplyLabel::Bounce(BounceKind::Soft)
+    );
+    assert_eq!(
+        bounce("552 5.2.2 mailbox full"),
+        ReplyLabel::Bounce(BounceKind::Soft)
+    );
+    assert_eq!(
+        bounce("Status: 5.7.1 rejected by policy; will not try again later"),
+        ReplyLabel::Bounce(BounceKind::Hard)
+    );
+    assert_eq!(
+        bounce("The account has been disabled."),
+        ReplyLabel::Bounce(BounceKind::Hard)
+    );
+    assert_eq!(
+        bounce("Delivery has been delayed, will retry."),
+        ReplyLabel::Bounce(BounceKind::Soft)
+    );
+    assert_eq!(
+        bounce("Something went wrong."),
+        ReplyLabel::Bounce(BounceKind::Hard)
+    );
 }
 
 #[test]
 fn questions_are_questions() {
-    assert_eq!(label("Re: offer", "What integrations do you support?"), ReplyLabel::Question);
-    assert_eq!(label("Re: offer", "Was kostet das pro Nutzer"), ReplyLabel::Question);
+    assert_eq!(
+        label("Re: offer", "What integrations do you support?"),
+        ReplyLabel::Question
+    );
+    assert_eq!(
+        label("Re: offer", "Was kostet das pro Nutzer"),
+        ReplyLabel::Question
+    );
 }
 
 #[test]
@@ -174,7 +323,10 @@ fn empty_or_unclear_replies_are_unknown_with_low_confidence() {
     let c = HeuristicReplies::classify(reply("Re: offer", "> quoted only\n> nothing new"));
     assert_eq!(c.label, ReplyLabel::Unknown);
     assert!(c.confidence < 0.5);
-    let c = HeuristicReplies::classify(reply("Re: offer", "Received, I will forward it to my team internally."));
+    let c = HeuristicReplies::classify(reply(
+        "Re: offer",
+        "Received, I will forward it to my team internally.",
+    ));
     assert_eq!(c.label, ReplyLabel::Unknown);
 }
 
@@ -182,13 +334,18 @@ fn empty_or_unclear_replies_are_unknown_with_low_confidence() {
 fn confidence_is_always_between_zero_and_one() {
     for body in ["", "Yes", "?", "STOP", "out of office back 1.1."] {
         let c = HeuristicReplies::classify(reply("", body));
-        assert!((0.0..=1.0).contains(&c.confidence), "{body}: {}", c.confidence);
+        assert!(
+            (0.0..=1.0).contains(&c.confidence),
+            "{body}: {}",
+            c.confidence
+        );
     }
 }
 
 #[test]
 fn the_shipped_manifest_has_no_config() {
-    cam_plugin_sdk::testing::use_manifest_config(include_str!("../heuristic_replies.toml")).unwrap();
+    cam_plugin_sdk::testing::use_manifest_config(include_str!("../heuristic_replies.toml"))
+        .unwrap();
     let c = HeuristicReplies::describe();
     assert!(c.needs.is_empty());
 }

@@ -45,7 +45,9 @@ pub fn to_lead(item: &Value, fields: &Fields, optional: &[String]) -> Result<Lea
             },
         }
     };
-    let email = get("email", &Some(fields.email.clone()))?.trim().to_lowercase();
+    let email = get("email", &Some(fields.email.clone()))?
+        .trim()
+        .to_lowercase();
     if email.is_empty() {
         return Err(format!("field `email` (path `{}`) is empty", fields.email));
     }
@@ -141,6 +143,10 @@ mod tests {
         let error = to_lead(&item, &fields(), &[]).unwrap_err();
         assert!(error.contains("employees"), "{error}");
         let item = json!({"contact": {"email": ""}});
-        assert!(to_lead(&item, &fields(), &[]).unwrap_err().contains("is empty"));
+        assert!(
+            to_lead(&item, &fields(), &[])
+                .unwrap_err()
+                .contains("is empty")
+        );
     }
 }

@@ -18,7 +18,11 @@ pub struct PageRequest {
 }
 
 /// The URL for the page after `cursor`.
-pub fn request(settings: &Settings, cursor: Option<&str>, limit: u32) -> Result<PageRequest, String> {
+pub fn request(
+    settings: &Settings,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<PageRequest, String> {
     let size = settings.page_size(limit).to_string();
     match settings.cursor_style {
         CursorStyle::Page => {
@@ -29,8 +33,17 @@ pub fn request(settings: &Settings, cursor: Option<&str>, limit: u32) -> Result<
                     .and_then(|n| n.parse().ok())
                     .ok_or_else(|| format!("cursor {c:?} is not a page cursor (`page:N`); reset the source's cursor"))?,
             };
-            let url = with_query(&settings.base_url, &[(&settings.page_param, &page.to_string()), (&settings.page_size_param, &size)]);
-            Ok(PageRequest { url, page: Some(page) })
+            let url = with_query(
+                &settings.base_url,
+                &[
+                    (&settings.page_param, &page.to_string()),
+                    (&settings.page_size_param, &size),
+                ],
+            );
+            Ok(PageRequest {
+                url,
+                page: Some(page),
+            })
         }
         CursorStyle::Next => {
             let url = match cursor {
@@ -42,7 +55,13 @@ pub fn request(settings: &Settings, cursor: Option<&str>, limit: u32) -> Result<
                     if token.starts_with("http://") || token.starts_with("https://") {
                         token.to_owned()
                     } else {
-                        with_query(&settings.base_url, &[(&settings.cursor_param, token), (&settings.page_size_param, &size)])
+                        with_query(
+                            &settings.base_url,
+                            &[
+                                (&settings.cursor_param, token),
+                                (&settings.page_size_param, &size),
+                            ],
+                        )
                     }
                 }
             };
@@ -53,7 +72,13 @@ pub fn request(settings: &Settings, cursor: Option<&str>, limit: u32) -> Result<
 
 /// The cursor after a page that held `items` items, `None` when the API has
 /// no more.
-pub fn next_cursor(settings: &Settings, request: &PageRequest, body: &Value, items: usize, limit: u32) -> Option<String> {
+pub fn next_cursor(
+    settings: &Settings,
+    request: &PageRequest,
+    body: &Value,
+    items: usize,
+    limit: u32,
+) -> Option<String> {
     match settings.cursor_style {
         CursorStyle::Page => {
             let page = request.page?;
@@ -120,28 +145,46 @@ mod tests {
     fn a_full_page_continues_and_a_short_page_ends() {
         let s = settings(json!({}));
         let r = request(&s, None, 10).unwrap();
-        assert_eq!(next_cursor(&s, &r, &json!({}), 10, 10).as_deref(), Some("page:2"));
+        assert_eq!(
+            next_cursor(&s, &r, &json!({}), 10, 10).as_deref(),
+            Some("page:2")
+        );
         assert_eq!(next_cursor(&s, &r, &json!({}), 9, 10), None);
         assert_eq!(next_cursor(&s, &r, &json!({}), 0, 10), None);
     }
 
     #[test]
     fn next_style_sends_the_token_back_or_follows_a_url() {
-        let s = settings(json!({"cursor_style": "next", "next_path": "meta.next", "base_url": "http://h/x?type=lead"}));
-        assert_eq!(request(&s, None, 5).unwrap().url, "http://h/x?type=lead&limit=5");
+        let s = settings(
+            json!({"cursor_style": "next", "next_path": "meta.next", "base_url": "http://h/x?type=lead"}),
+        );
+        assert_eq!(
+            request(&s, None, 5).unwrap().url,
+            "http://h/x?type=lead&limit=5"
+        );
         let r = request(&s, Some("next:a b/c"), 5).unwrap();
         assert_eq!(r.url, "http://h/x?type=lead&cursor=a%20b%2Fc&limit=5");
         let r = request(&s, Some("next:http://h/x?after=9"), 5).unwrap();
         assert_eq!(r.url, "http://h/x?after=9");
         let body = json!({"meta": {"next": "tok2"}});
-        assert_eq!(next_cursor(&s, &r, &body, 5, 5).as_deref(), Some("next:tok2"));
-        assert_eq!(next_cursor(&s, &r, &json!({"meta": {"next": null}}), 5, 5), None);
+        assert_eq!(
+            next_cursor(&s, &r, &body, 5, 5).as_deref(),
+            Some("next:tok2")
+        );
+        assert_eq!(
+            next_cursor(&s, &r, &json!({"meta": {"next": null}}), 5, 5),
+            None
+        );
         assert_eq!(next_cursor(&s, &r, &json!({}), 5, 5), None);
     }
 
     #[test]
     fn a_cursor_of_the_other_style_is_an_error() {
         let s = settings(json!({}));
-        assert!(request(&s, Some("next:abc"), 5).unwrap_err().contains("not a page cursor"));
+        assert!(
+            request(&s, Some("next:abc"), 5)
+                .unwrap_err()
+                .contains("not a page cursor")
+        );
     }
 }

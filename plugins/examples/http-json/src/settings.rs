@@ -19,7 +19,10 @@ pub struct AuthHeader {
 
 impl std::fmt::Debug for AuthHeader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthHeader").field("name", &self.name).field("value", &"<redacted>").finish()
+        f.debug_struct("AuthHeader")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .finish()
     }
 }
 
@@ -133,7 +136,10 @@ impl Settings {
     pub fn validate(&self) -> Result<(), String> {
         let url = self.base_url.to_ascii_lowercase();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("base_url {:?} must start with http:// or https://", self.base_url));
+            return Err(format!(
+                "base_url {:?} must start with http:// or https://",
+                self.base_url
+            ));
         }
         if self.max_page_size == 0 {
             return Err("max_page_size must be at least 1".to_owned());

@@ -107,7 +107,8 @@ mod tests {
     #[test]
     fn an_empty_config_scores_with_the_default_rules() {
         testing::reset();
-        let scores = WeightedScore::score(vec![lead("Chief Executive Officer", Some(120), "")]).unwrap();
+        let scores =
+            WeightedScore::score(vec![lead("Chief Executive Officer", Some(120), "")]).unwrap();
         assert!(scores[0].value > 0.9, "{:?}", scores[0]);
     }
 

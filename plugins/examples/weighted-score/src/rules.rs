@@ -27,9 +27,7 @@ impl Attributes for [(&str, &str)] {
 
 impl Attributes for [(String, String)] {
     fn get(&self, key: &str) -> Option<&str> {
-        self.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -118,11 +116,31 @@ impl Default for RulesConfig {
                 .map(|(k, w)| (k.to_owned(), w))
                 .collect(),
             size_bands: vec![
-                SizeBand { min: 1, max: Some(10), weight: 0.2 },
-                SizeBand { min: 11, max: Some(50), weight: 0.6 },
-                SizeBand { min: 51, max: Some(500), weight: 1.0 },
-                SizeBand { min: 501, max: Some(5000), weight: 0.7 },
-                SizeBand { min: 5001, max: None, weight: 0.4 },
+                SizeBand {
+                    min: 1,
+                    max: Some(10),
+                    weight: 0.2,
+                },
+                SizeBand {
+                    min: 11,
+                    max: Some(50),
+                    weight: 0.6,
+                },
+                SizeBand {
+                    min: 51,
+                    max: Some(500),
+                    weight: 1.0,
+                },
+                SizeBand {
+                    min: 501,
+                    max: Some(5000),
+                    weight: 0.7,
+                },
+                SizeBand {
+                    min: 5001,
+                    max: None,
+                    weight: 0.4,
+                },
             ],
             countries: Vec::new(),
             country_weight: 0.0,
@@ -173,8 +191,15 @@ impl TryFrom<RulesConfig> for Rules {
         if let Some(bad) = all_weights.into_iter().find(|w| !w.is_finite()) {
             return Err(format!("weight {bad} is not a finite number"));
         }
-        if let Some(band) = config.size_bands.iter().find(|b| b.max.is_some_and(|max| max < b.min)) {
-            return Err(format!("size band {}..{:?} ends before it starts", band.min, band.max));
+        if let Some(band) = config
+            .size_bands
+            .iter()
+            .find(|b| b.max.is_some_and(|max| max < b.min))
+        {
+            return Err(format!(
+                "size band {}..{:?} ends before it starts",
+                band.min, band.max
+            ));
         }
         let mut keywords: Vec<(String, f32)> = config
             .title_keywords
@@ -185,15 +210,27 @@ impl TryFrom<RulesConfig> for Rules {
         // Best weight first, so the first match is the one that counts.
         keywords.sort_by(|a, b| b.1.total_cmp(&a.1));
         let best_title = keywords.iter().map(|k| k.1).fold(0.0_f32, f32::max);
-        let best_band = config.size_bands.iter().map(|b| b.weight).fold(0.0_f32, f32::max);
-        let country_weight = if config.countries.is_empty() { 0.0 } else { config.country_weight };
+        let best_band = config
+            .size_bands
+            .iter()
+            .map(|b| b.weight)
+            .fold(0.0_f32, f32::max);
+        let country_weight = if config.countries.is_empty() {
+            0.0
+        } else {
+            config.country_weight
+        };
         let positive_signals: f32 = config.signals.values().filter(|w| **w > 0.0).sum();
         let best_total = best_title + best_band + country_weight.max(0.0) + positive_signals;
         let has = |kind| config.reasons.contains(&kind);
         Ok(Self {
             keywords,
             bands: config.size_bands,
-            countries: config.countries.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
+            countries: config
+                .countries
+                .iter()
+                .map(|c| c.trim().to_ascii_uppercase())
+                .collect(),
             country_weight,
             signals: config.signals.into_iter().collect(),
             best_total,
@@ -233,31 +270,51 @@ impl Rules {
         if let Some((keyword, weight)) = self.title_match(lead.title) {
             total += weight;
             if self.reason_title {
-                reasons.push(format!("title \"{}\" matches \"{keyword}\" ({weight:+})", lead.title.trim()));
+                reasons.push(format!(
+                    "title \"{}\" matches \"{keyword}\" ({weight:+})",
+                    lead.title.trim()
+                ));
             }
         }
 
         let employees = lead.employees.or_else(|| {
-            lead.attributes.get("employee_band").and_then(band_lower_bound)
+            lead.attributes
+                .get("employee_band")
+                .and_then(band_lower_bound)
         });
-        if let Some(count) = employees {
-            if let Some(band) = self.bands.iter().find(|b| count >= b.min && b.max.is_none_or(|max| count <= max)) {
-                total += band.weight;
-                if self.reason_size {
-                    let range = match band.max {
-                        Some(max) => format!("{}-{max}", band.min),
-                        None => format!("{}+", band.min),
-                    };
-                    reasons.push(format!("company size {count} in band {range} ({:+})", band.weight));
-                }
+        let band = employees.and_then(|count| {
+            self.bands
+                .iter()
+                .find(|b| count >= b.min && b.max.is_none_or(|max| count <= max))
+                .map(|band| (count, band))
+        });
+        if let Some((count, band)) = band {
+            total += band.weight;
+            if self.reason_size {
+                let range = match band.max {
+                    Some(max) => format!("{}-{max}", band.min),
+                    None => format!("{}+", band.min),
+                };
+                reasons.push(format!(
+                    "company size {count} in band {range} ({:+})",
+                    band.weight
+                ));
             }
         }
 
         let country = lead.country.trim();
-        if !country.is_empty() && self.countries.iter().any(|c| c.eq_ignore_ascii_case(country)) {
+        if !country.is_empty()
+            && self
+                .countries
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(country))
+        {
             total += self.country_weight;
             if self.reason_country {
-                reasons.push(format!("country {country} is a target ({:+})", self.country_weight));
+                reasons.push(format!(
+                    "country {country} is a target ({:+})",
+                    self.country_weight
+                ));
             }
         }
 

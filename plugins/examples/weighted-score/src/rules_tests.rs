@@ -20,7 +20,12 @@ fn score_with(
     country: &str,
     attributes: &[(&str, &str)],
 ) -> (f32, Vec<String>) {
-    let input = LeadInput { title, employees, country, attributes };
+    let input = LeadInput {
+        title,
+        employees,
+        country,
+        attributes,
+    };
     let mut reasons = Vec::new();
     let value = rules.score(&input, &mut reasons);
     (value, reasons)
@@ -31,7 +36,10 @@ fn the_best_matching_title_keyword_counts_case_insensitively() {
     let rules = rules(r#"{"title_keywords": {"manager": 0.5, "director": 1.0}, "size_bands": []}"#);
     let (value, reasons) = score(&rules, "Sales DIRECTOR and Manager", None, "");
     assert_eq!(value, 1.0);
-    assert_eq!(reasons, vec![r#"title "Sales DIRECTOR and Manager" matches "director" (+1)"#.to_owned()]);
+    assert_eq!(
+        reasons,
+        vec![r#"title "Sales DIRECTOR and Manager" matches "director" (+1)"#.to_owned()]
+    );
 }
 
 #[test]
@@ -52,7 +60,10 @@ fn multi_word_keywords_match() {
 fn non_ascii_titles_are_lowercased_before_matching() {
     let rules = rules(r#"{"title_keywords": {"geschäftsführer": 1.0}, "size_bands": []}"#);
     assert_eq!(score(&rules, "GESCHÄFTSFÜHRER", None, "").0, 1.0);
-    assert_eq!(score(&rules, "Stellvertretender Geschäftsführerin", None, "").0, 0.0);
+    assert_eq!(
+        score(&rules, "Stellvertretender Geschäftsführerin", None, "").0,
+        0.0
+    );
 }
 
 #[test]
@@ -67,13 +78,17 @@ fn the_employee_count_picks_its_band() {
     assert_eq!(score(&rules, "", Some(200), "").0, 1.0);
     let (value, reasons) = score(&rules, "", Some(10_000), "");
     assert_eq!(value, 0.5);
-    assert_eq!(reasons, vec!["company size 10000 in band 201+ (+0.5)".to_owned()]);
+    assert_eq!(
+        reasons,
+        vec!["company size 10000 in band 201+ (+0.5)".to_owned()]
+    );
     assert_eq!(score(&rules, "", None, "").0, 0.0);
 }
 
 #[test]
 fn an_employee_band_attribute_stands_in_for_a_missing_count() {
-    let rules = rules(r#"{"title_keywords": {}, "size_bands": [{"min": 51, "max": 200, "weight": 1.0}]}"#);
+    let rules =
+        rules(r#"{"title_keywords": {}, "size_bands": [{"min": 51, "max": 200, "weight": 1.0}]}"#);
     let (value, _) = score_with(&rules, "", None, "", &[("employee_band", "51-200")]);
     assert_eq!(value, 1.0);
 }
@@ -94,9 +109,16 @@ fn target_countries_match_in_any_case() {
 fn falsy_signal_values_do_not_count() {
     let rules = rules(r#"{"title_keywords": {}, "size_bands": [], "signals": {"hiring": 1.0}}"#);
     for value in ["", "false", "0", "No"] {
-        assert_eq!(score_with(&rules, "", None, "", &[("hiring", value)]).0, 0.0, "{value}");
+        assert_eq!(
+            score_with(&rules, "", None, "", &[("hiring", value)]).0,
+            0.0,
+            "{value}"
+        );
     }
-    assert_eq!(score_with(&rules, "", None, "", &[("hiring", "yes")]).0, 1.0);
+    assert_eq!(
+        score_with(&rules, "", None, "", &[("hiring", "yes")]).0,
+        1.0
+    );
 }
 
 #[test]
@@ -105,7 +127,13 @@ fn negative_weights_lower_the_score_but_never_below_zero() {
         r#"{"title_keywords": {"intern": -1.0, "director": 1.0}, "size_bands": [],
             "signals": {"competitor": -5.0, "hiring": 1.0}}"#,
     );
-    let (value, _) = score_with(&rules, "Director", None, "", &[("hiring", "1"), ("competitor", "1")]);
+    let (value, _) = score_with(
+        &rules,
+        "Director",
+        None,
+        "",
+        &[("hiring", "1"), ("competitor", "1")],
+    );
     assert_eq!(value, 0.0);
     let (value, _) = score_with(&rules, "Director", None, "", &[("hiring", "1")]);
     assert_eq!(value, 1.0);
@@ -143,9 +171,10 @@ fn rules_without_any_positive_weight_score_zero() {
 #[test]
 fn unknown_keys_and_inverted_bands_are_rejected() {
     assert!(serde_json::from_str::<Rules>(r#"{"title_keyword": {}}"#).is_err());
-    let error = serde_json::from_str::<Rules>(r#"{"size_bands": [{"min": 10, "max": 5, "weight": 1}]}"#)
-        .unwrap_err()
-        .to_string();
+    let error =
+        serde_json::from_str::<Rules>(r#"{"size_bands": [{"min": 10, "max": 5, "weight": 1}]}"#)
+            .unwrap_err()
+            .to_string();
     assert!(error.contains("ends before it starts"), "{error}");
 }
 
@@ -157,5 +186,9 @@ fn the_default_rules_favour_senior_titles_at_mid_sized_companies() {
     assert!(senior > 0.9, "{senior}");
     assert!(junior < 0.3, "{junior}");
     let config = RulesConfig::default();
-    assert!(config.size_bands.contains(&SizeBand { min: 51, max: Some(500), weight: 1.0 }));
+    assert!(config.size_bands.contains(&SizeBand {
+        min: 51,
+        max: Some(500),
+        weight: 1.0
+    }));
 }

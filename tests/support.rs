@@ -1,0 +1,108 @@
+//! Shared test helpers.
+
+#![allow(dead_code, reason = "each test module uses a different subset")]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use cam::plugins::LoadedPlugin;
+use cam::runtime::{CallScope, Limits, PluginError, Runtime};
+
+/// Where the host's build script put the compiled plugins.
+pub fn built_plugins_dir() -> PathBuf {
+    PathBuf::from(env!("CAM_BUILT_PLUGINS_DIR"))
+}
+
+/// The `plugins/` source folder.
+pub fn plugins_source_dir() -> PathBuf {
+    PathBuf::from(env!("CAM_PLUGINS_SOURCE_DIR"))
+}
+
+/// The compiled component for `crate_name` (e.g. `weighted_score`).
+pub fn wasm_path(crate_name: &str) -> PathBuf {
+    let path = built_plugins_dir().join(format!("{crate_name}.wasm"));
+    assert!(path.exists(), "{} was not built: see the cargo warnings of the `cam` build script", path.display());
+    path
+}
+
+/// The manifest source for `crate_name`, found under `plugins/*/*/`.
+pub fn manifest_source(crate_name: &str) -> PathBuf {
+    for group in ["examples", "hostile"] {
+        let Ok(entries) = std::fs::read_dir(plugins_source_dir().join(group)) else { continue };
+        for entry in entries.flatten() {
+            let candidate = entry.path().join(format!("{crate_name}.toml"));
+            if candidate.exists() {
+                return candidate;
+            }
+        }
+    }
+    panic!("no manifest {crate_name}.toml under {}", plugins_source_dir().display());
+}
+
+/// Copies a built plugin and its manifest into `dir` (so a test can edit the
+/// manifest) and returns the `.wasm` path there.
+pub fn install_plugin(dir: &Path, crate_name: &str) -> PathBuf {
+    let wasm = dir.join(format!("{crate_name}.wasm"));
+    std::fs::copy(wasm_path(crate_name), &wasm).expect("copy wasm");
+    std::fs::copy(manifest_source(crate_name), dir.join(format!("{crate_name}.toml"))).expect("copy manifest");
+    wasm
+}
+
+/// One runtime for the whole test binary, as in a real process.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let limits = Limits { timeout: std::time::Duration::from_millis(3000), ..Limits::default() };
+        Runtime::new(limits).expect("runtime starts")
+    })
+}
+
+/// A call scope for tenant `t1` with no kv storage.
+pub fn scope() -> CallScope {
+    runtime().scope("t1", None)
+}
+
+/// Loads a built plugin with its checked-in manifest.
+pub async fn load(crate_name: &str) -> Result<LoadedPlugin, PluginError> {
+    LoadedPlugin::load_file(runtime(), &wasm_path_with_manifest(crate_name), scope()).await
+}
+
+/// Loads a built plugin with manifest text given by the test.
+pub async fn load_with_manifest(crate_name: &str, manifest: &str) -> Result<LoadedPlugin, PluginError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wasm = dir.path().join(format!("{crate_name}.wasm"));
+    std::fs::copy(wasm_path(crate_name), &wasm).expect("copy wasm");
+    std::fs::write(dir.path().join(format!("{crate_name}.toml")), manifest).expect("write manifest");
+    LoadedPlugin::load_file(runtime(), &wasm, scope()).await
+}
+
+fn wasm_path_with_manifest(crate_name: &str) -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
+    let wasm = dir.path().join(format!("{crate_name}.wasm"));
+    if !wasm.exists() {
+        install_plugin(dir.path(), crate_name);
+    }
+    wasm
+}
+
+/// A lead with just an email and a title.
+pub fn lead(email: &str, title: &str) -> cam::runtime::bindings::types::Lead {
+    cam::runtime::bindings::types::Lead {
+        email: email.into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        company: "Analytical Engines".into(),
+        domain: email.split('@').nth(1).unwrap_or_default().into(),
+        title: title.into(),
+        country: "DE".into(),
+        timezone: "Europe/Berlin".into(),
+        employees: Some(120),
+        attributes: vec![],
+    }
+}
+
+/// Keeps a shared value alive for the test binary.
+pub fn shared<T: Send + Sync + 'static>(make: impl FnOnce() -> T, cell: &'static OnceLock<Arc<T>>) -> Arc<T> {
+    cell.get_or_init(|| Arc::new(make())).clone()
+}
