@@ -5,6 +5,7 @@
 //! [`plugins`]; none of those call back into the pipeline.
 
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod import;
 pub mod plugins;

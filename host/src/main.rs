@@ -1,1 +1,18 @@
-fn main() {}
+//! The `cam` binary: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cam::cli::Cli::parse();
+    cam::cli::init_logging(cli.log_json);
+    match cam::cli::run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

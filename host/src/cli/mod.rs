@@ -1,1 +1,51 @@
-//! cli
+//! The `cam` command line: argument definitions and dispatch. Each command
+//! group lives in its own module; `main.rs` only calls [`run`].
+
+pub mod plugins;
+pub mod scaffold;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_CONFIG_FILE};
+
+/// cam: client acquisition with sandboxed, hot-swappable WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "cam", version, about, long_about = None)]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, env = "CAM_CONFIG", default_value = DEFAULT_CONFIG_FILE)]
+    pub config: PathBuf,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "CAM_LOG_JSON")]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with plugins: list, check, scaffold.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+}
+
+/// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&cli.config)?;
+    match cli.command {
+        Command::Plugins(command) => plugins::run(&config, command).await,
+    }
+}

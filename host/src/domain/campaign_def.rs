@@ -29,6 +29,10 @@ pub const DEFAULT_SCORE_THRESHOLD: f32 = 0.5;
 /// dashboard and log lines.
 pub const MAX_NAME_LEN: usize = 100;
 
+/// The longest delay between two steps; a longer gap means the lead has
+/// forgotten the earlier email, so it should be a new campaign instead.
+pub const MAX_DELAY_DAYS: u32 = 365;
+
 /// One campaign: who it targets, how fast it sends, what it says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -260,10 +264,7 @@ impl CampaignDef {
         if name.is_empty() {
             problem("name".into(), "must not be empty".into());
         } else if name.chars().count() > MAX_NAME_LEN {
-            problem(
-                "name".into(),
-                format!("must be at most {MAX_NAME_LEN} characters"),
-            );
+            problem("name".into(), format!("must be at most {MAX_NAME_LEN} characters"));
         } else if name.chars().any(char::is_control) {
             problem("name".into(), "must not contain control characters".into());
         }
@@ -280,10 +281,9 @@ impl CampaignDef {
         let mut seen = Vec::new();
         for (i, mailbox) in self.mailboxes.iter().enumerate() {
             match normalize(&mailbox.address) {
-                Ok(address) if seen.contains(&address) => problem(
-                    format!("mailboxes[{i}].address"),
-                    format!("{address} is listed twice"),
-                ),
+                Ok(address) if seen.contains(&address) => {
+                    problem(format!("mailboxes[{i}].address"), format!("{address} is listed twice"))
+                }
                 Ok(address) => seen.push(address),
                 Err(e) => problem(
                     format!("mailboxes[{i}].address"),
@@ -291,10 +291,20 @@ impl CampaignDef {
                 ),
             }
             if mailbox.daily_cap == 0 {
-                problem(
-                    format!("mailboxes[{i}].daily_cap"),
-                    "must be greater than 0".into(),
-                );
+                problem(format!("mailboxes[{i}].daily_cap"), "must be greater than 0".into());
+            }
+        }
+
+        let plugin_names = [
+            ("plugins.lead_sources", &self.plugins.lead_sources[..]),
+            ("plugins.enrichers", &self.plugins.enrichers[..]),
+            ("plugins.scorer", self.plugins.scorer.as_slice()),
+            ("plugins.classifier", self.plugins.classifier.as_slice()),
+            ("plugins.rules", &self.plugins.rules[..]),
+        ];
+        for (field, names) in plugin_names {
+            if names.iter().any(|n| n.trim().is_empty()) {
+                problem(field.into(), "plugin names must not be empty".into());
             }
         }
 
@@ -327,6 +337,12 @@ impl CampaignDef {
             if step.body.trim().is_empty() {
                 problem(format!("steps[{i}].body"), "must not be empty".into());
             }
+            if step.delay_days > MAX_DELAY_DAYS {
+                problem(
+                    format!("steps[{i}].delay_days"),
+                    format!("must be at most {MAX_DELAY_DAYS} days"),
+                );
+            }
             if i > 0 && step.delay_days == 0 {
                 problem(
                     format!("steps[{i}].delay_days"),
@@ -347,17 +363,16 @@ impl CampaignDef {
 
     /// The send window, with the fallback zone resolved.
     pub fn send_window(&self) -> Result<SendWindow, super::window::WindowError> {
-        let tz: Tz = self.window.fallback_tz.trim().parse().map_err(|_| {
-            super::window::WindowError::UnknownZone(self.window.fallback_tz.clone())
-        })?;
-        let days = self
+        let tz: Tz = self
             .window
-            .days
-            .iter()
-            .fold(WeekdaySet::EMPTY, |mut set, &day| {
-                set.insert(day);
-                set
-            });
+            .fallback_tz
+            .trim()
+            .parse()
+            .map_err(|_| super::window::WindowError::UnknownZone(self.window.fallback_tz.clone()))?;
+        let days = self.window.days.iter().fold(WeekdaySet::EMPTY, |mut set, &day| {
+            set.insert(day);
+            set
+        });
         SendWindow::new(self.window.start, self.window.end, days, tz)
     }
 
@@ -390,9 +405,7 @@ mod tests {
 
     fn problems(def: &CampaignDef) -> Vec<String> {
         match def.validate() {
-            Err(CampaignDefError::Invalid { problems, .. }) => {
-                problems.into_iter().map(|p| p.field).collect()
-            }
+            Err(CampaignDefError::Invalid { problems, .. }) => problems.into_iter().map(|p| p.field).collect(),
             other => panic!("expected problems, got {other:?}"),
         }
     }
@@ -454,6 +467,7 @@ mod tests {
             },
         ];
         def.window.fallback_tz = "Mars/Base".into();
+        def.plugins.scorer = Some(" ".into());
         def.steps.push(StepDef {
             subject: "Re: {{first_name\nx".into(),
             body: "Hi {{}}".into(),
@@ -467,6 +481,7 @@ mod tests {
                 "mailboxes[0].address",
                 "mailboxes[0].daily_cap",
                 "mailboxes[2].address",
+                "plugins.scorer",
                 "window",
                 "steps[1].subject",
                 "steps[1].subject",
@@ -475,10 +490,7 @@ mod tests {
             ]
         );
         let msg = def.validate().unwrap_err().to_string();
-        assert!(
-            msg.contains("step 2 subject") && msg.contains("Mars/Base"),
-            "{msg}"
-        );
+        assert!(msg.contains("step 2 subject") && msg.contains("Mars/Base"), "{msg}");
     }
 
     #[test]

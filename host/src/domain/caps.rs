@@ -29,11 +29,7 @@ pub struct CapRoom {
 /// not a provider block.
 pub fn room(now: DateTime<Utc>, sent_at: &[DateTime<Utc>], cap: u32) -> CapRoom {
     let window_start = now - CAP_WINDOW;
-    let mut in_window: Vec<DateTime<Utc>> = sent_at
-        .iter()
-        .copied()
-        .filter(|&t| t > window_start)
-        .collect();
+    let mut in_window: Vec<DateTime<Utc>> = sent_at.iter().copied().filter(|&t| t > window_start).collect();
     let used = u32::try_from(in_window.len()).unwrap_or(u32::MAX);
     if used < cap {
         return CapRoom {
@@ -56,11 +52,7 @@ pub fn room(now: DateTime<Utc>, sent_at: &[DateTime<Utc>], cap: u32) -> CapRoom 
 /// known (a `COUNT(*)` from the store) and, optionally, the oldest of them.
 /// `next_slot_at` is only given when it is exact: the window is exactly full
 /// and the oldest send is known.
-pub fn room_from_count(
-    sent_in_window: u32,
-    oldest_in_window: Option<DateTime<Utc>>,
-    cap: u32,
-) -> CapRoom {
+pub fn room_from_count(sent_in_window: u32, oldest_in_window: Option<DateTime<Utc>>, cap: u32) -> CapRoom {
     if sent_in_window < cap {
         return CapRoom {
             remaining: cap - sent_in_window,
@@ -87,7 +79,9 @@ pub struct SendBudget {
 
 impl SendBudget {
     /// A budget from the campaign's room and each mailbox's room, in the
-    /// order the campaign lists its mailboxes.
+    /// order the campaign lists its mailboxes. A campaign without mailboxes
+    /// of its own sends from the tenant's default sender: pass that
+    /// mailbox's room as the only entry, since no mailboxes means no sends.
     pub fn new(campaign: CapRoom, mailboxes: &[CapRoom]) -> Self {
         Self {
             campaign_remaining: campaign.remaining,

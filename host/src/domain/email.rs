@@ -184,9 +184,9 @@ pub fn normalize(raw: &str) -> Result<NormalizedEmail, EmailError> {
     Ok(NormalizedEmail { address, at })
 }
 
-/// The domain of an address (whatever follows the last `@`), lower-cased
-/// only if it already was: use [`NormalizedEmail::domain`] for a checked one.
-/// `None` when there is no `@` or nothing after it.
+/// The domain of an address as written: whatever follows the last `@`,
+/// unchecked and not lower-cased (use [`NormalizedEmail::domain`] for a
+/// normalized one). `None` when there is no `@` or nothing after it.
 pub fn domain_of(email: &str) -> Option<&str> {
     let domain = email.trim().rsplit_once('@')?.1;
     (!domain.is_empty()).then_some(domain)
@@ -198,8 +198,7 @@ fn check_local(local: &str) -> Result<(), EmailError> {
         return Err(EmailError::BadLocalDot);
     }
     let bad = local.chars().find(|&c| {
-        !(c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii())
-            || c.is_control()
+        !(c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || !c.is_ascii()) || c.is_control()
     });
     match bad {
         Some(c) => Err(EmailError::BadLocalChar(c)),
@@ -246,10 +245,7 @@ pub fn normalize_domain(domain: &str) -> Result<String, EmailError> {
         if label.len() > MAX_LABEL_LEN {
             return Err(bad("a label is longer than 63 characters"));
         }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(bad("only letters, digits, hyphens and dots are allowed"));
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -268,8 +264,9 @@ pub fn normalize_domain(domain: &str) -> Result<String, EmailError> {
 }
 
 /// Remembers which normalized addresses were already seen, so each person is
-/// one lead per tenant. Each address keeps the tag it was first seen with
-/// (an import line number, say) so a duplicate can point at the original.
+/// one lead per tenant. A set at heart, except that each address keeps the
+/// tag it was first seen with (an import line number, say) so a duplicate
+/// can point at the original.
 ///
 /// One `Deduper` per tenant: addresses of different tenants never collide.
 #[derive(Debug, Default, Clone)]
@@ -331,17 +328,12 @@ mod tests {
     use super::*;
 
     fn ok(raw: &str) -> String {
-        normalize(raw)
-            .unwrap_or_else(|e| panic!("{raw:?}: {e}"))
-            .into_string()
+        normalize(raw).unwrap_or_else(|e| panic!("{raw:?}: {e}")).into_string()
     }
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(
-            ok("  Anna.Schmidt@Example.COM \t"),
-            "anna.schmidt@example.com"
-        );
+        assert_eq!(ok("  Anna.Schmidt@Example.COM \t"), "anna.schmidt@example.com");
     }
 
     #[test]
@@ -401,10 +393,7 @@ mod tests {
             "a@example.com-",
         ] {
             let err = normalize(raw).expect_err(raw);
-            assert!(
-                matches!(err, EmailError::BadDomain { .. }),
-                "{raw}: {err:?}"
-            );
+            assert!(matches!(err, EmailError::BadDomain { .. }), "{raw}: {err:?}");
             assert!(err.to_string().contains("domain"), "{err}");
         }
     }
@@ -428,10 +417,7 @@ mod tests {
         let long_domain = vec!["c".repeat(60); 4].join(".") + ".com";
         assert!(matches!(
             normalize(&format!("{}@{long_domain}", "a".repeat(10))),
-            Err(EmailError::TooLong {
-                part: "address",
-                ..
-            })
+            Err(EmailError::TooLong { part: "address", .. })
         ));
         assert!(normalize(&format!("{}@example.com", "a".repeat(64))).is_ok());
     }
@@ -446,14 +432,8 @@ mod tests {
     #[test]
     fn the_deduper_spots_the_same_person_written_differently() {
         let mut d = Deduper::new();
-        assert_eq!(
-            d.first_seen_with(&normalize("Anna@X.com").unwrap(), 2),
-            None
-        );
-        assert_eq!(
-            d.first_seen_with(&normalize(" anna@x.com").unwrap(), 9),
-            Some(2)
-        );
+        assert_eq!(d.first_seen_with(&normalize("Anna@X.com").unwrap(), 2), None);
+        assert_eq!(d.first_seen_with(&normalize(" anna@x.com").unwrap(), 9), Some(2));
         assert!(d.insert(&normalize("bob@x.com").unwrap()));
         assert!(!d.insert(&normalize("BOB@x.com").unwrap()));
         assert_eq!(d.len(), 2);

@@ -60,17 +60,12 @@ impl LeadState {
     /// NURTURE is an ending of a sequence but not final: a nurtured lead can
     /// be re-engaged by a later campaign (NURTURE → CONTACTED).
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            LeadState::Qualified | LeadState::Lost | LeadState::Dead
-        )
+        matches!(self, LeadState::Qualified | LeadState::Lost | LeadState::Dead)
     }
 
     /// The states this one may move to, in lifecycle order.
     pub fn next_states(self) -> impl Iterator<Item = LeadState> {
-        ALL_STATES
-            .into_iter()
-            .filter(move |&to| transition(self, to).is_ok())
+        ALL_STATES.into_iter().filter(move |&to| transition(self, to).is_ok())
     }
 }
 
@@ -218,10 +213,7 @@ mod tests {
     #[test]
     fn the_error_names_both_states() {
         let err = transition(Qualified, Contacted).unwrap_err().to_string();
-        assert!(
-            err.contains("QUALIFIED") && err.contains("CONTACTED"),
-            "{err}"
-        );
+        assert!(err.contains("QUALIFIED") && err.contains("CONTACTED"), "{err}");
         assert!(err.contains("final"), "{err}");
     }
 

@@ -72,9 +72,33 @@ impl FieldSource for BTreeMap<String, String> {
 
 impl FieldSource for [(&str, &str)] {
     fn field(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| Cow::Borrowed(*v))
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| Cow::Borrowed(*v))
+    }
+}
+
+/// A lead's fields by their template names (`first_name`, `timezone`...),
+/// then its attributes by key.
+impl FieldSource for super::model::NewLead {
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        let known = match name {
+            "email" => &self.email,
+            "first_name" => &self.first_name,
+            "last_name" => &self.last_name,
+            "company" => &self.company,
+            "domain" => &self.domain,
+            "title" => &self.title,
+            "country" => &self.country,
+            "timezone" | "time_zone" => &self.time_zone,
+            "employees" => return self.employees.map(|n| Cow::Owned(n.to_string())),
+            _ => return self.attributes.get(name).map(|v| Cow::Borrowed(v.as_str())),
+        };
+        Some(Cow::Borrowed(known.as_str()))
+    }
+}
+
+impl FieldSource for super::model::Lead {
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.fields.field(name)
     }
 }
 
@@ -82,10 +106,7 @@ impl FieldSource for [(&str, &str)] {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
-    Field {
-        name: String,
-        default: Option<String>,
-    },
+    Field { name: String, default: Option<String> },
 }
 
 /// A parsed template: parse once when the campaign loads, render per lead.
@@ -225,11 +246,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_from_the_lead() {
-        let t = Template::parse(
-            "s",
-            "Hi {{first_name}}, how is {{ company }} doing in {{Industry}}?",
-        )
-        .unwrap();
+        let t = Template::parse("s", "Hi {{first_name}}, how is {{ company }} doing in {{Industry}}?").unwrap();
         assert_eq!(
             t.render(&lead()).unwrap(),
             "Hi Anna, how is Acme GmbH doing in logistics?"
@@ -244,11 +261,7 @@ mod tests {
 
     #[test]
     fn a_missing_field_is_an_error_naming_the_field_and_template() {
-        let t = Template::parse(
-            "step 1 body",
-            "Hi {{last_name}} at {{title}}, {{last_name}}",
-        )
-        .unwrap();
+        let t = Template::parse("step 1 body", "Hi {{last_name}} at {{title}}, {{last_name}}").unwrap();
         let err = t.render(&lead()).unwrap_err();
         assert_eq!(
             err,
@@ -258,10 +271,7 @@ mod tests {
             }
         );
         let msg = err.to_string();
-        assert!(
-            msg.contains("step 1 body") && msg.contains("\"last_name\""),
-            "{msg}"
-        );
+        assert!(msg.contains("step 1 body") && msg.contains("\"last_name\""), "{msg}");
     }
 
     #[test]
@@ -290,10 +300,7 @@ mod tests {
     fn text_without_placeholders_is_copied_verbatim() {
         let t = Template::parse("t", "Plain } text }} with braces { ").unwrap();
         assert_eq!(t.render(&lead()).unwrap(), "Plain } text }} with braces { ");
-        assert_eq!(
-            Template::parse("t", "").unwrap().render(&lead()).unwrap(),
-            ""
-        );
+        assert_eq!(Template::parse("t", "").unwrap().render(&lead()).unwrap(), "");
     }
 
     #[test]
@@ -304,12 +311,47 @@ mod tests {
     }
 
     #[test]
+    fn no_template_of_braces_and_text_ever_renders_a_placeholder() {
+        // Every string over this alphabet either fails to parse or renders
+        // without `{{`, whatever fields the lead has.
+        let alphabet = ["{{", "}}", "{", "}", "first_name", "|", "x", " ", "nope"];
+        let mut seed = 0x2545_f491_u32;
+        for _ in 0..20_000 {
+            let mut source = String::new();
+            for _ in 0..(seed % 9) {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                source.push_str(alphabet[(seed >> 16) as usize % alphabet.len()]);
+            }
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            if let Ok(t) = Template::parse("t", &source)
+                && let Ok(out) = t.render(&lead())
+            {
+                assert!(!out.contains("{{"), "{source:?} rendered {out:?}");
+            }
+        }
+    }
+
+    #[test]
     fn fields_lists_what_the_template_needs() {
         let t = Template::parse("t", "{{a}} {{b|x}}").unwrap();
-        assert_eq!(
-            t.fields().collect::<Vec<_>>(),
-            vec![("a", false), ("b", true)]
-        );
+        assert_eq!(t.fields().collect::<Vec<_>>(), vec![("a", false), ("b", true)]);
+    }
+
+    #[test]
+    fn a_stored_leads_fields_and_attributes_fill_templates() {
+        let lead = crate::domain::model::NewLead {
+            first_name: "Anna".into(),
+            time_zone: "Europe/Berlin".into(),
+            employees: Some(40),
+            attributes: BTreeMap::from([("industry".to_owned(), "logistics".to_owned())]),
+            ..Default::default()
+        };
+        let t = Template::parse(
+            "t",
+            "{{first_name}} {{timezone}} {{employees}} {{industry}} {{company|-}}",
+        )
+        .unwrap();
+        assert_eq!(t.render(&lead).unwrap(), "Anna Europe/Berlin 40 logistics -");
     }
 
     #[test]

@@ -11,22 +11,31 @@
 //!   day (02:30 in Berlin on the last Sunday of March), the window opens at
 //!   the first instant the wall clock is past it, i.e. at the jump;
 //! - when clocks fall back and the wall clock shows the same hour twice, the
-//!   window is open during both passes (it follows the wall clock), and
-//!   [`SendWindow::next_open`] returns the earlier one.
+//!   window is open during both passes (it follows the wall clock): it opens
+//!   at the first pass and, if it closed in between, again at the moment
+//!   the clock falls back into it.
 
-use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday,
-    WeekdaySet,
-};
+use chrono::{DateTime, Datelike, LocalResult, NaiveTime, Offset, TimeDelta, TimeZone, Utc, Weekday, WeekdaySet};
 use chrono_tz::Tz;
+
+/// Opening time of [`SendWindow::business_hours`].
+pub const BUSINESS_START: NaiveTime = const_time(9, 0);
+/// Closing time of [`SendWindow::business_hours`].
+pub const BUSINESS_END: NaiveTime = const_time(17, 0);
+
+/// A time for a constant; an invalid one fails the build, not a run.
+const fn const_time(hour: u32, minute: u32) -> NaiveTime {
+    match NaiveTime::from_hms_opt(hour, minute, 0) {
+        Some(time) => time,
+        None => panic!("invalid constant time"),
+    }
+}
 
 /// Why a window was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WindowError {
     /// `start` is not before `end`.
-    #[error(
-        "the send window must start before it ends (got {start}–{end}); windows across midnight are not supported"
-    )]
+    #[error("the send window must start before it ends (got {start}–{end}); windows across midnight are not supported")]
     StartNotBeforeEnd {
         /// The opening time.
         start: NaiveTime,
@@ -88,12 +97,7 @@ impl SendWindow {
     /// A window open from `start` (inclusive) to `end` (exclusive) local
     /// time on `days`, read in `fallback_tz` when a recipient has no usable
     /// zone.
-    pub fn new(
-        start: NaiveTime,
-        end: NaiveTime,
-        days: WeekdaySet,
-        fallback_tz: Tz,
-    ) -> Result<Self, WindowError> {
+    pub fn new(start: NaiveTime, end: NaiveTime, days: WeekdaySet, fallback_tz: Tz) -> Result<Self, WindowError> {
         if start >= end {
             return Err(WindowError::StartNotBeforeEnd { start, end });
         }
@@ -111,15 +115,9 @@ impl SendWindow {
     /// Business hours: 09:00–17:00, Monday to Friday.
     pub fn business_hours(fallback_tz: Tz) -> Self {
         Self {
-            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
-            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
-            days: WeekdaySet::from_array([
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ]),
+            start: BUSINESS_START,
+            end: BUSINESS_END,
+            days: WeekdaySet::from_array([Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]),
             fallback_tz,
         }
     }
@@ -155,12 +153,12 @@ impl SendWindow {
                 source: ZoneSource::FallbackMissing,
             };
         }
-        match raw.parse::<Tz>() {
-            Ok(tz) => ResolvedZone {
+        match parse_zone(raw) {
+            Some(tz) => ResolvedZone {
                 tz,
                 source: ZoneSource::Recipient,
             },
-            Err(_) => ResolvedZone {
+            None => ResolvedZone {
                 tz: self.fallback_tz,
                 source: ZoneSource::FallbackUnknown(raw.to_owned()),
             },
@@ -187,63 +185,97 @@ impl SendWindow {
 
     /// The first instant at or after `now` when the window is open on the
     /// wall clock of `tz`.
+    ///
+    /// The wall clock enters the window either by reaching `start` on an
+    /// enabled day or by jumping into the window at a clock change (past a
+    /// `start` swallowed by a spring-forward gap, or back into it when clocks
+    /// fall back). Both kinds of instant are candidates; the earliest one
+    /// after `now` at which the window is open is the answer.
     pub fn next_open_in(&self, now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
         if self.is_open_in(now, tz) {
             return now;
         }
         let today = now.with_timezone(&tz).date_naive();
-        // A week always holds an enabled day; a DST jump can swallow one
-        // day's whole window, so look one more week ahead.
-        for date in today.iter_days().take(15) {
+        let horizon = now + TimeDelta::days(LOOKAHEAD_DAYS as i64 + 1);
+        let mut candidates = clock_changes(tz, now, horizon);
+        for date in today.iter_days().take(LOOKAHEAD_DAYS) {
             if !self.days.contains(date.weekday()) {
                 continue;
             }
-            for open in opening_instants(tz, date.and_time(self.start)) {
-                if open > now && self.is_open_in(open, tz) {
-                    return open;
+            match tz.from_local_datetime(&date.and_time(self.start)) {
+                LocalResult::Single(t) => candidates.push(t.to_utc()),
+                LocalResult::Ambiguous(first, second) => {
+                    candidates.extend([first.to_utc(), second.to_utc()]);
                 }
+                // Inside a spring-forward gap: the clock change that skips
+                // over `start` is already a candidate.
+                LocalResult::None => {}
             }
         }
-        // Unreachable for a window built by `new` (start < end, some day
-        // enabled); answer "in a day" rather than panic.
-        now + TimeDelta::days(1)
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .find(|&t| t > now && self.is_open_in(t, tz))
+            // Unreachable for a window built by `new` (start < end, some day
+            // enabled); answer "in a day" rather than panic.
+            .unwrap_or(now + TimeDelta::days(1))
     }
 }
 
-/// The instants at which the wall clock of `tz` first reads `local` or
-/// later, earliest first: one normally, two in a fall-back overlap, and the
-/// moment of the jump when `local` falls in a spring-forward gap.
-fn opening_instants(tz: Tz, local: NaiveDateTime) -> Vec<DateTime<Utc>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => vec![t.to_utc()],
-        LocalResult::Ambiguous(a, b) => vec![a.to_utc(), b.to_utc()],
-        LocalResult::None => gap_end(tz, local).into_iter().collect(),
+/// An IANA zone name as people type it: exact, or with its case fixed
+/// (`europe/berlin`, `AMERICA/NEW_YORK`, `utc`).
+fn parse_zone(raw: &str) -> Option<Tz> {
+    if let Ok(tz) = raw.parse() {
+        return Some(tz);
     }
-}
-
-/// The first instant whose wall-clock time in `tz` is at or after `local`,
-/// for a `local` inside a spring-forward gap: found by bisection between an
-/// instant before the gap and one after it, so any gap length works.
-fn gap_end(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    // No zone has ever shifted by more than a day, so these bracket the
-    // gap. Transitions fall on whole seconds: bisect over seconds.
-    let at = |secs: i64| DateTime::<Utc>::from_timestamp(secs, 0);
-    let reads_at_or_after =
-        |secs: i64| at(secs).is_some_and(|t| t.with_timezone(&tz).naive_local() >= local);
-    let mut lo = local.and_utc().timestamp() - 26 * 3600;
-    let mut hi = local.and_utc().timestamp() + 26 * 3600;
-    if reads_at_or_after(lo) || !reads_at_or_after(hi) {
-        return None;
-    }
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if reads_at_or_after(mid) {
-            hi = mid;
+    let mut title = String::with_capacity(raw.len());
+    let mut word_start = true;
+    for c in raw.chars() {
+        if word_start {
+            title.extend(c.to_uppercase());
         } else {
-            lo = mid;
+            title.extend(c.to_lowercase());
         }
+        word_start = matches!(c, '/' | '_' | '-');
     }
-    at(hi)
+    title.parse().or_else(|_| raw.to_ascii_uppercase().parse()).ok()
+}
+
+/// How many days [`SendWindow::next_open_in`] looks ahead: a week always
+/// holds an enabled day, and a clock change can swallow one day's whole
+/// window, so a second week.
+const LOOKAHEAD_DAYS: usize = 15;
+
+/// How often [`clock_changes`] probes the offset. Real zones change their
+/// offset at most a few times a year, never twice within six hours.
+const PROBE_SECONDS: i64 = 6 * 3600;
+
+/// The instants in `(from, to]` at which the UTC offset of `tz` changes,
+/// found by probing and then bisecting to the second (changes fall on whole
+/// seconds).
+fn clock_changes(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let at = |secs: i64| DateTime::<Utc>::from_timestamp(secs, 0);
+    let offset = |secs: i64| at(secs).map(|t| tz.offset_from_utc_datetime(&t.naive_utc()).fix());
+    let mut changes = Vec::new();
+    let (mut a, end) = (from.timestamp(), to.timestamp());
+    while a < end {
+        let b = (a + PROBE_SECONDS).min(end);
+        let before = offset(a);
+        if before != offset(b) {
+            let (mut lo, mut hi) = (a, b);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if offset(mid) == before {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            changes.extend(at(hi));
+        }
+        a = b;
+    }
+    changes
 }
 
 #[cfg(test)]
@@ -270,10 +302,7 @@ mod tests {
         let now = utc(2026, 6, 9, 8, 0);
         assert!(w.is_open(now, Some("Europe/Berlin")));
         assert!(!w.is_open(now, Some("America/New_York")));
-        assert_eq!(
-            w.next_open(now, Some("America/New_York")),
-            utc(2026, 6, 9, 13, 0)
-        );
+        assert_eq!(w.next_open(now, Some("America/New_York")), utc(2026, 6, 9, 13, 0));
     }
 
     #[test]
@@ -306,14 +335,8 @@ mod tests {
     fn berlin_spring_forward_keeps_ordinary_hours_right() {
         let w = SendWindow::business_hours(Berlin);
         // Mon 2026-03-30 09:00 CEST is 07:00 UTC; the Friday before it was 08:00 UTC.
-        assert_eq!(
-            w.next_open(utc(2026, 3, 28, 12, 0), None),
-            utc(2026, 3, 30, 7, 0)
-        );
-        assert_eq!(
-            w.next_open(utc(2026, 3, 27, 0, 0), None),
-            utc(2026, 3, 27, 8, 0)
-        );
+        assert_eq!(w.next_open(utc(2026, 3, 28, 12, 0), None), utc(2026, 3, 30, 7, 0));
+        assert_eq!(w.next_open(utc(2026, 3, 27, 0, 0), None), utc(2026, 3, 27, 8, 0));
     }
 
     #[test]
@@ -344,6 +367,18 @@ mod tests {
     }
 
     #[test]
+    fn a_window_reopens_when_clocks_fall_back_into_it() {
+        // 01:00–02:30 Berlin on 2026-10-25: closed at 02:43 CEST (00:43 UTC),
+        // open again when 03:00 CEST falls back to 02:00 CET (01:00 UTC).
+        let w = every_day(time(1, 0), time(2, 30));
+        assert!(!w.is_open_in(utc(2026, 10, 25, 0, 43), Berlin));
+        assert_eq!(
+            w.next_open_in(utc(2026, 10, 25, 0, 43), Berlin),
+            utc(2026, 10, 25, 1, 0)
+        );
+    }
+
+    #[test]
     fn new_york_spring_forward_opens_at_the_jump() {
         // 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00 UTC).
         let w = every_day(time(2, 30), time(9, 0));
@@ -355,23 +390,11 @@ mod tests {
     fn new_york_business_hours_shift_by_an_hour_in_utc_across_each_change() {
         let w = SendWindow::business_hours(New_York);
         // Fri before spring-forward: 09:00 EST = 14:00 UTC; Mon after: 09:00 EDT = 13:00 UTC.
-        assert_eq!(
-            w.next_open(utc(2026, 3, 6, 0, 0), None),
-            utc(2026, 3, 6, 14, 0)
-        );
-        assert_eq!(
-            w.next_open(utc(2026, 3, 7, 0, 0), None),
-            utc(2026, 3, 9, 13, 0)
-        );
+        assert_eq!(w.next_open(utc(2026, 3, 6, 0, 0), None), utc(2026, 3, 6, 14, 0));
+        assert_eq!(w.next_open(utc(2026, 3, 7, 0, 0), None), utc(2026, 3, 9, 13, 0));
         // Fall-back 2026-11-01: Fri 09:00 EDT = 13:00 UTC; Mon 09:00 EST = 14:00 UTC.
-        assert_eq!(
-            w.next_open(utc(2026, 10, 30, 0, 0), None),
-            utc(2026, 10, 30, 13, 0)
-        );
-        assert_eq!(
-            w.next_open(utc(2026, 10, 31, 0, 0), None),
-            utc(2026, 11, 2, 14, 0)
-        );
+        assert_eq!(w.next_open(utc(2026, 10, 30, 0, 0), None), utc(2026, 10, 30, 13, 0));
+        assert_eq!(w.next_open(utc(2026, 10, 31, 0, 0), None), utc(2026, 11, 2, 14, 0));
     }
 
     #[test]
@@ -384,22 +407,72 @@ mod tests {
     }
 
     #[test]
+    fn next_open_is_always_the_first_open_minute_across_dst_weekends() {
+        // Sweep both change weekends of 2026 in both zones, with windows
+        // that touch the gaps and overlaps, and compare next_open against
+        // a minute-by-minute scan.
+        let windows = [
+            SendWindow::business_hours(Berlin),
+            every_day(time(2, 0), time(3, 0)),
+            every_day(time(2, 30), time(2, 45)),
+            every_day(time(1, 0), time(2, 30)),
+            SendWindow::new(time(0, 0), time(1, 0), WeekdaySet::single(Weekday::Sun), Berlin).unwrap(),
+        ];
+        let starts = [
+            utc(2026, 3, 6, 0, 0),
+            utc(2026, 3, 27, 0, 0),
+            utc(2026, 10, 23, 0, 0),
+            utc(2026, 10, 30, 0, 0),
+        ];
+        for tz in [Berlin, New_York] {
+            for w in &windows {
+                for start in starts {
+                    let mut t = start;
+                    while t < start + TimeDelta::days(4) {
+                        let next = w.next_open_in(t, tz);
+                        assert!(next >= t && w.is_open_in(next, tz), "{tz} {w:?} {t}");
+                        let mut probe = t;
+                        while probe < next {
+                            assert!(!w.is_open_in(probe, tz), "{tz} {w:?} {t}: open at {probe}, not {next}");
+                            probe += TimeDelta::minutes(1);
+                        }
+                        t += TimeDelta::minutes(37);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zone_names_typed_in_the_wrong_case_are_understood() {
+        let w = SendWindow::business_hours(chrono_tz::UTC);
+        for (raw, tz) in [
+            ("europe/berlin", Berlin),
+            ("AMERICA/NEW_YORK", New_York),
+            ("utc", chrono_tz::UTC),
+        ] {
+            assert_eq!(
+                w.zone_for(Some(raw)),
+                ResolvedZone {
+                    tz,
+                    source: ZoneSource::Recipient
+                },
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_zone_falls_back_and_says_so() {
         let w = SendWindow::business_hours(Berlin);
         let zone = w.zone_for(Some("Mars/Olympus_Mons"));
         assert_eq!(zone.tz, Berlin);
-        assert_eq!(
-            zone.source,
-            ZoneSource::FallbackUnknown("Mars/Olympus_Mons".into())
-        );
+        assert_eq!(zone.source, ZoneSource::FallbackUnknown("Mars/Olympus_Mons".into()));
         assert!(zone.warning().unwrap().contains("Mars/Olympus_Mons"));
         assert_eq!(w.zone_for(Some(" ")).source, ZoneSource::FallbackMissing);
         assert_eq!(w.zone_for(None).warning(), None);
         let now = utc(2026, 6, 9, 8, 0);
-        assert_eq!(
-            w.is_open(now, Some("Mars/Olympus_Mons")),
-            w.is_open_in(now, Berlin)
-        );
+        assert_eq!(w.is_open(now, Some("Mars/Olympus_Mons")), w.is_open_in(now, Berlin));
     }
 
     #[test]

@@ -153,10 +153,7 @@ impl fmt::Display for ColumnWarning {
                  column {first_column} is used and column {column} is kept as attribute {kept_as:?}"
             ),
             ColumnWarning::UnusedMapping { column } => {
-                write!(
-                    f,
-                    "the mapping names column {column:?}, which the file does not have"
-                )
+                write!(f, "the mapping names column {column:?}, which the file does not have")
             }
         }
     }
@@ -230,11 +227,7 @@ impl ColumnPlan {
             .cloned()
             .collect();
         unused.sort();
-        warnings.extend(
-            unused
-                .into_iter()
-                .map(|column| ColumnWarning::UnusedMapping { column }),
-        );
+        warnings.extend(unused.into_iter().map(|column| ColumnWarning::UnusedMapping { column }));
         Self {
             columns,
             email,
@@ -296,6 +289,20 @@ fn attribute_key(name: &str, index: usize) -> String {
     }
 }
 
+/// Parses one `COLUMN=FIELD` mapping as written on a command line
+/// (`"E-Mail Adresse=email"`, `"Notes=-"`); usable as a clap value parser.
+pub fn parse_mapping_entry(entry: &str) -> Result<(String, String), String> {
+    match entry.split_once('=') {
+        Some((column, target)) if !column.trim().is_empty() && !target.trim().is_empty() => {
+            Ok((column.trim().to_owned(), target.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "{entry:?} is not a column mapping; write COLUMN=FIELD, such as \"E-Mail Adresse=email\" \
+             (FIELD is a lead field, an attribute name, or - to skip the column)"
+        )),
+    }
+}
+
 /// Trims, lower-cases and turns every run of characters other than letters
 /// and digits into one `_` (a leading BOM included).
 pub fn normalize_header(header: &str) -> String {
@@ -321,10 +328,7 @@ mod tests {
 
     fn plan(headers: &[&str], mapping: &[(&str, &str)]) -> ColumnPlan {
         let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-        let mapping = mapping
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mapping = mapping.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         ColumnPlan::new(&headers, &mapping)
     }
 
@@ -423,11 +427,18 @@ mod tests {
             ]
         );
         assert_eq!(p.warnings.len(), 2);
-        assert!(
-            p.warnings[0].to_string().contains("column 2"),
-            "{}",
-            p.warnings[0]
+        assert!(p.warnings[0].to_string().contains("column 2"), "{}", p.warnings[0]);
+    }
+
+    #[test]
+    fn command_line_mappings_split_at_the_first_equals_sign() {
+        assert_eq!(
+            parse_mapping_entry(" E-Mail Adresse = email "),
+            Ok(("E-Mail Adresse".into(), "email".into()))
         );
+        assert_eq!(parse_mapping_entry("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_mapping_entry("email").is_err());
+        assert!(parse_mapping_entry("=email").is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `cam import`: reading leads from CSV files.
 //!
-//! The reader streams: it holds one record at a time, so a file of any size
-//! imports in flat memory. Columns are mapped by header ([`columns`]), each
+//! The reader streams: it holds one record at a time, with each field and
+//! the column count capped, so a file of any size (or shape) imports in
+//! flat memory. Columns are mapped by header ([`columns`]), each
 //! record becomes a [`RowOutcome`] ([`row`]), and bad content rejects only
 //! its own row, with the physical line number and a reason, while every good
 //! row is kept.
@@ -26,6 +27,8 @@
 //!         batch.clear();
 //!     }
 //! }
+//! // store.insert_leads(&batch)?; (the last, partial batch)
+//! eprintln!("{report}");
 //! # Ok(()) }
 //! ```
 //!
@@ -35,14 +38,16 @@
 
 pub mod columns;
 mod reader;
+mod record;
 pub mod row;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 
-pub use columns::{ColumnPlan, ColumnWarning, LeadField};
+pub use columns::{ColumnPlan, ColumnWarning, LeadField, parse_mapping_entry};
 pub use reader::{DEFAULT_MAX_FIELD_BYTES, ImportError, ImportOptions, LeadImport};
+pub use record::MAX_COLUMNS;
 pub use row::{ImportRow, RejectReason, RowOutcome};
 
 /// How many rows to hand to the store per insert: large enough that a

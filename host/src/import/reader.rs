@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use csv::{ByteRecord, ReaderBuilder};
-
 use super::columns::{ColumnPlan, ColumnWarning, LeadField, Target};
+use super::record::{MAX_COLUMNS, Overflow, RawRecord, RecordReader};
 use super::row::{ImportRow, RejectReason, RowOutcome};
 use crate::domain::email::{Deduper, normalize};
 use crate::domain::suppression::SuppressionList;
@@ -17,9 +16,6 @@ pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
 
 /// How long an invalid address may be when quoted back in a rejection.
 const MAX_QUOTED_VALUE_CHARS: usize = 100;
-
-/// The csv reader's buffer: large enough that reading is not syscall-bound.
-const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 /// How to read a file.
 #[derive(Debug, Clone)]
@@ -64,6 +60,9 @@ pub enum ImportError {
         /// True when the header row holds `;`, a hint for the user.
         looks_semicolon_separated: bool,
     },
+    /// The header row is larger than the field or column limits allow.
+    #[error("the header row is too large ({0}); is the first line really a header?")]
+    HeaderTooLarge(String),
     /// Reading failed (a disk or network error, not bad content).
     #[error("reading the file failed near line {line}")]
     Read {
@@ -71,24 +70,26 @@ pub enum ImportError {
         line: u64,
         /// The cause.
         #[source]
-        source: csv::Error,
+        source: std::io::Error,
     },
 }
 
 /// Reads leads from CSV one record at a time.
 ///
 /// Iterating yields one [`RowOutcome`] per record; an `Err` means the input
-/// could not be read any further (and is the last item). The reader never
-/// holds more than one record, so memory stays flat for files of any size;
-/// see [`LeadImport::bytes_read`] for progress.
+/// could not be read any further (and is the last item). The reader holds
+/// one record at a time and keeps at most `max_field_bytes` of a field and
+/// [`MAX_COLUMNS`] columns of a record, so memory stays flat whatever the
+/// input, even a quote that never closes. See [`LeadImport::bytes_read`]
+/// for progress.
 ///
 /// Bad content never stops the file: non-UTF-8 bytes, oversized fields,
 /// short and long rows each affect only their own row. A UTF-8 byte-order
-/// mark is skipped, quoted fields may span lines, and line numbers are the
-/// physical line where each record starts.
+/// mark is skipped, quoted fields may span lines, blank lines are skipped,
+/// and line numbers are the physical line where each record starts.
 pub struct LeadImport<R: Read> {
-    csv: csv::Reader<R>,
-    record: ByteRecord,
+    reader: RecordReader<R>,
+    record: RawRecord,
     plan: ColumnPlan,
     email_column: usize,
     max_field_bytes: usize,
@@ -100,36 +101,42 @@ pub struct LeadImport<R: Read> {
 impl<R: Read> LeadImport<R> {
     /// Reads the header row of `input` and plans the columns.
     pub fn new(input: R, options: ImportOptions) -> Result<Self, ImportError> {
-        let mut csv = ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .delimiter(options.delimiter)
-            .buffer_capacity(READ_BUFFER_BYTES)
-            .from_reader(input);
-        let headers: Vec<String> = csv
-            .byte_headers()
-            .map_err(|source| ImportError::Read { line: 1, source })?
-            .iter()
-            .map(|h| {
-                String::from_utf8_lossy(h)
-                    .trim_start_matches('\u{feff}')
-                    .to_owned()
-            })
-            .collect();
+        let mut reader = RecordReader::new(input, options.delimiter, options.max_field_bytes);
+        let mut record = RawRecord::default();
+        let found = reader
+            .read(&mut record)
+            .map_err(|source| ImportError::Read { line: 1, source })?;
+        if !found {
+            return Err(ImportError::Empty);
+        }
+        match record.overflow() {
+            Some(Overflow::Field { column, bytes }) => {
+                return Err(ImportError::HeaderTooLarge(format!(
+                    "column {} holds {bytes} bytes",
+                    column + 1
+                )));
+            }
+            Some(Overflow::Columns { count }) => {
+                return Err(ImportError::HeaderTooLarge(format!(
+                    "{count} columns, more than {MAX_COLUMNS}"
+                )));
+            }
+            None => {}
+        }
+        let headers: Vec<String> = record.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
         if headers.iter().all(|h| h.trim().is_empty()) {
             return Err(ImportError::Empty);
         }
         let plan = ColumnPlan::new(&headers, &options.mapping);
         let Some(email_column) = plan.email else {
             return Err(ImportError::NoEmailColumn {
-                looks_semicolon_separated: options.delimiter != b';'
-                    && headers.iter().any(|h| h.contains(';')),
+                looks_semicolon_separated: options.delimiter != b';' && headers.iter().any(|h| h.contains(';')),
                 headers,
             });
         };
         Ok(Self {
-            csv,
-            record: ByteRecord::new(),
+            reader,
+            record,
             plan,
             email_column,
             max_field_bytes: options.max_field_bytes,
@@ -152,7 +159,7 @@ impl<R: Read> LeadImport<R> {
     /// Bytes of input consumed so far, for a progress bar against the file
     /// size.
     pub fn bytes_read(&self) -> u64 {
-        self.csv.position().byte()
+        self.reader.bytes_read()
     }
 
     /// Turns the current record into an outcome.
@@ -164,9 +171,28 @@ impl<R: Read> LeadImport<R> {
     }
 
     fn read_row(&mut self, line: u64) -> Result<ImportRow, RejectReason> {
+        match self.record.overflow() {
+            Some(Overflow::Field { column, bytes }) => {
+                return Err(RejectReason::FieldTooLarge {
+                    column: self.plan.header(column),
+                    bytes,
+                    limit: self.max_field_bytes,
+                });
+            }
+            Some(Overflow::Columns { count }) => {
+                return Err(RejectReason::TooManyColumns {
+                    count,
+                    limit: MAX_COLUMNS,
+                });
+            }
+            None => {}
+        }
         // Check the whole record first so a reason never depends on which
         // column happens to be read first.
         for (index, field) in self.record.iter().enumerate() {
+            if self.plan.columns.get(index).map(|c| &c.target) == Some(&Target::Ignore) {
+                continue;
+            }
             if field.len() > self.max_field_bytes {
                 return Err(RejectReason::FieldTooLarge {
                     column: self.plan.header(index),
@@ -236,16 +262,16 @@ impl<R: Read> Iterator for LeadImport<R> {
         if self.failed {
             return None;
         }
-        match self.csv.read_byte_record(&mut self.record) {
+        match self.reader.read(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let line = self.record.line();
                 Some(Ok(self.outcome(line)))
             }
             Err(source) => {
                 self.failed = true;
                 Some(Err(ImportError::Read {
-                    line: self.csv.position().line(),
+                    line: self.record.line(),
                     source,
                 }))
             }
@@ -296,10 +322,7 @@ fn clean_country(value: String) -> String {
 
 /// A whole head count: `1200`, `1,200`, `1 200`, `1_200`.
 fn parse_employees(value: &str) -> Option<u32> {
-    let digits: String = value
-        .chars()
-        .filter(|c| !matches!(c, ',' | '_' | ' ' | '\''))
-        .collect();
+    let digits: String = value.chars().filter(|c| !matches!(c, ',' | '_' | ' ' | '\'')).collect();
     digits.parse().ok()
 }
 

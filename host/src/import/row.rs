@@ -87,6 +87,13 @@ pub enum RejectReason {
         /// The limit.
         limit: usize,
     },
+    /// The record has more columns than any real export (a runaway line).
+    TooManyColumns {
+        /// How many it has.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The address already appeared earlier in the file.
     Duplicate {
         /// The line where it first appeared.
@@ -104,6 +111,7 @@ impl RejectReason {
             RejectReason::InvalidEmail { .. } => "invalid_email",
             RejectReason::NonUtf8Field { .. } => "non_utf8",
             RejectReason::FieldTooLarge { .. } => "field_too_large",
+            RejectReason::TooManyColumns { .. } => "too_many_columns",
             RejectReason::Duplicate { .. } => "duplicate",
             RejectReason::Suppressed(_) => "suppressed",
         }
@@ -121,14 +129,13 @@ impl fmt::Display for RejectReason {
                 f,
                 "column {column:?} is not valid UTF-8 text; save the file as UTF-8 and import it again"
             ),
-            RejectReason::FieldTooLarge {
-                column,
-                bytes,
-                limit,
-            } => write!(
+            RejectReason::FieldTooLarge { column, bytes, limit } => write!(
                 f,
                 "column {column:?} holds {bytes} bytes, more than the {limit}-byte limit per field"
             ),
+            RejectReason::TooManyColumns { count, limit } => {
+                write!(f, "the row has {count} columns, more than the limit of {limit}")
+            }
             RejectReason::Duplicate { first_line } => {
                 write!(f, "the same address is already on line {first_line}")
             }
@@ -178,8 +185,7 @@ mod tests {
             attributes: vec![("industry".into(), "logistics".into())],
             ..ImportRow::default()
         };
-        let t =
-            Template::parse("t", "{{first_name}} {{employees}} {{industry}} {{title|-}}").unwrap();
+        let t = Template::parse("t", "{{first_name}} {{employees}} {{industry}} {{title|-}}").unwrap();
         assert_eq!(t.render(&row).unwrap(), "Anna 40 logistics -");
     }
 

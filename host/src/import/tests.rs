@@ -81,10 +81,7 @@ fn quoted_newlines_stay_in_their_field_and_lines_count_physically() {
         good[0].1.attributes,
         vec![("notes".into(), "line one\nline two".into())]
     );
-    assert_eq!(
-        good.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-        vec![2, 5, 8]
-    );
+    assert_eq!(good.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 5, 8]);
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0].0, 4);
 }
@@ -107,15 +104,11 @@ fn non_utf8_bytes_reject_only_their_row_and_name_the_column() {
 
 #[test]
 fn short_rows_read_missing_columns_as_empty() {
-    let (good, bad) =
-        read(b"first_name,company,email\nAnna,Acme,a@x.com\nBob,Beta\nCarl\n,,c@x.com\n");
+    let (good, bad) = read(b"first_name,company,email\nAnna,Acme,a@x.com\nBob,Beta\nCarl\n,,c@x.com\n");
     assert_eq!(emails(&good), vec!["a@x.com", "c@x.com"]);
     assert_eq!(
         bad,
-        vec![
-            (3, RejectReason::MissingEmail),
-            (4, RejectReason::MissingEmail)
-        ]
+        vec![(3, RejectReason::MissingEmail), (4, RejectReason::MissingEmail)]
     );
 }
 
@@ -141,10 +134,7 @@ fn duplicate_headers_warn_and_keep_the_first_column() {
     match &rows[..] {
         [RowOutcome::Accepted { row, .. }] => {
             assert_eq!(row.email, "a@x.com");
-            assert!(
-                row.attributes
-                    .contains(&("email_2".into(), "b@x.com".into()))
-            );
+            assert!(row.attributes.contains(&("email_2".into(), "b@x.com".into())));
         }
         other => panic!("{other:?}"),
     }
@@ -172,9 +162,132 @@ fn a_ten_megabyte_field_rejects_its_row_and_nothing_else() {
 }
 
 #[test]
+fn an_unclosed_quote_costs_the_rest_of_the_file_but_never_its_memory() {
+    // The quote never closes, so the parser reads everything after it as one
+    // field: that row is rejected as too large, the rows before it are kept,
+    // and only the field limit's worth of bytes is ever held.
+    let mut input = b"email,notes\na@x.com,ok\nb@x.com,\"oops\n".to_vec();
+    for i in 0..200_000 {
+        input.extend(format!("c{i}@x.com,swallowed\n").as_bytes());
+    }
+    let (good, bad) = read(&input);
+    assert_eq!(emails(&good), vec!["a@x.com"]);
+    assert!(
+        matches!(&bad[..], [(3, RejectReason::FieldTooLarge { column, .. })] if column == "notes"),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn fields_are_kept_up_to_the_limit_and_rejected_past_it() {
+    let options = || ImportOptions {
+        max_field_bytes: 6000,
+        ..ImportOptions::default()
+    };
+    let input = format!(
+        "email,notes\na@x.com,{}\nb@x.com,{}\nc@x.com,short\n",
+        "x".repeat(6000),
+        "y".repeat(6001)
+    );
+    let (good, bad) = read_with(input.as_bytes(), options());
+    assert_eq!(emails(&good), vec!["a@x.com", "c@x.com"]);
+    assert_eq!(
+        bad,
+        vec![(
+            3,
+            RejectReason::FieldTooLarge {
+                column: "notes".into(),
+                bytes: 6001,
+                limit: 6000
+            }
+        )]
+    );
+}
+
+#[test]
+fn a_row_with_thousands_of_columns_is_rejected_alone() {
+    let input = format!("email\na@x.com{}\nb@x.com\n", ",".repeat(5000));
+    let (good, bad) = read(input.as_bytes());
+    assert_eq!(emails(&good), vec!["b@x.com"]);
+    assert_eq!(
+        bad,
+        vec![(
+            2,
+            RejectReason::TooManyColumns {
+                count: 5001,
+                limit: MAX_COLUMNS
+            }
+        )]
+    );
+}
+
+#[test]
+fn blank_lines_do_not_shift_line_numbers() {
+    let (good, bad) = read(b"email\r\n\r\n\r\nbad\r\n\r\na@x.com\r\n\n\nb@x.com");
+    assert_eq!(bad[0].0, 4);
+    assert_eq!(good.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![6, 9]);
+}
+
+/// Hands out its input one byte per `read`, like the slowest pipe.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((&b, rest)), Some(slot)) => {
+                *slot = b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+#[test]
+fn a_reader_that_returns_one_byte_at_a_time_reads_the_same() {
+    let sample: &[u8] = include_bytes!("../../../examples/leads.csv");
+    let mut input = b"\xEF\xBB\xBF".to_vec();
+    input.extend_from_slice(sample);
+    let whole: Vec<_> = LeadImport::new(&input[..], ImportOptions::default())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let trickled: Vec<_> = LeadImport::new(Trickle(&input), ImportOptions::default())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(whole.len(), 305);
+    assert_eq!(whole, trickled);
+}
+
+/// Fails after handing out `ok` bytes.
+struct Broken<'a>(&'a [u8]);
+
+impl std::io::Read for Broken<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("disk on fire"));
+        }
+        let n = self.0.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_error_ends_the_import_with_an_error() {
+    let mut import = LeadImport::new(Broken(b"email\na@x.com\n"), ImportOptions::default()).unwrap();
+    assert!(matches!(import.next(), Some(Ok(RowOutcome::Accepted { .. }))));
+    let err = import.next().unwrap().unwrap_err();
+    assert!(err.to_string().contains("reading the file failed"), "{err}");
+    assert!(import.next().is_none());
+}
+
+#[test]
 fn invalid_emails_are_rejected_with_the_reason() {
-    let (good, bad) =
-        read(b"email\nok@x.com\nno-at.example.com\n\"an na@x.com\"\nb@\n@x.com\nok2@x.com\n");
+    let (good, bad) = read(b"email\nok@x.com\nno-at.example.com\n\"an na@x.com\"\nb@\n@x.com\nok2@x.com\n");
     assert_eq!(emails(&good), vec!["ok@x.com", "ok2@x.com"]);
     let errors: Vec<_> = bad
         .iter()
@@ -211,10 +324,7 @@ fn suppressed_addresses_and_domains_are_rejected() {
         suppression,
         ..ImportOptions::default()
     };
-    let (good, bad) = read_with(
-        b"email\nGone@x.com\nstay@x.com\nceo@eu.blocked.io\n",
-        options,
-    );
+    let (good, bad) = read_with(b"email\nGone@x.com\nstay@x.com\nceo@eu.blocked.io\n", options);
     assert_eq!(emails(&good), vec!["stay@x.com"]);
     assert_eq!(
         bad,
@@ -223,10 +333,7 @@ fn suppressed_addresses_and_domains_are_rejected() {
                 2,
                 RejectReason::Suppressed(SuppressionHit::Address("gone@x.com".into()))
             ),
-            (
-                4,
-                RejectReason::Suppressed(SuppressionHit::Domain("blocked.io".into()))
-            ),
+            (4, RejectReason::Suppressed(SuppressionHit::Domain("blocked.io".into()))),
         ]
     );
 }
@@ -243,9 +350,7 @@ fn a_file_without_an_email_column_is_refused_as_a_whole() {
 #[test]
 fn a_semicolon_file_gets_a_hint_and_reads_with_the_delimiter_set() {
     let input: &[u8] = b"email;first_name\na@x.com;Anna\n";
-    let err = LeadImport::new(input, ImportOptions::default())
-        .err()
-        .unwrap();
+    let err = LeadImport::new(input, ImportOptions::default()).err().unwrap();
     assert!(err.to_string().contains("semicolon"), "{err}");
     let options = ImportOptions {
         delimiter: b';',
@@ -257,9 +362,7 @@ fn a_semicolon_file_gets_a_hint_and_reads_with_the_delimiter_set() {
 
 #[test]
 fn an_empty_file_is_a_clear_error() {
-    let err = LeadImport::new(&b""[..], ImportOptions::default())
-        .err()
-        .unwrap();
+    let err = LeadImport::new(&b""[..], ImportOptions::default()).err().unwrap();
     assert!(matches!(err, ImportError::Empty), "{err}");
 }
 
@@ -273,7 +376,11 @@ fn a_user_mapping_renames_and_drops_columns() {
         ]),
         ..ImportOptions::default()
     };
-    let (good, _) = read_with(b"Kontakt,Vorname,intern\na@x.com,Anna,secret\n", options);
+    let (good, bad) = read_with(
+        b"Kontakt,Vorname,intern\na@x.com,Anna,secret\nb@x.com,Bob,\xFF\n",
+        options,
+    );
+    assert!(bad.is_empty(), "an ignored column cannot reject a row: {bad:?}");
     assert_eq!(good[0].1.first_name, "Anna");
     assert!(good[0].1.attributes.is_empty());
 }
@@ -291,12 +398,7 @@ fn progress_is_reported_in_bytes() {
 #[test]
 fn the_report_counts_outcomes_by_kind() {
     let mut report = ImportReport::default();
-    for outcome in LeadImport::new(
-        &b"email\na@x.com\na@x.com\nbad\n"[..],
-        ImportOptions::default(),
-    )
-    .unwrap()
-    {
+    for outcome in LeadImport::new(&b"email\na@x.com\na@x.com\nbad\n"[..], ImportOptions::default()).unwrap() {
         report.record(&outcome.unwrap());
     }
     assert_eq!(
@@ -323,18 +425,18 @@ fn the_sample_leads_file_imports_with_the_planted_rejections() {
 /// 50,000 rows/s the import needs. Debug builds are ~10x slower than
 /// release, so this only runs optimized (`cargo test --release`).
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "timing is only meaningful in release builds"
-)]
+#[cfg_attr(debug_assertions, ignore = "timing is only meaningful in release builds")]
 fn the_reader_sustains_well_over_fifty_thousand_rows_a_second() {
-    let mut input =
-        b"email,first_name,last_name,company,title,country,timezone,employees\n".to_vec();
+    let mut input = b"email,first_name,last_name,company,title,country,timezone,employees\n".to_vec();
     let rows = 200_000;
     for i in 0..rows {
         input.extend(
-            format!("User.{i}@Company{}.example.com,Anna,Schmidt,Acme GmbH,Head of Sales,DE,Europe/Berlin,{}\n", i % 977, i % 5000)
-                .as_bytes(),
+            format!(
+                "User.{i}@Company{}.example.com,Anna,Schmidt,Acme GmbH,Head of Sales,DE,Europe/Berlin,{}\n",
+                i % 977,
+                i % 5000
+            )
+            .as_bytes(),
         );
     }
     let start = std::time::Instant::now();

@@ -206,6 +206,23 @@ impl LoadedPlugin {
         .await
     }
 
+    /// `describe` on a fresh store with none of the call guard (no deadline,
+    /// memory limiter, timeout or health tracking): the benchmark's baseline
+    /// for what the guard costs. Not for production use.
+    #[doc(hidden)]
+    pub async fn describe_unguarded(&self, scope: CallScope) -> wasmtime::Result<PluginInfo> {
+        let mut store = Store::new(self.component.engine(), PluginState::new(self.identity.clone(), scope));
+        store.set_epoch_deadline(u64::MAX / 2);
+        let store = &mut store;
+        match &self.pre {
+            WorldPre::LeadSource(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+            WorldPre::Enricher(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+            WorldPre::Scorer(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+            WorldPre::ReplyClassifier(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+            WorldPre::DecisionRule(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+        }
+    }
+
     /// Lead source: the page after `cursor`.
     pub async fn next_page(&self, scope: CallScope, cursor: Option<&str>, limit: u32) -> Result<LeadPage, PluginError> {
         let WorldPre::LeadSource(pre) = &self.pre else {

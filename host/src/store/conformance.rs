@@ -22,9 +22,7 @@ use futures::FutureExt as _;
 use rand::Rng as _;
 use sqlx::Connection as _;
 
-use crate::domain::model::{
-    Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep,
-};
+use crate::domain::model::{Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep};
 use crate::store::Store;
 
 /// The server the PostgreSQL variants use when the variable is unset.
@@ -73,8 +71,7 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let admin_url =
-        std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+    let admin_url = std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
     let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
         Ok(conn) => conn,
         Err(err) => {
@@ -101,9 +98,7 @@ where
     let mut url = url::Url::parse(&admin_url).expect("CAM_TEST_POSTGRES_URL is a URL");
     url.set_path(&name);
     let outcome = AssertUnwindSafe(async {
-        let store = crate::store::open(url.as_str())
-            .await
-            .expect("opening PostgreSQL");
+        let store = crate::store::open(url.as_str()).await.expect("opening PostgreSQL");
         body(store).await;
     })
     .catch_unwind()
@@ -181,4 +176,42 @@ pub(crate) async fn tenant_with_campaign(store: &Arc<dyn Store>, tenant: &str) -
         .await
         .expect("campaign")
         .id
+}
+
+/// Import throughput on SQLite, the hot path of `cam import`. Ignored by
+/// default (it measures, it does not check behaviour); run with
+/// `cargo test -p cam --release --lib store::conformance::sqlite_import_throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run by hand"]
+async fn sqlite_import_throughput() {
+    // 100,000 leads unless CAM_BENCH_ROWS says otherwise.
+    let rows: usize = std::env::var("CAM_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    /// Leads per `insert_leads` call, as a CSV import would hand them over.
+    const CALL_ROWS: usize = 10_000;
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("cam.db").display());
+    let store = crate::store::open(&url).await.expect("opening SQLite");
+    let campaign = tenant_with_campaign(&store, "default").await;
+    let leads: Vec<NewLead> = (0..rows)
+        .map(|i| lead(&format!("person{i}@company{}.com", i % 5000)))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut inserted = 0;
+    for chunk in leads.chunks(CALL_ROWS) {
+        inserted += store
+            .insert_leads("default", campaign, chunk)
+            .await
+            .expect("insert")
+            .inserted;
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(inserted, rows as u64);
+    eprintln!(
+        "inserted {rows} leads into SQLite in {:.2?}: {:.0} rows/s",
+        elapsed,
+        rows as f64 / elapsed.as_secs_f64()
+    );
 }

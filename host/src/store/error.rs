@@ -23,10 +23,11 @@ pub enum StoreError {
     /// email SENT that is not SENDING, or a lead whose state moved meanwhile).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The lifecycle has no such edge (see `domain::lifecycle::transition`).
+    #[error(transparent)]
+    IllegalTransition(#[from] crate::domain::lifecycle::IllegalTransition),
     /// A plugin's key-value data would exceed its byte quota.
-    #[error(
-        "plugin kv quota exceeded: {used} bytes used, this write needs {requested}, the limit is {limit}"
-    )]
+    #[error("plugin kv quota exceeded: {used} bytes used, this write needs {requested}, the limit is {limit}")]
     QuotaExceeded {
         /// Bytes the (tenant, plugin) uses now, not counting the key being written.
         used: u64,

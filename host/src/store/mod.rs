@@ -27,10 +27,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{
-    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor,
-    Lead, LeadEnrichment, LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport,
-    NewInboundMessage, NewLead, NewOutboundEmail, NewPluginVersion, OutboundEmail,
-    PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
+    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor, Lead, LeadEnrichment,
+    LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport, NewInboundMessage, NewLead, NewOutboundEmail,
+    NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
 };
 
 pub use error::{StoreError, StoreResult};
@@ -104,12 +103,7 @@ pub trait Store: Send + Sync {
     /// All of a tenant's campaigns, by id.
     async fn list_campaigns(&self, tenant: &str) -> StoreResult<Vec<Campaign>>;
     /// Replaces a campaign's configuration (name included) and keeps its status.
-    async fn update_campaign_config(
-        &self,
-        tenant: &str,
-        id: i64,
-        campaign: &NewCampaign,
-    ) -> StoreResult<Campaign>;
+    async fn update_campaign_config(&self, tenant: &str, id: i64, campaign: &NewCampaign) -> StoreResult<Campaign>;
     /// Changes the status, recording why and who.
     async fn set_campaign_status(
         &self,
@@ -122,32 +116,16 @@ pub trait Store: Send + Sync {
     /// Changes the campaign-wide daily cap.
     async fn set_daily_cap(&self, tenant: &str, id: i64, cap: u32) -> StoreResult<()>;
     /// The cursor a lead source returned last for this campaign.
-    async fn source_cursor(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        plugin: &str,
-    ) -> StoreResult<Option<String>>;
+    async fn source_cursor(&self, tenant: &str, campaign_id: i64, plugin: &str) -> StoreResult<Option<String>>;
     /// Persists a lead source's next cursor.
-    async fn set_source_cursor(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        plugin: &str,
-        cursor: &str,
-    ) -> StoreResult<()>;
+    async fn set_source_cursor(&self, tenant: &str, campaign_id: i64, plugin: &str, cursor: &str) -> StoreResult<()>;
 
     // ---- leads ---------------------------------------------------------
 
     /// Inserts leads as NEW in one transaction, in multi-row batches. Emails
     /// are trimmed and lower-cased; existing or repeated emails and suppressed
     /// addresses/domains are skipped and reported, never overwritten.
-    async fn insert_leads(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        leads: &[NewLead],
-    ) -> StoreResult<InsertOutcome>;
+    async fn insert_leads(&self, tenant: &str, campaign_id: i64, leads: &[NewLead]) -> StoreResult<InsertOutcome>;
     /// One lead by id.
     async fn get_lead(&self, tenant: &str, id: i64) -> StoreResult<Lead>;
     /// One lead by (normalized) email.
@@ -161,26 +139,12 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Lead>>;
     /// A campaign's leads whose `next_action_at` is at or before `now`, earliest first.
-    async fn leads_due(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<Lead>>;
+    async fn leads_due(&self, tenant: &str, campaign_id: i64, now: DateTime<Utc>, limit: u32)
+    -> StoreResult<Vec<Lead>>;
     /// How many of a campaign's leads are in each state (states with none are left out).
-    async fn count_leads_by_state(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-    ) -> StoreResult<Vec<(LeadState, u64)>>;
+    async fn count_leads_by_state(&self, tenant: &str, campaign_id: i64) -> StoreResult<Vec<(LeadState, u64)>>;
     /// Applies what an enricher learned (fields left `None` stay as they are).
-    async fn update_enrichment(
-        &self,
-        tenant: &str,
-        lead_id: i64,
-        enrichment: &LeadEnrichment,
-    ) -> StoreResult<()>;
+    async fn update_enrichment(&self, tenant: &str, lead_id: i64, enrichment: &LeadEnrichment) -> StoreResult<()>;
     /// Records a score, its reasons and the scorer version.
     async fn update_score(
         &self,
@@ -192,14 +156,11 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<()>;
     /// Moves a lead from `transition.from` to `transition.to` and records the
     /// transition. `Conflict` if the lead is no longer in `from` (someone
-    /// moved it meanwhile). Legality is the caller's (`domain::lifecycle`) call.
+    /// moved it meanwhile); `IllegalTransition` if the lifecycle
+    /// (`domain::lifecycle::transition`) has no such edge.
     async fn transition_lead(&self, tenant: &str, transition: &LeadTransition) -> StoreResult<()>;
     /// A lead's recorded transitions, oldest first.
-    async fn lead_transitions(
-        &self,
-        tenant: &str,
-        lead_id: i64,
-    ) -> StoreResult<Vec<LeadTransition>>;
+    async fn lead_transitions(&self, tenant: &str, lead_id: i64) -> StoreResult<Vec<LeadTransition>>;
     /// Sets the sequence position and when to act next (`None`: nothing scheduled).
     async fn set_lead_schedule(
         &self,
@@ -238,14 +199,9 @@ pub trait Store: Send + Sync {
     /// One email by id.
     async fn get_email(&self, tenant: &str, id: i64) -> StoreResult<OutboundEmail>;
     /// The email with this Message-ID, for matching replies.
-    async fn email_by_message_id(
-        &self,
-        tenant: &str,
-        message_id: &str,
-    ) -> StoreResult<Option<OutboundEmail>>;
+    async fn email_by_message_id(&self, tenant: &str, message_id: &str) -> StoreResult<Option<OutboundEmail>>;
     /// QUEUED → SENDING (the attempt counts against caps from `at`). `Conflict` otherwise.
-    async fn mark_email_sending(&self, tenant: &str, id: i64, at: DateTime<Utc>)
-    -> StoreResult<()>;
+    async fn mark_email_sending(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// SENDING → SENT. `Conflict` otherwise.
     async fn mark_email_sent(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// QUEUED or SENDING → FAILED (known not sent). `Conflict` otherwise.
@@ -254,11 +210,7 @@ pub trait Store: Send + Sync {
     async fn mark_email_uncertain(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()>;
     /// Marks every email SENDING since before `attempted_before` as UNCERTAIN
     /// (a worker died mid-send); returns how many.
-    async fn mark_stale_sending_uncertain(
-        &self,
-        tenant: &str,
-        attempted_before: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    async fn mark_stale_sending_uncertain(&self, tenant: &str, attempted_before: DateTime<Utc>) -> StoreResult<u64>;
     /// Emails in `state` (optionally of one campaign), oldest first.
     async fn emails_in_state(
         &self,
@@ -269,28 +221,14 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<OutboundEmail>>;
     /// Emails of a campaign attempted since `since` (SENDING, SENT or
     /// UNCERTAIN: anything that may have left counts against the cap).
-    async fn count_sent_since(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        since: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    async fn count_sent_since(&self, tenant: &str, campaign_id: i64, since: DateTime<Utc>) -> StoreResult<u64>;
     /// Same as [`Store::count_sent_since`] for one mailbox across campaigns.
-    async fn count_sent_by_mailbox_since(
-        &self,
-        tenant: &str,
-        mailbox: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    async fn count_sent_by_mailbox_since(&self, tenant: &str, mailbox: &str, since: DateTime<Utc>) -> StoreResult<u64>;
 
     // ---- inbound messages ----------------------------------------------
 
     /// Stores a message; the same Message-ID twice returns [`Insertion::Existing`].
-    async fn insert_inbound(
-        &self,
-        tenant: &str,
-        message: &NewInboundMessage,
-    ) -> StoreResult<Insertion>;
+    async fn insert_inbound(&self, tenant: &str, message: &NewInboundMessage) -> StoreResult<Insertion>;
     /// One inbound message by id.
     async fn get_inbound(&self, tenant: &str, id: i64) -> StoreResult<InboundMessage>;
     /// Records which lead a message belongs to.
@@ -307,20 +245,13 @@ pub trait Store: Send + Sync {
     /// Records that a human was alerted about the message.
     async fn mark_inbound_alerted(&self, tenant: &str, id: i64) -> StoreResult<()>;
     /// Messages not matched to a lead, oldest first.
-    async fn unmatched_inbound(&self, tenant: &str, limit: u32)
-    -> StoreResult<Vec<InboundMessage>>;
+    async fn unmatched_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>>;
     /// Messages not labelled yet, oldest first.
-    async fn unlabeled_inbound(&self, tenant: &str, limit: u32)
-    -> StoreResult<Vec<InboundMessage>>;
+    async fn unlabeled_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>>;
     /// Where polling of `mailbox` got to.
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>>;
     /// Advances (or resets, on a new UIDVALIDITY) the polling position.
-    async fn set_inbox_cursor(
-        &self,
-        tenant: &str,
-        mailbox: &str,
-        cursor: InboxCursor,
-    ) -> StoreResult<()>;
+    async fn set_inbox_cursor(&self, tenant: &str, mailbox: &str, cursor: InboxCursor) -> StoreResult<()>;
 
     // ---- alerts --------------------------------------------------------
 
@@ -328,12 +259,7 @@ pub trait Store: Send + Sync {
     /// [`Insertion::Existing`] and changes nothing.
     async fn insert_alert(&self, tenant: &str, alert: &NewAlert) -> StoreResult<Insertion>;
     /// Records delivery.
-    async fn mark_alert_delivered(
-        &self,
-        tenant: &str,
-        id: i64,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    async fn mark_alert_delivered(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Newest alerts first.
     async fn list_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>>;
 
@@ -344,14 +270,7 @@ pub trait Store: Send + Sync {
     /// Sets `key`, atomically refusing with `QuotaExceeded` when the plugin's
     /// total (key + value bytes over all its keys, this one's new size
     /// included) would exceed `quota_bytes`.
-    async fn kv_set(
-        &self,
-        tenant: &str,
-        plugin: &str,
-        key: &str,
-        value: &[u8],
-        quota_bytes: u64,
-    ) -> StoreResult<()>;
+    async fn kv_set(&self, tenant: &str, plugin: &str, key: &str, value: &[u8], quota_bytes: u64) -> StoreResult<()>;
     /// Deletes `key`; whether it existed.
     async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<bool>;
     /// Bytes the plugin uses (keys plus values).
@@ -360,26 +279,15 @@ pub trait Store: Send + Sync {
     // ---- plugin versions -----------------------------------------------
 
     /// Records a version (idempotent on (name, sha256)); new versions start inactive.
-    async fn record_plugin_version(
-        &self,
-        tenant: &str,
-        version: &NewPluginVersion,
-    ) -> StoreResult<PluginVersionRecord>;
+    async fn record_plugin_version(&self, tenant: &str, version: &NewPluginVersion)
+    -> StoreResult<PluginVersionRecord>;
     /// Every version of `name`, newest first.
-    async fn plugin_history(
-        &self,
-        tenant: &str,
-        name: &str,
-    ) -> StoreResult<Vec<PluginVersionRecord>>;
+    async fn plugin_history(&self, tenant: &str, name: &str) -> StoreResult<Vec<PluginVersionRecord>>;
     /// The active version of every plugin, by name.
     async fn active_plugin_versions(&self, tenant: &str) -> StoreResult<Vec<PluginVersionRecord>>;
     /// Makes `sha256` the one active version of `name` (rollback and promotion).
-    async fn activate_plugin_version(
-        &self,
-        tenant: &str,
-        name: &str,
-        sha256: &str,
-    ) -> StoreResult<PluginVersionRecord>;
+    async fn activate_plugin_version(&self, tenant: &str, name: &str, sha256: &str)
+    -> StoreResult<PluginVersionRecord>;
 
     // ---- cycle reports -------------------------------------------------
 
@@ -404,27 +312,12 @@ pub trait Store: Send + Sync {
         ttl: Duration,
     ) -> StoreResult<bool>;
     /// Extends our lease; `false` if it is not ours any more.
-    async fn renew_lease(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        worker_id: &str,
-        ttl: Duration,
-    ) -> StoreResult<bool>;
+    async fn renew_lease(&self, tenant: &str, campaign_id: i64, worker_id: &str, ttl: Duration) -> StoreResult<bool>;
     /// Gives our lease up (no-op if it is not ours).
-    async fn release_lease(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        worker_id: &str,
-    ) -> StoreResult<()>;
+    async fn release_lease(&self, tenant: &str, campaign_id: i64, worker_id: &str) -> StoreResult<()>;
     /// Claims the RUNNING campaign (any tenant) least recently leased whose
     /// lease is free or expired. Concurrent claimers never get the same one.
-    async fn claim_next_campaign(
-        &self,
-        worker_id: &str,
-        ttl: Duration,
-    ) -> StoreResult<Option<Lease>>;
+    async fn claim_next_campaign(&self, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>>;
 }
 
 /// Opens the store `url` names, creating the SQLite file if missing, and
@@ -439,20 +332,14 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             let store = SqliteStore::connect(url)
                 .await
                 .with_context(|| format!("opening SQLite database {}", redact(url)))?;
-            store
-                .migrate()
-                .await
-                .context("migrating the SQLite database")?;
+            store.migrate().await.context("migrating the SQLite database")?;
             Ok(Arc::new(store))
         }
         Backend::Postgres => {
             let store = PostgresStore::connect(url)
                 .await
                 .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
-            store
-                .migrate()
-                .await
-                .context("migrating the PostgreSQL database")?;
+            store.migrate().await.context("migrating the PostgreSQL database")?;
             Ok(Arc::new(store))
         }
     }

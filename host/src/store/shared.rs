@@ -11,21 +11,9 @@ use crate::store::error::{StoreError, StoreResult};
 /// while amortizing statement overhead; larger batches measured no faster.
 pub(crate) const LEAD_BATCH_ROWS: usize = 500;
 
-/// Every lead state, for parsing stored names.
-const LEAD_STATES: [LeadState; 8] = [
-    LeadState::New,
-    LeadState::Enriched,
-    LeadState::Contacted,
-    LeadState::Interested,
-    LeadState::Qualified,
-    LeadState::Lost,
-    LeadState::Nurture,
-    LeadState::Dead,
-];
-
 /// Parses a stored lead state name.
 pub(crate) fn parse_lead_state(s: &str) -> StoreResult<LeadState> {
-    LEAD_STATES
+    crate::domain::lifecycle::ALL_STATES
         .into_iter()
         .find(|state| state.as_str() == s)
         .ok_or_else(|| StoreError::corrupt("lead state", s))
@@ -47,10 +35,7 @@ pub(crate) fn email_domain(email: &str) -> &str {
 pub(crate) fn inbound_message_id(message: &NewInboundMessage) -> String {
     let id = message.message_id.trim();
     if id.is_empty() {
-        format!(
-            "<{}@sha256.cam.invalid>",
-            hex::encode(Sha256::digest(&message.raw))
-        )
+        format!("<{}@sha256.cam.invalid>", hex::encode(Sha256::digest(&message.raw)))
     } else {
         id.to_string()
     }
@@ -86,20 +71,6 @@ pub(crate) fn covered_by(emails: &[String], values: &[String]) -> Vec<String> {
     out
 }
 
-/// `"$a, $b, ..."` placeholders numbered from `first` — valid for both
-/// backends (sqlx's SQLite driver accepts `$N`).
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    let mut out = String::with_capacity(count * 5);
-    for i in 0..count {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push('$');
-        out.push_str(&(first + i).to_string());
-    }
-    out
-}
-
 /// Converts a count from the database.
 pub(crate) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -116,10 +87,7 @@ pub(crate) fn chrono_ttl(ttl: std::time::Duration) -> chrono::Duration {
 }
 
 /// `now + ttl`, saturating far in the future instead of overflowing.
-pub(crate) fn expiry(
-    now: chrono::DateTime<chrono::Utc>,
-    ttl: std::time::Duration,
-) -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn expiry(now: chrono::DateTime<chrono::Utc>, ttl: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
     now.checked_add_signed(chrono_ttl(ttl))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }
@@ -161,9 +129,6 @@ pub(crate) fn to_json<T: serde::Serialize>(what: &'static str, v: &T) -> StoreRe
 }
 
 /// Parses a JSON column.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    s: &str,
-) -> StoreResult<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e))
 }

@@ -116,8 +116,9 @@ fn from_raw<T: DeserializeOwned>(raw: &str) -> Result<T, String> {
     match serde_json::from_str::<T>(raw) {
         Ok(value) => Ok(value),
         // A TOML string such as `https://x` is not JSON: try it as a string.
-        Err(json_error) => T::deserialize(Value::String(raw.to_owned()))
-            .map_err(|_| format!("{json_error} (value: {raw:?})")),
+        Err(json_error) => {
+            T::deserialize(Value::String(raw.to_owned())).map_err(|_| format!("{json_error} (value: {raw:?})"))
+        }
     }
 }
 

@@ -87,27 +87,15 @@ pub fn send(request: &Request) -> Result<Response, Error> {
 /// `GET url` with `headers` (name, value).
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, Error> {
     let mut request = Request::new(Method::Get, url);
-    request.headers = headers
-        .iter()
-        .map(|(k, v)| Attribute::new(*k, *v))
-        .collect();
+    request.headers = headers.iter().map(|(k, v)| Attribute::new(*k, *v)).collect();
     send(&request)
 }
 
 /// `POST url` with `headers` and a JSON `body` (`content-type` is added).
-pub fn post_json(
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &impl serde::Serialize,
-) -> Result<Response, Error> {
+pub fn post_json(url: &str, headers: &[(&str, &str)], body: &impl serde::Serialize) -> Result<Response, Error> {
     let body = serde_json::to_vec(body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
     let mut request = Request::new(Method::Post, url).body(body);
-    request.headers = headers
-        .iter()
-        .map(|(k, v)| Attribute::new(*k, *v))
-        .collect();
-    request
-        .headers
-        .push(Attribute::new("content-type", "application/json"));
+    request.headers = headers.iter().map(|(k, v)| Attribute::new(*k, *v)).collect();
+    request.headers.push(Attribute::new("content-type", "application/json"));
     send(&request)
 }

@@ -37,6 +37,8 @@ pub use crate::bindings::decision_rule::Guest as DecisionRule;
 
 /// Defines `export_<kind>!` for one kind: the real export when the kind's
 /// feature is on, a `compile_error!` naming the feature otherwise.
+// rustfmt mangles the indentation of the nested macro's body.
+#[rustfmt::skip]
 macro_rules! export_macro {
     ($d:tt, $feature:literal, $name:ident, $module:ident, $generated:ident, $trait:literal) => {
         #[doc = concat!(
@@ -50,7 +52,9 @@ macro_rules! export_macro {
         macro_rules! $name {
             ($d ty:ident) => {
                 #[cfg(target_arch = "wasm32")]
-                $d crate::bindings::$module::$generated!($d ty with_types_in $d crate::bindings::$module);
+                $d crate::bindings::$module::$generated!(
+                    $d ty with_types_in $d crate::bindings::$module
+                );
             };
         }
 
@@ -60,9 +64,13 @@ macro_rules! export_macro {
         macro_rules! $name {
             ($d ($d tt:tt)*) => {
                 ::core::compile_error!(concat!(
-                    "`", stringify!($name), "!` needs the `", $feature,
+                    "`",
+                    stringify!($name),
+                    "!` needs the `",
+                    $feature,
                     "` feature of cam-plugin-sdk: cam-plugin-sdk = { ..., features = [\"",
-                    $feature, "\"] }"
+                    $feature,
+                    "\"] }"
                 ));
             };
         }

@@ -53,9 +53,9 @@ pub mod testing;
 mod types;
 
 pub use bindings::host::cam::plugin::types::{
-    Action, Attribute, BounceKind, CampaignMetrics, CampaignSnapshot, CampaignStatus, Capability,
-    Classification, Date, Decision, Enrichment, InboundReply, Lead, LeadMove, LeadPage, LeadState,
-    PluginInfo, Referral, ReplyLabel, Score, StateCount,
+    Action, Attribute, BounceKind, CampaignMetrics, CampaignSnapshot, CampaignStatus, Capability, Classification, Date,
+    Decision, Enrichment, InboundReply, Lead, LeadMove, LeadPage, LeadState, PluginInfo, Referral, ReplyLabel, Score,
+    StateCount,
 };
 #[cfg(feature = "decision-rule")]
 pub use kinds::DecisionRule;

@@ -41,11 +41,7 @@ pub fn reset() {
 
 /// Sets a config value as the host would pass it (strings raw, others as JSON text).
 pub fn set_config(key: &str, value: &str) {
-    HOST.with(|host| {
-        host.borrow_mut()
-            .config
-            .insert(key.to_owned(), value.to_owned())
-    });
+    HOST.with(|host| host.borrow_mut().config.insert(key.to_owned(), value.to_owned()));
 }
 
 /// Sets every value of a manifest's `[config]` table the way the host
@@ -53,9 +49,7 @@ pub fn set_config(key: &str, value: &str) {
 /// that the manifest shipped beside the plugin is accepted:
 /// `testing::use_manifest_config(include_str!("../my_plugin.toml"))`.
 pub fn use_manifest_config(manifest_toml: &str) -> Result<(), String> {
-    let manifest: toml::Table = manifest_toml
-        .parse()
-        .map_err(|e| format!("manifest: {e}"))?;
+    let manifest: toml::Table = manifest_toml.parse().map_err(|e| format!("manifest: {e}"))?;
     let Some(config) = manifest.get("config") else {
         return Ok(());
     };
@@ -65,8 +59,7 @@ pub fn use_manifest_config(manifest_toml: &str) -> Result<(), String> {
     for (key, value) in config {
         let raw = match value {
             toml::Value::String(s) => s.clone(),
-            other => serde_json::to_string(other)
-                .map_err(|e| format!("manifest: config `{key}`: {e}"))?,
+            other => serde_json::to_string(other).map_err(|e| format!("manifest: config `{key}`: {e}"))?,
         };
         set_config(key, &raw);
     }

@@ -2,8 +2,7 @@
 //! tests do not spell out every field.
 
 use crate::{
-    Action, Attribute, Capability, Classification, Date, Decision, Enrichment, Lead, PluginInfo,
-    ReplyLabel, Score,
+    Action, Attribute, Capability, Classification, Date, Decision, Enrichment, Lead, PluginInfo, ReplyLabel, Score,
 };
 
 impl PluginInfo {
@@ -87,11 +86,7 @@ impl Enrichment {
 impl Score {
     /// A score, clamped to `0.0..=1.0` (a NaN becomes 0).
     pub fn new(value: f32, reasons: Vec<String>) -> Self {
-        let value = if value.is_nan() {
-            0.0
-        } else {
-            value.clamp(0.0, 1.0)
-        };
+        let value = if value.is_nan() { 0.0 } else { value.clamp(0.0, 1.0) };
         Self { value, reasons }
     }
 }

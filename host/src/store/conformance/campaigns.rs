@@ -19,15 +19,9 @@ async fn campaigns_round_trip_and_record_who_changed_their_status(store: Arc<dyn
     let tenant = store.ensure_tenant("default", "Default").await.unwrap();
     assert_eq!(tenant.id, "default");
     // ensure_tenant is idempotent and keeps the first name.
-    assert_eq!(
-        store.ensure_tenant("default", "Other").await.unwrap().name,
-        "Default"
-    );
+    assert_eq!(store.ensure_tenant("default", "Other").await.unwrap().name, "Default");
 
-    let created = store
-        .create_campaign("default", &campaign("q3"))
-        .await
-        .unwrap();
+    let created = store.create_campaign("default", &campaign("q3")).await.unwrap();
     assert_eq!(created.config, campaign("q3"));
     assert_eq!(created.status, CampaignStatus::Paused);
     assert!(!created.config.live, "dry-run is the default");
@@ -94,46 +88,21 @@ async fn a_campaign_name_is_unique_within_a_tenant_only(store: Arc<dyn Store>) {
 
 async fn lead_source_cursors_persist_per_campaign_and_plugin(store: Arc<dyn Store>) {
     let id = super::tenant_with_campaign(&store, "default").await;
+    assert_eq!(store.source_cursor("default", id, "csv").await.unwrap(), None);
+    store.set_source_cursor("default", id, "csv", "row:500").await.unwrap();
+    store.set_source_cursor("default", id, "csv", "row:1000").await.unwrap();
+    store.set_source_cursor("default", id, "crm", "page:2").await.unwrap();
     assert_eq!(
-        store.source_cursor("default", id, "csv").await.unwrap(),
-        None
-    );
-    store
-        .set_source_cursor("default", id, "csv", "row:500")
-        .await
-        .unwrap();
-    store
-        .set_source_cursor("default", id, "csv", "row:1000")
-        .await
-        .unwrap();
-    store
-        .set_source_cursor("default", id, "crm", "page:2")
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .source_cursor("default", id, "csv")
-            .await
-            .unwrap()
-            .as_deref(),
+        store.source_cursor("default", id, "csv").await.unwrap().as_deref(),
         Some("row:1000")
     );
     assert_eq!(
-        store
-            .source_cursor("default", id, "crm")
-            .await
-            .unwrap()
-            .as_deref(),
+        store.source_cursor("default", id, "crm").await.unwrap().as_deref(),
         Some("page:2")
     );
     store.ensure_tenant("other", "Other").await.unwrap();
     assert_eq!(store.source_cursor("other", id, "csv").await.unwrap(), None);
-    assert!(
-        store
-            .set_source_cursor("other", id, "csv", "x")
-            .await
-            .is_err()
-    );
+    assert!(store.set_source_cursor("other", id, "csv", "x").await.is_err());
 }
 
 async fn cycle_reports_list_newest_first(store: Arc<dyn Store>) {
@@ -155,10 +124,7 @@ async fn cycle_reports_list_newest_first(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
-    let recent = store
-        .recent_cycle_reports("default", Some(id), 2)
-        .await
-        .unwrap();
+    let recent = store.recent_cycle_reports("default", Some(id), 2).await.unwrap();
     assert_eq!(recent.len(), 2);
     assert_eq!(recent[0].report.summary, "cycle 2");
     assert_eq!(recent[1].report.summary, "cycle 1");
@@ -167,20 +133,7 @@ async fn cycle_reports_list_newest_first(store: Arc<dyn Store>) {
         recent[0].report.started_at.timestamp_millis(),
         (start + Duration::hours(2)).timestamp_millis()
     );
-    assert_eq!(
-        store
-            .recent_cycle_reports("default", None, 10)
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(store.recent_cycle_reports("default", None, 10).await.unwrap().len(), 3);
     store.ensure_tenant("other", "Other").await.unwrap();
-    assert!(
-        store
-            .recent_cycle_reports("other", None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.recent_cycle_reports("other", None, 10).await.unwrap().is_empty());
 }

@@ -7,9 +7,7 @@ use chrono::{Duration, Utc};
 
 use super::{conformance_tests, lead, tenant_with_campaign};
 use crate::domain::lifecycle::LeadState;
-use crate::domain::model::{
-    LeadEnrichment, LeadTransition, NewOutboundEmail, SuppressionKind, SuppressionReason,
-};
+use crate::domain::model::{LeadEnrichment, LeadTransition, NewOutboundEmail, SuppressionKind, SuppressionReason};
 use crate::store::{Store, StoreError};
 
 conformance_tests!(
@@ -25,20 +23,14 @@ conformance_tests!(
 async fn duplicate_emails_are_reported_and_never_inserted_twice(store: Arc<dyn Store>) {
     let id = tenant_with_campaign(&store, "default").await;
     // 1,200 rows cross several insert batches.
-    let mut batch: Vec<_> = (0..1200)
-        .map(|i| lead(&format!("person{i}@example.com")))
-        .collect();
+    let mut batch: Vec<_> = (0..1200).map(|i| lead(&format!("person{i}@example.com"))).collect();
     batch.push(lead("  Person7@Example.COM "));
     let first = store.insert_leads("default", id, &batch).await.unwrap();
     assert_eq!(first.inserted, 1200);
     assert_eq!(first.duplicates, vec!["person7@example.com".to_string()]);
 
     let again = store
-        .insert_leads(
-            "default",
-            id,
-            &[lead("person1@example.com"), lead("new@example.com")],
-        )
+        .insert_leads("default", id, &[lead("person1@example.com"), lead("new@example.com")])
         .await
         .unwrap();
     assert_eq!(again.inserted, 1);
@@ -50,26 +42,17 @@ async fn duplicate_emails_are_reported_and_never_inserted_twice(store: Arc<dyn S
         .unwrap()
         .unwrap();
     assert_eq!(stored.fields.email, "person1@example.com");
-    assert_eq!(
-        stored.fields.domain, "example.com",
-        "domain defaults to the address's"
-    );
+    assert_eq!(stored.fields.domain, "example.com", "domain defaults to the address's");
     assert_eq!(stored.state, LeadState::New);
     assert_eq!(
-        stored
-            .fields
-            .attributes
-            .get("source_row")
-            .map(String::as_str),
+        stored.fields.attributes.get("source_row").map(String::as_str),
         Some("1")
     );
     assert_eq!(stored.fields.employees, Some(42));
     assert_eq!(store.get_lead("default", stored.id).await.unwrap(), stored);
 }
 
-async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(
-    store: Arc<dyn Store>,
-) {
+async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(store: Arc<dyn Store>) {
     let id = tenant_with_campaign(&store, "default").await;
     store
         .insert_leads("default", id, &[lead("gone@example.com")])
@@ -95,24 +78,9 @@ async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(
         )
         .await
         .unwrap();
-    assert!(
-        store
-            .is_suppressed("default", "gone@example.com")
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .is_suppressed("default", "anyone@COMPETITOR.io")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .is_suppressed("default", "ok@example.com")
-            .await
-            .unwrap()
-    );
+    assert!(store.is_suppressed("default", "gone@example.com").await.unwrap());
+    assert!(store.is_suppressed("default", "anyone@COMPETITOR.io").await.unwrap());
+    assert!(!store.is_suppressed("default", "ok@example.com").await.unwrap());
 
     let lead_id = store
         .lead_by_email("default", "gone@example.com")
@@ -146,10 +114,7 @@ async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(
     suppressed.sort();
     assert_eq!(
         suppressed,
-        vec![
-            "ceo@competitor.io".to_string(),
-            "gone@example.com".to_string()
-        ]
+        vec!["ceo@competitor.io".to_string(), "gone@example.com".to_string()]
     );
     assert!(
         store
@@ -172,10 +137,7 @@ async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(
         .unwrap();
     assert_eq!(
         subset,
-        vec![
-            "gone@example.com".to_string(),
-            "x@competitor.io".to_string()
-        ]
+        vec!["gone@example.com".to_string(), "x@competitor.io".to_string()]
     );
 
     let list = store.list_suppressions("default").await.unwrap();
@@ -186,49 +148,25 @@ async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(
     );
 
     store.ensure_tenant("other", "Other").await.unwrap();
-    assert!(
-        !store
-            .is_suppressed("other", "gone@example.com")
-            .await
-            .unwrap()
-    );
+    assert!(!store.is_suppressed("other", "gone@example.com").await.unwrap());
 }
 
 async fn tenant_b_never_sees_tenant_a_leads_kv_or_emails(store: Arc<dyn Store>) {
     let a = tenant_with_campaign(&store, "a").await;
     let b = tenant_with_campaign(&store, "b").await;
-    store
-        .insert_leads("a", a, &[lead("shared@example.com")])
-        .await
-        .unwrap();
+    store.insert_leads("a", a, &[lead("shared@example.com")]).await.unwrap();
     // The same address is a different lead in another tenant.
-    let in_b = store
-        .insert_leads("b", b, &[lead("shared@example.com")])
-        .await
-        .unwrap();
+    let in_b = store.insert_leads("b", b, &[lead("shared@example.com")]).await.unwrap();
     assert_eq!(in_b.inserted, 1);
-    let lead_a = store
-        .lead_by_email("a", "shared@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let lead_b = store
-        .lead_by_email("b", "shared@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let lead_a = store.lead_by_email("a", "shared@example.com").await.unwrap().unwrap();
+    let lead_b = store.lead_by_email("b", "shared@example.com").await.unwrap().unwrap();
     assert_ne!(lead_a.id, lead_b.id);
 
     assert!(matches!(
         store.get_lead("b", lead_a.id).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(
-        store
-            .update_score("b", lead_a.id, 0.9, &[], "v1")
-            .await
-            .is_err()
-    );
+    assert!(store.update_score("b", lead_a.id, 0.9, &[], "v1").await.is_err());
     assert!(store.delete_lead("b", lead_a.id).await.is_err());
     assert!(
         store
@@ -238,25 +176,13 @@ async fn tenant_b_never_sees_tenant_a_leads_kv_or_emails(store: Arc<dyn Store>) 
             .is_empty()
     );
     assert!(store.count_leads_by_state("b", a).await.unwrap().is_empty());
-    assert!(
-        store
-            .insert_leads("b", a, &[lead("x@example.com")])
-            .await
-            .is_err()
-    );
+    assert!(store.insert_leads("b", a, &[lead("x@example.com")]).await.is_err());
 
-    store
-        .kv_set("a", "scorer", "model", b"weights", 1024)
-        .await
-        .unwrap();
+    store.kv_set("a", "scorer", "model", b"weights", 1024).await.unwrap();
     assert_eq!(store.kv_get("b", "scorer", "model").await.unwrap(), None);
     assert!(!store.kv_delete("b", "scorer", "model").await.unwrap());
     assert_eq!(
-        store
-            .kv_get("a", "scorer", "model")
-            .await
-            .unwrap()
-            .as_deref(),
+        store.kv_get("a", "scorer", "model").await.unwrap().as_deref(),
         Some(&b"weights"[..])
     );
 
@@ -275,19 +201,8 @@ async fn tenant_b_never_sees_tenant_a_leads_kv_or_emails(store: Arc<dyn Store>) 
         store.get_email("b", queued.id()).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(
-        store
-            .email_by_message_id("b", "<a-1@cam>")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .mark_email_sending("b", queued.id(), Utc::now())
-            .await
-            .is_err()
-    );
+    assert!(store.email_by_message_id("b", "<a-1@cam>").await.unwrap().is_none());
+    assert!(store.mark_email_sending("b", queued.id(), Utc::now()).await.is_err());
     assert!(
         store
             .emails_in_state("b", None, crate::domain::model::EmailState::Queued, 10)
@@ -316,19 +231,9 @@ async fn leads_in_a_state_come_best_score_first(store: Arc<dyn Store>) {
     let batch: Vec<_> = emails.iter().map(|e| lead(e)).collect();
     store.insert_leads("default", id, &batch).await.unwrap();
     for (email, score) in [("low@x.com", 0.1), ("high@x.com", 0.9), ("mid@x.com", 0.5)] {
-        let l = store
-            .lead_by_email("default", email)
-            .await
-            .unwrap()
-            .unwrap();
+        let l = store.lead_by_email("default", email).await.unwrap().unwrap();
         store
-            .update_score(
-                "default",
-                l.id,
-                score,
-                &[format!("because {score}")],
-                "scorer@sha:1",
-            )
+            .update_score("default", l.id, score, &[format!("because {score}")], "scorer@sha:1")
             .await
             .unwrap();
     }
@@ -339,14 +244,8 @@ async fn leads_in_a_state_come_best_score_first(store: Arc<dyn Store>) {
         .into_iter()
         .map(|l| l.fields.email)
         .collect();
-    assert_eq!(
-        ordered,
-        vec!["high@x.com", "mid@x.com", "low@x.com", "unscored@x.com"]
-    );
-    let top = store
-        .leads_in_state("default", id, LeadState::New, 1)
-        .await
-        .unwrap();
+    assert_eq!(ordered, vec!["high@x.com", "mid@x.com", "low@x.com", "unscored@x.com"]);
+    let top = store.leads_in_state("default", id, LeadState::New, 1).await.unwrap();
     assert_eq!(top[0].score, Some(0.9));
     assert_eq!(top[0].score_reasons, vec!["because 0.9".to_string()]);
     assert_eq!(top[0].scorer_version.as_deref(), Some("scorer@sha:1"));
@@ -354,15 +253,8 @@ async fn leads_in_a_state_come_best_score_first(store: Arc<dyn Store>) {
 
 async fn transitions_are_recorded_and_a_stale_from_state_is_refused(store: Arc<dyn Store>) {
     let id = tenant_with_campaign(&store, "default").await;
-    store
-        .insert_leads("default", id, &[lead("t@x.com")])
-        .await
-        .unwrap();
-    let l = store
-        .lead_by_email("default", "t@x.com")
-        .await
-        .unwrap()
-        .unwrap();
+    store.insert_leads("default", id, &[lead("t@x.com")]).await.unwrap();
+    let l = store.lead_by_email("default", "t@x.com").await.unwrap().unwrap();
     let at = Utc::now();
     let step = |from, to, reason: &str, version: Option<&str>| LeadTransition {
         lead_id: l.id,
@@ -375,32 +267,19 @@ async fn transitions_are_recorded_and_a_stale_from_state_is_refused(store: Arc<d
     store
         .transition_lead(
             "default",
-            &step(
-                LeadState::New,
-                LeadState::Enriched,
-                "enriched",
-                Some("clearbit@sha:9"),
-            ),
+            &step(LeadState::New, LeadState::Enriched, "enriched", Some("clearbit@sha:9")),
         )
         .await
         .unwrap();
     store
         .transition_lead(
             "default",
-            &step(
-                LeadState::Enriched,
-                LeadState::Contacted,
-                "step 0 sent",
-                None,
-            ),
+            &step(LeadState::Enriched, LeadState::Contacted, "step 0 sent", None),
         )
         .await
         .unwrap();
     let stale = store
-        .transition_lead(
-            "default",
-            &step(LeadState::New, LeadState::Dead, "late writer", None),
-        )
+        .transition_lead("default", &step(LeadState::New, LeadState::Dead, "late writer", None))
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(
@@ -416,55 +295,29 @@ async fn transitions_are_recorded_and_a_stale_from_state_is_refused(store: Arc<d
     assert_eq!(history[1].reason, "step 0 sent");
     assert_eq!(history[1].at.timestamp_millis(), at.timestamp_millis());
     store.ensure_tenant("other", "Other").await.unwrap();
-    assert!(
-        store
-            .lead_transitions("other", l.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.lead_transitions("other", l.id).await.unwrap().is_empty());
 }
 
 async fn enrichment_merges_attributes_and_keeps_unknown_fields(store: Arc<dyn Store>) {
     let id = tenant_with_campaign(&store, "default").await;
-    store
-        .insert_leads("default", id, &[lead("e@x.com")])
-        .await
-        .unwrap();
-    let l = store
-        .lead_by_email("default", "e@x.com")
-        .await
-        .unwrap()
-        .unwrap();
+    store.insert_leads("default", id, &[lead("e@x.com")]).await.unwrap();
+    let l = store.lead_by_email("default", "e@x.com").await.unwrap().unwrap();
     let enrichment = LeadEnrichment {
         company: Some("Acme".into()),
         employees: Some(500),
         attributes: BTreeMap::from([("industry".to_string(), "saas".to_string())]),
         ..LeadEnrichment::default()
     };
-    store
-        .update_enrichment("default", l.id, &enrichment)
-        .await
-        .unwrap();
+    store.update_enrichment("default", l.id, &enrichment).await.unwrap();
     let after = store.get_lead("default", l.id).await.unwrap();
     assert_eq!(after.fields.company, "Acme");
     assert_eq!(after.fields.employees, Some(500));
-    assert_eq!(
-        after.fields.title, "CTO",
-        "fields the enricher left out stay"
-    );
+    assert_eq!(after.fields.title, "CTO", "fields the enricher left out stay");
     assert_eq!(
         after.fields.attributes.get("industry").map(String::as_str),
         Some("saas")
     );
-    assert_eq!(
-        after
-            .fields
-            .attributes
-            .get("source_row")
-            .map(String::as_str),
-        Some("1")
-    );
+    assert_eq!(after.fields.attributes.get("source_row").map(String::as_str), Some("1"));
     assert!(
         store
             .update_enrichment("default", l.id + 99, &enrichment)
@@ -484,16 +337,8 @@ async fn due_leads_and_counts_by_state_follow_the_schedule(store: Arc<dyn Store>
         .await
         .unwrap();
     let now = Utc::now();
-    let soon = store
-        .lead_by_email("default", "soon@x.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let later = store
-        .lead_by_email("default", "later@x.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let soon = store.lead_by_email("default", "soon@x.com").await.unwrap().unwrap();
+    let later = store.lead_by_email("default", "later@x.com").await.unwrap().unwrap();
     store
         .set_lead_schedule("default", soon.id, 1, Some(now - Duration::minutes(5)))
         .await

@@ -20,23 +20,10 @@ const LONG: Duration = Duration::from_secs(600);
 async fn a_held_lease_is_refused_to_another_worker_until_it_expires(store: Arc<dyn Store>) {
     let id = super::tenant_with_campaign(&store, "default").await;
     let short = Duration::from_millis(300);
+    assert!(store.try_acquire_lease("default", id, "w1", short).await.unwrap());
+    assert!(!store.try_acquire_lease("default", id, "w2", LONG).await.unwrap());
     assert!(
-        store
-            .try_acquire_lease("default", id, "w1", short)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .try_acquire_lease("default", id, "w2", LONG)
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .try_acquire_lease("default", id, "w1", short)
-            .await
-            .unwrap(),
+        store.try_acquire_lease("default", id, "w1", short).await.unwrap(),
         "re-acquiring our own lease works"
     );
     assert!(store.renew_lease("default", id, "w1", short).await.unwrap());
@@ -44,10 +31,7 @@ async fn a_held_lease_is_refused_to_another_worker_until_it_expires(store: Arc<d
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(
-        store
-            .try_acquire_lease("default", id, "w2", LONG)
-            .await
-            .unwrap(),
+        store.try_acquire_lease("default", id, "w2", LONG).await.unwrap(),
         "an expired lease is taken over"
     );
     assert!(
@@ -55,27 +39,12 @@ async fn a_held_lease_is_refused_to_another_worker_until_it_expires(store: Arc<d
         "the old holder lost it"
     );
     store.release_lease("default", id, "w1").await.unwrap(); // not ours: no-op
-    assert!(
-        !store
-            .try_acquire_lease("default", id, "w1", LONG)
-            .await
-            .unwrap()
-    );
+    assert!(!store.try_acquire_lease("default", id, "w1", LONG).await.unwrap());
     store.release_lease("default", id, "w2").await.unwrap();
-    assert!(
-        store
-            .try_acquire_lease("default", id, "w1", LONG)
-            .await
-            .unwrap()
-    );
+    assert!(store.try_acquire_lease("default", id, "w1", LONG).await.unwrap());
 
     store.ensure_tenant("other", "Other").await.unwrap();
-    assert!(
-        store
-            .try_acquire_lease("other", id, "w3", LONG)
-            .await
-            .is_err()
-    );
+    assert!(store.try_acquire_lease("other", id, "w3", LONG).await.is_err());
 }
 
 async fn concurrent_claimers_never_get_the_same_campaign(store: Arc<dyn Store>) {
@@ -107,27 +76,13 @@ async fn concurrent_claimers_never_get_the_same_campaign(store: Arc<dyn Store>) 
         claimed.len(),
         "a campaign was handed out twice: {claimed:?}"
     );
-    assert_eq!(
-        claimed.len(),
-        6,
-        "every running campaign is claimed once: {claimed:?}"
-    );
-    assert!(
-        store
-            .claim_next_campaign("late", LONG)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(claimed.len(), 6, "every running campaign is claimed once: {claimed:?}");
+    assert!(store.claim_next_campaign("late", LONG).await.unwrap().is_none());
 }
 
 async fn claiming_skips_paused_campaigns_and_takes_over_expired_leases(store: Arc<dyn Store>) {
     let paused = super::tenant_with_campaign(&store, "default").await;
-    let running = store
-        .create_campaign("default", &campaign("live"))
-        .await
-        .unwrap()
-        .id;
+    let running = store.create_campaign("default", &campaign("live")).await.unwrap().id;
     store
         .set_campaign_status("default", running, CampaignStatus::Running, "go", "test")
         .await
@@ -138,32 +93,11 @@ async fn claiming_skips_paused_campaigns_and_takes_over_expired_leases(store: Ar
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (lease.campaign_id, lease.tenant_id.as_str()),
-        (running, "default")
-    );
+    assert_eq!((lease.campaign_id, lease.tenant_id.as_str()), (running, "default"));
     assert_ne!(lease.campaign_id, paused);
-    assert!(
-        store
-            .claim_next_campaign("w2", LONG)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.claim_next_campaign("w2", LONG).await.unwrap().is_none());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let taken = store
-        .claim_next_campaign("w2", LONG)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (taken.campaign_id, taken.worker_id.as_str()),
-        (running, "w2")
-    );
-    assert!(
-        !store
-            .renew_lease("default", running, "w1", LONG)
-            .await
-            .unwrap()
-    );
+    let taken = store.claim_next_campaign("w2", LONG).await.unwrap().unwrap();
+    assert_eq!((taken.campaign_id, taken.worker_id.as_str()), (running, "w2"));
+    assert!(!store.renew_lease("default", running, "w1", LONG).await.unwrap());
 }

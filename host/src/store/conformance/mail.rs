@@ -5,9 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 
 use super::{conformance_tests, lead, tenant_with_campaign};
-use crate::domain::model::{
-    EmailState, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail,
-};
+use crate::domain::model::{EmailState, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail};
 use crate::store::{Insertion, Store, StoreError};
 
 conformance_tests!(
@@ -25,11 +23,7 @@ async fn one_lead(store: &Arc<dyn Store>) -> (i64, i64) {
         .insert_leads("default", campaign, &[lead("to@x.com")])
         .await
         .unwrap();
-    let lead = store
-        .lead_by_email("default", "to@x.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let lead = store.lead_by_email("default", "to@x.com").await.unwrap().unwrap();
     (campaign, lead.id)
 }
 
@@ -46,9 +40,7 @@ fn email(campaign_id: i64, lead_id: i64, step: u32, message_id: &str) -> NewOutb
     }
 }
 
-async fn exactly_one_email_is_queued_per_lead_and_step_even_when_queued_concurrently(
-    store: Arc<dyn Store>,
-) {
+async fn exactly_one_email_is_queued_per_lead_and_step_even_when_queued_concurrently(store: Arc<dyn Store>) {
     let (campaign, lead) = one_lead(&store).await;
     let attempts = (0..8).map(|i| {
         let store = store.clone();
@@ -60,11 +52,7 @@ async fn exactly_one_email_is_queued_per_lead_and_step_even_when_queued_concurre
         .into_iter()
         .map(|joined| joined.unwrap().unwrap())
         .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_new()).count(),
-        1,
-        "{results:?}"
-    );
+    assert_eq!(results.iter().filter(|r| r.is_new()).count(), 1, "{results:?}");
     let ids: std::collections::HashSet<i64> = results.iter().map(|r| r.id()).collect();
     assert_eq!(ids.len(), 1, "every caller sees the same row");
     assert_eq!(
@@ -87,15 +75,9 @@ async fn exactly_one_email_is_queued_per_lead_and_step_even_when_queued_concurre
         .await
         .unwrap();
     let clash = store
-        .queue_email(
-            "default",
-            &email(campaign, lead, 2, &winner.email.message_id),
-        )
+        .queue_email("default", &email(campaign, lead, 2, &winner.email.message_id))
         .await;
-    assert!(
-        matches!(clash, Err(StoreError::Duplicate { .. })),
-        "{clash:?}"
-    );
+    assert!(matches!(clash, Err(StoreError::Duplicate { .. })), "{clash:?}");
 }
 
 async fn emails_move_queued_sending_sent_and_refuse_other_moves(store: Arc<dyn Store>) {
@@ -122,10 +104,7 @@ async fn emails_move_queued_sending_sent_and_refuse_other_moves(store: Arc<dyn S
     store.mark_email_sent("default", id, at).await.unwrap();
     let sent = store.get_email("default", id).await.unwrap();
     assert_eq!(sent.state, EmailState::Sent);
-    assert_eq!(
-        sent.sent_at.map(|t| t.timestamp_millis()),
-        Some(at.timestamp_millis())
-    );
+    assert_eq!(sent.sent_at.map(|t| t.timestamp_millis()), Some(at.timestamp_millis()));
     assert!(matches!(
         store.mark_email_failed("default", id, "late").await,
         Err(StoreError::Conflict(_))
@@ -178,10 +157,7 @@ async fn emails_move_queued_sending_sent_and_refuse_other_moves(store: Arc<dyn S
         .await
         .unwrap()
         .id();
-    store
-        .mark_email_sending("default", timeout, Utc::now())
-        .await
-        .unwrap();
+    store.mark_email_sending("default", timeout, Utc::now()).await.unwrap();
     store
         .mark_email_uncertain("default", timeout, "SMTP timeout after DATA")
         .await
@@ -195,9 +171,7 @@ async fn emails_move_queued_sending_sent_and_refuse_other_moves(store: Arc<dyn S
         2
     );
     assert!(matches!(
-        store
-            .mark_email_sending("default", id + 1000, Utc::now())
-            .await,
+        store.mark_email_sending("default", id + 1000, Utc::now()).await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -236,23 +210,14 @@ async fn sent_counts_cover_the_rolling_window_per_campaign_and_mailbox(store: Ar
         .await
         .unwrap()
         .id();
-    store
-        .mark_email_sending("default", pending, now)
-        .await
-        .unwrap();
+    store.mark_email_sending("default", pending, now).await.unwrap();
     let _queued_only = store
         .queue_email("default", &email(campaign, lead, 3, "<q@cam>"))
         .await
         .unwrap();
 
     let since = now - Duration::hours(24);
-    assert_eq!(
-        store
-            .count_sent_since("default", campaign, since)
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(store.count_sent_since("default", campaign, since).await.unwrap(), 2);
     assert_eq!(
         store
             .count_sent_by_mailbox_since("default", "sales@example.com", since)
@@ -268,13 +233,7 @@ async fn sent_counts_cover_the_rolling_window_per_campaign_and_mailbox(store: Ar
         0
     );
     store.ensure_tenant("other", "Other").await.unwrap();
-    assert_eq!(
-        store
-            .count_sent_since("other", campaign, since)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(store.count_sent_since("other", campaign, since).await.unwrap(), 0);
 }
 
 fn inbound(message_id: &str, raw: &[u8]) -> NewInboundMessage {
@@ -308,65 +267,26 @@ async fn inbound_messages_dedupe_on_message_id_and_keep_raw_bytes(store: Arc<dyn
     let stored = store.get_inbound("default", first.id()).await.unwrap();
     assert_eq!(stored.message.raw, raw, "raw bytes are kept exactly");
     assert_eq!(stored.message.references, vec!["<a@cam>".to_string()]);
-    assert_eq!(
-        store.unmatched_inbound("default", 10).await.unwrap().len(),
-        1
-    );
-    assert_eq!(
-        store.unlabeled_inbound("default", 10).await.unwrap().len(),
-        1
-    );
+    assert_eq!(store.unmatched_inbound("default", 10).await.unwrap().len(), 1);
+    assert_eq!(store.unlabeled_inbound("default", 10).await.unwrap().len(), 1);
 
+    store.set_inbound_match("default", first.id(), lead).await.unwrap();
     store
-        .set_inbound_match("default", first.id(), lead)
+        .set_inbound_label("default", first.id(), "interested", 0.92, "classifier@sha:7")
         .await
         .unwrap();
-    store
-        .set_inbound_label(
-            "default",
-            first.id(),
-            "interested",
-            0.92,
-            "classifier@sha:7",
-        )
-        .await
-        .unwrap();
-    store
-        .mark_inbound_alerted("default", first.id())
-        .await
-        .unwrap();
+    store.mark_inbound_alerted("default", first.id()).await.unwrap();
     let labelled = store.get_inbound("default", first.id()).await.unwrap();
     assert_eq!(labelled.matched_lead_id, Some(lead));
     assert_eq!(labelled.label.as_deref(), Some("interested"));
-    assert_eq!(
-        labelled.classifier_version.as_deref(),
-        Some("classifier@sha:7")
-    );
+    assert_eq!(labelled.classifier_version.as_deref(), Some("classifier@sha:7"));
     assert!(labelled.alert_sent);
-    assert!(
-        store
-            .unmatched_inbound("default", 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .unlabeled_inbound("default", 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.unmatched_inbound("default", 10).await.unwrap().is_empty());
+    assert!(store.unlabeled_inbound("default", 10).await.unwrap().is_empty());
 
     // No Message-ID: identical bytes still dedupe.
-    let a = store
-        .insert_inbound("default", &inbound("", b"no id"))
-        .await
-        .unwrap();
-    let b = store
-        .insert_inbound("default", &inbound("  ", b"no id"))
-        .await
-        .unwrap();
+    let a = store.insert_inbound("default", &inbound("", b"no id")).await.unwrap();
+    let b = store.insert_inbound("default", &inbound("  ", b"no id")).await.unwrap();
     assert!(a.is_new());
     assert_eq!(b, Insertion::Existing(a.id()));
 
@@ -379,26 +299,15 @@ async fn inbound_messages_dedupe_on_message_id_and_keep_raw_bytes(store: Arc<dyn
             .unwrap()
             .is_new()
     );
-    assert!(
-        store
-            .set_inbound_match("other", first.id(), lead)
-            .await
-            .is_err()
-    );
+    assert!(store.set_inbound_match("other", first.id(), lead).await.is_err());
 
     assert_eq!(store.inbox_cursor("default", "INBOX").await.unwrap(), None);
     let cursor = InboxCursor {
         uid_validity: 7,
         last_uid: 4_000_000_000,
     };
-    store
-        .set_inbox_cursor("default", "INBOX", cursor)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.inbox_cursor("default", "INBOX").await.unwrap(),
-        Some(cursor)
-    );
+    store.set_inbox_cursor("default", "INBOX", cursor).await.unwrap();
+    assert_eq!(store.inbox_cursor("default", "INBOX").await.unwrap(), Some(cursor));
     assert_eq!(store.inbox_cursor("other", "INBOX").await.unwrap(), None);
 }
 
@@ -426,13 +335,7 @@ async fn an_alert_is_raised_once_per_idempotency_key(store: Arc<dyn Store>) {
     assert!(store.list_alerts("other", 10).await.unwrap().is_empty());
     assert!(
         store
-            .insert_alert(
-                "other",
-                &NewAlert {
-                    lead_id: None,
-                    ..alert
-                }
-            )
+            .insert_alert("other", &NewAlert { lead_id: None, ..alert })
             .await
             .unwrap()
             .is_new()

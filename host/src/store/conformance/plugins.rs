@@ -14,47 +14,25 @@ conformance_tests!(
 
 async fn kv_writes_past_the_quota_are_refused_with_the_numbers(store: Arc<dyn Store>) {
     store.ensure_tenant("default", "Default").await.unwrap();
-    store
-        .kv_set("default", "scorer", "a", &[0; 40], 100)
-        .await
-        .unwrap(); // 41 bytes
-    store
-        .kv_set("default", "scorer", "b", &[0; 40], 100)
-        .await
-        .unwrap(); // 82 bytes
+    store.kv_set("default", "scorer", "a", &[0; 40], 100).await.unwrap(); // 41 bytes
+    store.kv_set("default", "scorer", "b", &[0; 40], 100).await.unwrap(); // 82 bytes
     let refused = store.kv_set("default", "scorer", "c", &[0; 40], 100).await;
     match refused {
-        Err(StoreError::QuotaExceeded {
-            used,
-            requested,
-            limit,
-        }) => {
+        Err(StoreError::QuotaExceeded { used, requested, limit }) => {
             assert_eq!((used, requested, limit), (82, 41, 100));
         }
         other => panic!("expected QuotaExceeded, got {other:?}"),
     }
     assert_eq!(store.kv_get("default", "scorer", "c").await.unwrap(), None);
     // Overwriting a key only counts its new size.
-    store
-        .kv_set("default", "scorer", "a", &[1; 58], 100)
-        .await
-        .unwrap();
+    store.kv_set("default", "scorer", "a", &[1; 58], 100).await.unwrap();
     assert_eq!(store.kv_usage("default", "scorer").await.unwrap(), 100);
-    assert_eq!(
-        store.kv_get("default", "scorer", "a").await.unwrap(),
-        Some(vec![1; 58])
-    );
+    assert_eq!(store.kv_get("default", "scorer", "a").await.unwrap(), Some(vec![1; 58]));
     // Quotas are per plugin.
-    store
-        .kv_set("default", "enricher", "c", &[0; 40], 100)
-        .await
-        .unwrap();
+    store.kv_set("default", "enricher", "c", &[0; 40], 100).await.unwrap();
     assert!(store.kv_delete("default", "scorer", "a").await.unwrap());
     assert!(!store.kv_delete("default", "scorer", "a").await.unwrap());
-    store
-        .kv_set("default", "scorer", "c", &[0; 40], 100)
-        .await
-        .unwrap();
+    store.kv_set("default", "scorer", "c", &[0; 40], 100).await.unwrap();
 }
 
 async fn concurrent_kv_writers_never_exceed_the_quota_together(store: Arc<dyn Store>) {
@@ -62,11 +40,7 @@ async fn concurrent_kv_writers_never_exceed_the_quota_together(store: Arc<dyn St
     // Ten writers of 20 bytes each against a 100-byte quota: exactly five fit.
     let writers = (0..10).map(|i| {
         let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .kv_set("default", "p", &format!("k{i}"), &[0; 18], 100)
-                .await
-        })
+        tokio::spawn(async move { store.kv_set("default", "p", &format!("k{i}"), &[0; 18], 100).await })
     });
     let results = futures::future::join_all(writers).await;
     let ok = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
@@ -99,10 +73,7 @@ async fn plugin_versions_are_recorded_listed_and_activated_one_at_a_time(store: 
         .record_plugin_version("default", &version("aa11", "1.0.0"))
         .await
         .unwrap();
-    assert_eq!(
-        again.id, v1.id,
-        "recording the same bytes twice is one version"
-    );
+    assert_eq!(again.id, v1.id, "recording the same bytes twice is one version");
     store
         .record_plugin_version("default", &version("bb22", "1.1.0"))
         .await
@@ -131,19 +102,11 @@ async fn plugin_versions_are_recorded_listed_and_activated_one_at_a_time(store: 
     );
 
     assert!(matches!(
-        store
-            .activate_plugin_version("default", "icp-scorer", "cc33")
-            .await,
+        store.activate_plugin_version("default", "icp-scorer", "cc33").await,
         Err(StoreError::NotFound { .. })
     ));
     store.ensure_tenant("other", "Other").await.unwrap();
-    assert!(
-        store
-            .plugin_history("other", "icp-scorer")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.plugin_history("other", "icp-scorer").await.unwrap().is_empty());
     assert!(
         store
             .activate_plugin_version("other", "icp-scorer", "aa11")

@@ -12,14 +12,12 @@ use crate::store::shared::{CampaignConfigJson, to_u32};
 use crate::store::{StoreError, StoreResult};
 
 pub(super) async fn ensure_tenant(pool: &PgPool, id: &str, name: &str) -> StoreResult<Tenant> {
-    sqlx::query(
-        "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(Utc::now())
-    .execute(pool)
-    .await?;
+    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+        .bind(id)
+        .bind(name)
+        .bind(Utc::now())
+        .execute(pool)
+        .await?;
     get_tenant(pool, id).await
 }
 
@@ -56,8 +54,7 @@ fn campaign_from_row(row: &PgRow) -> StoreResult<Campaign> {
             plugins: config.plugins,
             live: row.try_get("live")?,
         },
-        status: CampaignStatus::parse(&status)
-            .ok_or_else(|| StoreError::corrupt("campaigns.status", &status))?,
+        status: CampaignStatus::parse(&status).ok_or_else(|| StoreError::corrupt("campaigns.status", &status))?,
         status_reason: row.try_get("status_reason")?,
         status_actor: row.try_get("status_actor")?,
         status_changed_at: row.try_get("status_changed_at")?,
@@ -124,12 +121,7 @@ pub(super) async fn list(pool: &PgPool, tenant: &str) -> StoreResult<Vec<Campaig
     rows.iter().map(campaign_from_row).collect()
 }
 
-pub(super) async fn update_config(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    c: &NewCampaign,
-) -> StoreResult<Campaign> {
+pub(super) async fn update_config(pool: &PgPool, tenant: &str, id: i64, c: &NewCampaign) -> StoreResult<Campaign> {
     let result = sqlx::query(
         "UPDATE campaigns SET name = $3, goal_qualified = $4, daily_cap = $5, score_threshold = $6, \
          live = $7, config = $8 WHERE tenant_id = $1 AND id = $2",
@@ -146,7 +138,10 @@ pub(super) async fn update_config(
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            StoreError::Duplicate { entity: "campaign", key: c.name.clone() }
+            StoreError::Duplicate {
+                entity: "campaign",
+                key: c.name.clone(),
+            }
         } else {
             e.into()
         }
@@ -179,19 +174,13 @@ pub(super) async fn set_status(
     get(pool, tenant, id).await
 }
 
-pub(super) async fn set_daily_cap(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    cap: u32,
-) -> StoreResult<()> {
-    let result =
-        sqlx::query("UPDATE campaigns SET daily_cap = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(i64::from(cap))
-            .execute(pool)
-            .await?;
+pub(super) async fn set_daily_cap(pool: &PgPool, tenant: &str, id: i64, cap: u32) -> StoreResult<()> {
+    let result = sqlx::query("UPDATE campaigns SET daily_cap = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(i64::from(cap))
+        .execute(pool)
+        .await?;
     touched(result, "campaign", id)
 }
 

@@ -13,8 +13,7 @@ use crate::domain::model::{
     Lead, LeadEnrichment, LeadTransition, NewLead, Suppression, SuppressionKind, SuppressionReason,
 };
 use crate::store::shared::{
-    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, email_domain, normalize_email,
-    parse_lead_state, to_u32, to_u64,
+    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, email_domain, normalize_email, parse_lead_state, to_u32, to_u64,
 };
 use crate::store::{InsertOutcome, StoreError, StoreResult};
 
@@ -39,9 +38,7 @@ fn lead_from_row(row: &PgRow) -> StoreResult<Lead> {
             title: row.try_get("title")?,
             country: row.try_get("country")?,
             time_zone: row.try_get("time_zone")?,
-            employees: employees
-                .map(|n| to_u32("leads.employees", n))
-                .transpose()?,
+            employees: employees.map(|n| to_u32("leads.employees", n)).transpose()?,
             attributes: row.try_get::<Json<_>, _>("attributes")?.0,
             source_plugin: row.try_get("source_plugin")?,
             source_version: row.try_get("source_version")?,
@@ -117,12 +114,11 @@ pub(super) async fn insert(
     let now = Utc::now();
     let mut seen: HashSet<String> = HashSet::with_capacity(leads.len());
     let mut tx = pool.begin().await?;
-    let owned: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(campaign_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(campaign_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if owned.is_none() {
         return Err(StoreError::not_found("campaign", campaign_id));
     }
@@ -184,11 +180,7 @@ pub(super) async fn insert(
 }
 
 /// The suppressed subset of normalized `emails`, inside any executor.
-async fn suppressed_in<'e, E>(
-    executor: E,
-    tenant: &str,
-    emails: &[String],
-) -> StoreResult<Vec<String>>
+async fn suppressed_in<'e, E>(executor: E, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
@@ -211,11 +203,7 @@ where
     Ok(covered_by(emails, &values))
 }
 
-pub(super) async fn suppressed_subset(
-    pool: &PgPool,
-    tenant: &str,
-    emails: &[String],
-) -> StoreResult<Vec<String>> {
+pub(super) async fn suppressed_subset(pool: &PgPool, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>> {
     suppressed_in(pool, tenant, emails).await
 }
 
@@ -242,10 +230,7 @@ pub(super) async fn add_suppression(
     Ok(())
 }
 
-pub(super) async fn list_suppressions(
-    pool: &PgPool,
-    tenant: &str,
-) -> StoreResult<Vec<Suppression>> {
+pub(super) async fn list_suppressions(pool: &PgPool, tenant: &str) -> StoreResult<Vec<Suppression>> {
     let rows = sqlx::query(
         "SELECT tenant_id, kind, value, reason, note, created_at FROM suppressions \
          WHERE tenant_id = $1 ORDER BY created_at DESC, value",
@@ -259,8 +244,7 @@ pub(super) async fn list_suppressions(
             let reason: String = row.try_get("reason")?;
             Ok(Suppression {
                 tenant_id: row.try_get("tenant_id")?,
-                kind: SuppressionKind::parse(&kind)
-                    .ok_or_else(|| StoreError::corrupt("suppressions.kind", &kind))?,
+                kind: SuppressionKind::parse(&kind).ok_or_else(|| StoreError::corrupt("suppressions.kind", &kind))?,
                 value: row.try_get("value")?,
                 reason: SuppressionReason::parse(&reason)
                     .ok_or_else(|| StoreError::corrupt("suppressions.reason", &reason))?,
@@ -282,11 +266,7 @@ pub(super) async fn get(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<Lea
     lead_from_row(&row)
 }
 
-pub(super) async fn by_email(
-    pool: &PgPool,
-    tenant: &str,
-    email: &str,
-) -> StoreResult<Option<Lead>> {
+pub(super) async fn by_email(pool: &PgPool, tenant: &str, email: &str) -> StoreResult<Option<Lead>> {
     let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND email = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
@@ -409,24 +389,23 @@ pub(super) async fn update_score(
 }
 
 pub(super) async fn transition(pool: &PgPool, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
+    crate::domain::lifecycle::transition(t.from, t.to)?;
     let mut tx = pool.begin().await?;
-    let result = sqlx::query(
-        "UPDATE leads SET state = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND state = $3",
-    )
-    .bind(tenant)
-    .bind(t.lead_id)
-    .bind(t.from.as_str())
-    .bind(t.to.as_str())
-    .bind(t.at)
-    .execute(&mut *tx)
-    .await?;
+    let result =
+        sqlx::query("UPDATE leads SET state = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND state = $3")
+            .bind(tenant)
+            .bind(t.lead_id)
+            .bind(t.from.as_str())
+            .bind(t.to.as_str())
+            .bind(t.at)
+            .execute(&mut *tx)
+            .await?;
     if result.rows_affected() == 0 {
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM leads WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(t.lead_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM leads WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(t.lead_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         return Err(match state {
             None => StoreError::not_found("lead", t.lead_id),
             Some(state) => StoreError::Conflict(format!(
@@ -454,11 +433,7 @@ pub(super) async fn transition(pool: &PgPool, tenant: &str, t: &LeadTransition) 
     Ok(())
 }
 
-pub(super) async fn transitions(
-    pool: &PgPool,
-    tenant: &str,
-    lead_id: i64,
-) -> StoreResult<Vec<LeadTransition>> {
+pub(super) async fn transitions(pool: &PgPool, tenant: &str, lead_id: i64) -> StoreResult<Vec<LeadTransition>> {
     let rows = sqlx::query(
         "SELECT lead_id, from_state, to_state, reason, plugin_version, at FROM lead_transitions \
          WHERE lead_id = $2 AND tenant_id = $1 ORDER BY id",

@@ -7,8 +7,7 @@ use sqlx::{PgPool, Row};
 
 use super::touched;
 use crate::domain::model::{
-    Alert, EmailState, InboundMessage, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail,
-    OutboundEmail,
+    Alert, EmailState, InboundMessage, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail, OutboundEmail,
 };
 use crate::store::shared::{inbound_message_id, to_u32, to_u64};
 use crate::store::{Insertion, StoreError, StoreResult};
@@ -31,8 +30,7 @@ fn email_from_row(row: &PgRow) -> StoreResult<OutboundEmail> {
             body: row.try_get("body")?,
             message_id: row.try_get("message_id")?,
         },
-        state: EmailState::parse(&state)
-            .ok_or_else(|| StoreError::corrupt("outbound_emails.state", &state))?,
+        state: EmailState::parse(&state).ok_or_else(|| StoreError::corrupt("outbound_emails.state", &state))?,
         error: row.try_get("error")?,
         queued_at: row.try_get("queued_at")?,
         attempted_at: row.try_get("attempted_at")?,
@@ -40,11 +38,7 @@ fn email_from_row(row: &PgRow) -> StoreResult<OutboundEmail> {
     })
 }
 
-pub(super) async fn queue(
-    pool: &PgPool,
-    tenant: &str,
-    e: &NewOutboundEmail,
-) -> StoreResult<Insertion> {
+pub(super) async fn queue(pool: &PgPool, tenant: &str, e: &NewOutboundEmail) -> StoreResult<Insertion> {
     // Inserting through a SELECT of the tenant's own lead and campaign keeps
     // another tenant's ids out without a separate check.
     let inserted: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
@@ -73,14 +67,13 @@ pub(super) async fn queue(
         Err(err) if crate::store::error::is_unique_violation(&err) => true,
         Err(err) => return Err(err.into()),
     };
-    let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM outbound_emails WHERE tenant_id = $1 AND lead_id = $2 AND step = $3",
-    )
-    .bind(tenant)
-    .bind(e.lead_id)
-    .bind(i64::from(e.step))
-    .fetch_optional(pool)
-    .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM outbound_emails WHERE tenant_id = $1 AND lead_id = $2 AND step = $3")
+            .bind(tenant)
+            .bind(e.lead_id)
+            .bind(i64::from(e.step))
+            .fetch_optional(pool)
+            .await?;
     match existing {
         Some(id) => Ok(Insertion::Existing(id)),
         // Another (lead, step) already uses this Message-ID.
@@ -96,8 +89,7 @@ pub(super) async fn queue(
 }
 
 pub(super) async fn get(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<OutboundEmail> {
-    let sql =
-        format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND id = $2");
+    let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id)
@@ -107,14 +99,8 @@ pub(super) async fn get(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<Out
     email_from_row(&row)
 }
 
-pub(super) async fn by_message_id(
-    pool: &PgPool,
-    tenant: &str,
-    message_id: &str,
-) -> StoreResult<Option<OutboundEmail>> {
-    let sql = format!(
-        "SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND message_id = $2"
-    );
+pub(super) async fn by_message_id(pool: &PgPool, tenant: &str, message_id: &str) -> StoreResult<Option<OutboundEmail>> {
+    let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND message_id = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(message_id)
@@ -133,10 +119,7 @@ async fn change_state(
     to: EmailState,
     bind_value: Option<BindValue<'_>>,
 ) -> StoreResult<()> {
-    let from: Vec<String> = allowed_from
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
+    let from: Vec<String> = allowed_from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let sql = format!(
         "UPDATE outbound_emails SET state = '{}', {set} WHERE tenant_id = $1 AND id = $2 AND state IN ({})",
         to.as_str(),
@@ -165,12 +148,7 @@ enum BindValue<'a> {
     Text(&'a str),
 }
 
-pub(super) async fn mark_sending(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) async fn mark_sending(pool: &PgPool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -183,12 +161,7 @@ pub(super) async fn mark_sending(
     .await
 }
 
-pub(super) async fn mark_sent(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) async fn mark_sent(pool: &PgPool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -201,12 +174,7 @@ pub(super) async fn mark_sent(
     .await
 }
 
-pub(super) async fn mark_failed(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    error: &str,
-) -> StoreResult<()> {
+pub(super) async fn mark_failed(pool: &PgPool, tenant: &str, id: i64, error: &str) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -219,12 +187,7 @@ pub(super) async fn mark_failed(
     .await
 }
 
-pub(super) async fn mark_uncertain(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    note: &str,
-) -> StoreResult<()> {
+pub(super) async fn mark_uncertain(pool: &PgPool, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -326,11 +289,7 @@ fn inbound_from_row(row: &PgRow) -> StoreResult<InboundMessage> {
     })
 }
 
-pub(super) async fn insert_inbound(
-    pool: &PgPool,
-    tenant: &str,
-    m: &NewInboundMessage,
-) -> StoreResult<Insertion> {
+pub(super) async fn insert_inbound(pool: &PgPool, tenant: &str, m: &NewInboundMessage) -> StoreResult<Insertion> {
     let message_id = inbound_message_id(m);
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO inbound_messages (tenant_id, mailbox, message_id, in_reply_to, refs, \
@@ -354,23 +313,16 @@ pub(super) async fn insert_inbound(
     if let Some(id) = inserted {
         return Ok(Insertion::New(id));
     }
-    let id: i64 = sqlx::query_scalar(
-        "SELECT id FROM inbound_messages WHERE tenant_id = $1 AND message_id = $2",
-    )
-    .bind(tenant)
-    .bind(&message_id)
-    .fetch_one(pool)
-    .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM inbound_messages WHERE tenant_id = $1 AND message_id = $2")
+        .bind(tenant)
+        .bind(&message_id)
+        .fetch_one(pool)
+        .await?;
     Ok(Insertion::Existing(id))
 }
 
-pub(super) async fn get_inbound(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-) -> StoreResult<InboundMessage> {
-    let sql =
-        format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND id = $2");
+pub(super) async fn get_inbound(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<InboundMessage> {
+    let sql = format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id)
@@ -380,12 +332,7 @@ pub(super) async fn get_inbound(
     inbound_from_row(&row)
 }
 
-pub(super) async fn set_inbound_match(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    lead_id: i64,
-) -> StoreResult<()> {
+pub(super) async fn set_inbound_match(pool: &PgPool, tenant: &str, id: i64, lead_id: i64) -> StoreResult<()> {
     // The lead must be the tenant's too.
     let result = sqlx::query(
         "UPDATE inbound_messages SET matched_lead_id = \
@@ -423,13 +370,11 @@ pub(super) async fn set_inbound_label(
 }
 
 pub(super) async fn mark_inbound_alerted(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<()> {
-    let result = sqlx::query(
-        "UPDATE inbound_messages SET alert_sent = TRUE WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant)
-    .bind(id)
-    .execute(pool)
-    .await?;
+    let result = sqlx::query("UPDATE inbound_messages SET alert_sent = TRUE WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(pool)
+        .await?;
     touched(result, "inbound message", id)
 }
 
@@ -452,18 +397,13 @@ pub(super) async fn list_inbound(
     rows.iter().map(inbound_from_row).collect()
 }
 
-pub(super) async fn inbox_cursor(
-    pool: &PgPool,
-    tenant: &str,
-    mailbox: &str,
-) -> StoreResult<Option<InboxCursor>> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT uid_validity, last_uid FROM inbox_cursors WHERE tenant_id = $1 AND mailbox = $2",
-    )
-    .bind(tenant)
-    .bind(mailbox)
-    .fetch_optional(pool)
-    .await?;
+pub(super) async fn inbox_cursor(pool: &PgPool, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT uid_validity, last_uid FROM inbox_cursors WHERE tenant_id = $1 AND mailbox = $2")
+            .bind(tenant)
+            .bind(mailbox)
+            .fetch_optional(pool)
+            .await?;
     row.map(|(v, u)| {
         Ok(InboxCursor {
             uid_validity: to_u32("inbox_cursors.uid_validity", v)?,
@@ -494,11 +434,7 @@ pub(super) async fn set_inbox_cursor(
     Ok(())
 }
 
-pub(super) async fn insert_alert(
-    pool: &PgPool,
-    tenant: &str,
-    a: &NewAlert,
-) -> StoreResult<Insertion> {
+pub(super) async fn insert_alert(pool: &PgPool, tenant: &str, a: &NewAlert) -> StoreResult<Insertion> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO alerts (tenant_id, idempotency_key, kind, lead_id, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
@@ -514,36 +450,25 @@ pub(super) async fn insert_alert(
     if let Some(id) = inserted {
         return Ok(Insertion::New(id));
     }
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2")
-            .bind(tenant)
-            .bind(&a.idempotency_key)
-            .fetch_one(pool)
-            .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2")
+        .bind(tenant)
+        .bind(&a.idempotency_key)
+        .fetch_one(pool)
+        .await?;
     Ok(Insertion::Existing(id))
 }
 
-pub(super) async fn mark_alert_delivered(
-    pool: &PgPool,
-    tenant: &str,
-    id: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let result =
-        sqlx::query("UPDATE alerts SET delivered_at = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(at)
-            .execute(pool)
-            .await?;
+pub(super) async fn mark_alert_delivered(pool: &PgPool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    let result = sqlx::query("UPDATE alerts SET delivered_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await?;
     touched(result, "alert", id)
 }
 
-pub(super) async fn list_alerts(
-    pool: &PgPool,
-    tenant: &str,
-    limit: u32,
-) -> StoreResult<Vec<Alert>> {
+pub(super) async fn list_alerts(pool: &PgPool, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
     let rows = sqlx::query(
         "SELECT id, tenant_id, idempotency_key, kind, lead_id, payload, created_at, delivered_at \
          FROM alerts WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",

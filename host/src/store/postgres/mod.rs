@@ -20,10 +20,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{
-    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor,
-    Lead, LeadEnrichment, LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport,
-    NewInboundMessage, NewLead, NewOutboundEmail, NewPluginVersion, OutboundEmail,
-    PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
+    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor, Lead, LeadEnrichment,
+    LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport, NewInboundMessage, NewLead, NewOutboundEmail,
+    NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
 };
 use crate::store::{Backend, InsertOutcome, Insertion, Store, StoreError, StoreResult};
 
@@ -56,9 +55,7 @@ impl PostgresStore {
     /// Applies pending migrations from `migrations/postgres`. Safe to run
     /// from several workers at once: sqlx takes an advisory lock.
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("../migrations/postgres")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("../migrations/postgres").run(&self.pool).await?;
         Ok(())
     }
 
@@ -74,11 +71,7 @@ impl PostgresStore {
 }
 
 /// `NotFound` unless the statement touched a row.
-pub(crate) fn touched(
-    result: sqlx::postgres::PgQueryResult,
-    entity: &'static str,
-    key: i64,
-) -> StoreResult<()> {
+pub(crate) fn touched(result: sqlx::postgres::PgQueryResult, entity: &'static str, key: i64) -> StoreResult<()> {
     if result.rows_affected() == 0 {
         Err(StoreError::not_found(entity, key))
     } else {
@@ -111,12 +104,7 @@ impl Store for PostgresStore {
     async fn list_campaigns(&self, tenant: &str) -> StoreResult<Vec<Campaign>> {
         campaigns::list(&self.pool, tenant).await
     }
-    async fn update_campaign_config(
-        &self,
-        tenant: &str,
-        id: i64,
-        c: &NewCampaign,
-    ) -> StoreResult<Campaign> {
+    async fn update_campaign_config(&self, tenant: &str, id: i64, c: &NewCampaign) -> StoreResult<Campaign> {
         campaigns::update_config(&self.pool, tenant, id, c).await
     }
     async fn set_campaign_status(
@@ -132,30 +120,14 @@ impl Store for PostgresStore {
     async fn set_daily_cap(&self, tenant: &str, id: i64, cap: u32) -> StoreResult<()> {
         campaigns::set_daily_cap(&self.pool, tenant, id, cap).await
     }
-    async fn source_cursor(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        plugin: &str,
-    ) -> StoreResult<Option<String>> {
+    async fn source_cursor(&self, tenant: &str, campaign_id: i64, plugin: &str) -> StoreResult<Option<String>> {
         campaigns::source_cursor(&self.pool, tenant, campaign_id, plugin).await
     }
-    async fn set_source_cursor(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        plugin: &str,
-        cursor: &str,
-    ) -> StoreResult<()> {
+    async fn set_source_cursor(&self, tenant: &str, campaign_id: i64, plugin: &str, cursor: &str) -> StoreResult<()> {
         campaigns::set_source_cursor(&self.pool, tenant, campaign_id, plugin, cursor).await
     }
 
-    async fn insert_leads(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        new: &[NewLead],
-    ) -> StoreResult<InsertOutcome> {
+    async fn insert_leads(&self, tenant: &str, campaign_id: i64, new: &[NewLead]) -> StoreResult<InsertOutcome> {
         leads::insert(&self.pool, tenant, campaign_id, new).await
     }
     async fn get_lead(&self, tenant: &str, id: i64) -> StoreResult<Lead> {
@@ -182,19 +154,10 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<Lead>> {
         leads::due(&self.pool, tenant, campaign_id, now, limit).await
     }
-    async fn count_leads_by_state(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-    ) -> StoreResult<Vec<(LeadState, u64)>> {
+    async fn count_leads_by_state(&self, tenant: &str, campaign_id: i64) -> StoreResult<Vec<(LeadState, u64)>> {
         leads::count_by_state(&self.pool, tenant, campaign_id).await
     }
-    async fn update_enrichment(
-        &self,
-        tenant: &str,
-        lead_id: i64,
-        e: &LeadEnrichment,
-    ) -> StoreResult<()> {
+    async fn update_enrichment(&self, tenant: &str, lead_id: i64, e: &LeadEnrichment) -> StoreResult<()> {
         leads::update_enrichment(&self.pool, tenant, lead_id, e).await
     }
     async fn update_score(
@@ -210,11 +173,7 @@ impl Store for PostgresStore {
     async fn transition_lead(&self, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
         leads::transition(&self.pool, tenant, t).await
     }
-    async fn lead_transitions(
-        &self,
-        tenant: &str,
-        lead_id: i64,
-    ) -> StoreResult<Vec<LeadTransition>> {
+    async fn lead_transitions(&self, tenant: &str, lead_id: i64) -> StoreResult<Vec<LeadTransition>> {
         leads::transitions(&self.pool, tenant, lead_id).await
     }
     async fn set_lead_schedule(
@@ -242,9 +201,7 @@ impl Store for PostgresStore {
     }
     async fn is_suppressed(&self, tenant: &str, email: &str) -> StoreResult<bool> {
         let one = [email.to_string()];
-        Ok(!leads::suppressed_subset(&self.pool, tenant, &one)
-            .await?
-            .is_empty())
+        Ok(!leads::suppressed_subset(&self.pool, tenant, &one).await?.is_empty())
     }
     async fn suppressed_subset(&self, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>> {
         leads::suppressed_subset(&self.pool, tenant, emails).await
@@ -259,19 +216,10 @@ impl Store for PostgresStore {
     async fn get_email(&self, tenant: &str, id: i64) -> StoreResult<OutboundEmail> {
         mail::get(&self.pool, tenant, id).await
     }
-    async fn email_by_message_id(
-        &self,
-        tenant: &str,
-        message_id: &str,
-    ) -> StoreResult<Option<OutboundEmail>> {
+    async fn email_by_message_id(&self, tenant: &str, message_id: &str) -> StoreResult<Option<OutboundEmail>> {
         mail::by_message_id(&self.pool, tenant, message_id).await
     }
-    async fn mark_email_sending(
-        &self,
-        tenant: &str,
-        id: i64,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn mark_email_sending(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         mail::mark_sending(&self.pool, tenant, id, at).await
     }
     async fn mark_email_sent(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
@@ -283,11 +231,7 @@ impl Store for PostgresStore {
     async fn mark_email_uncertain(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
         mail::mark_uncertain(&self.pool, tenant, id, note).await
     }
-    async fn mark_stale_sending_uncertain(
-        &self,
-        tenant: &str,
-        attempted_before: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn mark_stale_sending_uncertain(&self, tenant: &str, attempted_before: DateTime<Utc>) -> StoreResult<u64> {
         mail::mark_stale_uncertain(&self.pool, tenant, attempted_before).await
     }
     async fn emails_in_state(
@@ -299,20 +243,10 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<OutboundEmail>> {
         mail::in_state(&self.pool, tenant, campaign_id, state, limit).await
     }
-    async fn count_sent_since(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        since: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn count_sent_since(&self, tenant: &str, campaign_id: i64, since: DateTime<Utc>) -> StoreResult<u64> {
         mail::count_sent_since(&self.pool, tenant, Some(campaign_id), None, since).await
     }
-    async fn count_sent_by_mailbox_since(
-        &self,
-        tenant: &str,
-        mailbox: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn count_sent_by_mailbox_since(&self, tenant: &str, mailbox: &str, since: DateTime<Utc>) -> StoreResult<u64> {
         mail::count_sent_since(&self.pool, tenant, None, Some(mailbox), since).await
     }
 
@@ -333,54 +267,28 @@ impl Store for PostgresStore {
         confidence: f64,
         classifier_version: &str,
     ) -> StoreResult<()> {
-        mail::set_inbound_label(
-            &self.pool,
-            tenant,
-            id,
-            label,
-            confidence,
-            classifier_version,
-        )
-        .await
+        mail::set_inbound_label(&self.pool, tenant, id, label, confidence, classifier_version).await
     }
     async fn mark_inbound_alerted(&self, tenant: &str, id: i64) -> StoreResult<()> {
         mail::mark_inbound_alerted(&self.pool, tenant, id).await
     }
-    async fn unmatched_inbound(
-        &self,
-        tenant: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<InboundMessage>> {
+    async fn unmatched_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>> {
         mail::list_inbound(&self.pool, tenant, "matched_lead_id IS NULL", limit).await
     }
-    async fn unlabeled_inbound(
-        &self,
-        tenant: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<InboundMessage>> {
+    async fn unlabeled_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>> {
         mail::list_inbound(&self.pool, tenant, "label IS NULL", limit).await
     }
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
         mail::inbox_cursor(&self.pool, tenant, mailbox).await
     }
-    async fn set_inbox_cursor(
-        &self,
-        tenant: &str,
-        mailbox: &str,
-        cursor: InboxCursor,
-    ) -> StoreResult<()> {
+    async fn set_inbox_cursor(&self, tenant: &str, mailbox: &str, cursor: InboxCursor) -> StoreResult<()> {
         mail::set_inbox_cursor(&self.pool, tenant, mailbox, cursor).await
     }
 
     async fn insert_alert(&self, tenant: &str, alert: &NewAlert) -> StoreResult<Insertion> {
         mail::insert_alert(&self.pool, tenant, alert).await
     }
-    async fn mark_alert_delivered(
-        &self,
-        tenant: &str,
-        id: i64,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn mark_alert_delivered(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         mail::mark_alert_delivered(&self.pool, tenant, id, at).await
     }
     async fn list_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
@@ -390,14 +298,7 @@ impl Store for PostgresStore {
     async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         plugins::kv_get(&self.pool, tenant, plugin, key).await
     }
-    async fn kv_set(
-        &self,
-        tenant: &str,
-        plugin: &str,
-        key: &str,
-        value: &[u8],
-        quota_bytes: u64,
-    ) -> StoreResult<()> {
+    async fn kv_set(&self, tenant: &str, plugin: &str, key: &str, value: &[u8], quota_bytes: u64) -> StoreResult<()> {
         plugins::kv_set(&self.pool, tenant, plugin, key, value, quota_bytes).await
     }
     async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<bool> {
@@ -407,18 +308,10 @@ impl Store for PostgresStore {
         plugins::kv_usage(&self.pool, tenant, plugin, None).await
     }
 
-    async fn record_plugin_version(
-        &self,
-        tenant: &str,
-        v: &NewPluginVersion,
-    ) -> StoreResult<PluginVersionRecord> {
+    async fn record_plugin_version(&self, tenant: &str, v: &NewPluginVersion) -> StoreResult<PluginVersionRecord> {
         plugins::record_version(&self.pool, tenant, v).await
     }
-    async fn plugin_history(
-        &self,
-        tenant: &str,
-        name: &str,
-    ) -> StoreResult<Vec<PluginVersionRecord>> {
+    async fn plugin_history(&self, tenant: &str, name: &str) -> StoreResult<Vec<PluginVersionRecord>> {
         plugins::history(&self.pool, tenant, name).await
     }
     async fn active_plugin_versions(&self, tenant: &str) -> StoreResult<Vec<PluginVersionRecord>> {
@@ -454,28 +347,13 @@ impl Store for PostgresStore {
     ) -> StoreResult<bool> {
         leases::try_acquire(&self.pool, tenant, campaign_id, worker_id, ttl).await
     }
-    async fn renew_lease(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        worker_id: &str,
-        ttl: Duration,
-    ) -> StoreResult<bool> {
+    async fn renew_lease(&self, tenant: &str, campaign_id: i64, worker_id: &str, ttl: Duration) -> StoreResult<bool> {
         leases::renew(&self.pool, tenant, campaign_id, worker_id, ttl).await
     }
-    async fn release_lease(
-        &self,
-        tenant: &str,
-        campaign_id: i64,
-        worker_id: &str,
-    ) -> StoreResult<()> {
+    async fn release_lease(&self, tenant: &str, campaign_id: i64, worker_id: &str) -> StoreResult<()> {
         leases::release(&self.pool, tenant, campaign_id, worker_id).await
     }
-    async fn claim_next_campaign(
-        &self,
-        worker_id: &str,
-        ttl: Duration,
-    ) -> StoreResult<Option<Lease>> {
+    async fn claim_next_campaign(&self, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
         leases::claim_next(&self.pool, worker_id, ttl).await
     }
 }

@@ -5,26 +5,19 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
-use crate::domain::model::{
-    CycleReportRecord, NewCycleReport, NewPluginVersion, PluginVersionRecord,
-};
+use crate::domain::model::{CycleReportRecord, NewCycleReport, NewPluginVersion, PluginVersionRecord};
 use crate::store::shared::to_u64;
 use crate::store::{StoreError, StoreResult};
 
-pub(super) async fn kv_get(
-    pool: &PgPool,
-    tenant: &str,
-    plugin: &str,
-    key: &str,
-) -> StoreResult<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar(
-        "SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3",
+pub(super) async fn kv_get(pool: &PgPool, tenant: &str, plugin: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3")
+            .bind(tenant)
+            .bind(plugin)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?,
     )
-    .bind(tenant)
-    .bind(plugin)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?)
 }
 
 pub(super) async fn kv_set(
@@ -73,29 +66,18 @@ pub(super) async fn kv_set(
     })
 }
 
-pub(super) async fn kv_delete(
-    pool: &PgPool,
-    tenant: &str,
-    plugin: &str,
-    key: &str,
-) -> StoreResult<bool> {
-    let result =
-        sqlx::query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(key)
-            .execute(pool)
-            .await?;
+pub(super) async fn kv_delete(pool: &PgPool, tenant: &str, plugin: &str, key: &str) -> StoreResult<bool> {
+    let result = sqlx::query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3")
+        .bind(tenant)
+        .bind(plugin)
+        .bind(key)
+        .execute(pool)
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
 /// Bytes used by the plugin, leaving out `except_key` when given.
-pub(super) async fn kv_usage(
-    pool: &PgPool,
-    tenant: &str,
-    plugin: &str,
-    except_key: Option<&str>,
-) -> StoreResult<u64> {
+pub(super) async fn kv_usage(pool: &PgPool, tenant: &str, plugin: &str, except_key: Option<&str>) -> StoreResult<u64> {
     let used: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(size), 0)::BIGINT FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 \
          AND ($3 IS NULL OR key <> $3)",
@@ -108,8 +90,7 @@ pub(super) async fn kv_usage(
     Ok(to_u64(used))
 }
 
-const VERSION_COLUMNS: &str =
-    "id, tenant_id, name, kind, version, sha256, source, recorded_at, active";
+const VERSION_COLUMNS: &str = "id, tenant_id, name, kind, version, sha256, source, recorded_at, active";
 
 fn version_from_row(row: &PgRow) -> StoreResult<PluginVersionRecord> {
     Ok(PluginVersionRecord {
@@ -127,15 +108,9 @@ fn version_from_row(row: &PgRow) -> StoreResult<PluginVersionRecord> {
     })
 }
 
-async fn version(
-    pool: &PgPool,
-    tenant: &str,
-    name: &str,
-    sha256: &str,
-) -> StoreResult<PluginVersionRecord> {
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3"
-    );
+async fn version(pool: &PgPool, tenant: &str, name: &str, sha256: &str) -> StoreResult<PluginVersionRecord> {
+    let sql =
+        format!("SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(name)
@@ -167,30 +142,17 @@ pub(super) async fn record_version(
     version(pool, tenant, &v.name, &v.sha256).await
 }
 
-pub(super) async fn history(
-    pool: &PgPool,
-    tenant: &str,
-    name: &str,
-) -> StoreResult<Vec<PluginVersionRecord>> {
+pub(super) async fn history(pool: &PgPool, tenant: &str, name: &str) -> StoreResult<Vec<PluginVersionRecord>> {
     let sql = format!(
         "SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND name = $2 \
          ORDER BY recorded_at DESC, id DESC"
     );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(name)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&sql).bind(tenant).bind(name).fetch_all(pool).await?;
     rows.iter().map(version_from_row).collect()
 }
 
-pub(super) async fn active_versions(
-    pool: &PgPool,
-    tenant: &str,
-) -> StoreResult<Vec<PluginVersionRecord>> {
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND active ORDER BY name"
-    );
+pub(super) async fn active_versions(pool: &PgPool, tenant: &str) -> StoreResult<Vec<PluginVersionRecord>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND active ORDER BY name");
     let rows = sqlx::query(&sql).bind(tenant).fetch_all(pool).await?;
     rows.iter().map(version_from_row).collect()
 }
@@ -202,27 +164,21 @@ pub(super) async fn activate(
     sha256: &str,
 ) -> StoreResult<PluginVersionRecord> {
     let mut tx = pool.begin().await?;
-    let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3",
-    )
-    .bind(tenant)
-    .bind(name)
-    .bind(sha256)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3")
+            .bind(tenant)
+            .bind(name)
+            .bind(sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
     if exists.is_none() {
-        return Err(StoreError::not_found(
-            "plugin version",
-            format!("{name}@{sha256}"),
-        ));
+        return Err(StoreError::not_found("plugin version", format!("{name}@{sha256}")));
     }
-    sqlx::query(
-        "UPDATE plugin_versions SET active = FALSE WHERE tenant_id = $1 AND name = $2 AND active",
-    )
-    .bind(tenant)
-    .bind(name)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE plugin_versions SET active = FALSE WHERE tenant_id = $1 AND name = $2 AND active")
+        .bind(tenant)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE plugin_versions SET active = TRUE WHERE tenant_id = $1 AND name = $2 AND sha256 = $3")
         .bind(tenant)
         .bind(name)
@@ -233,11 +189,7 @@ pub(super) async fn activate(
     version(pool, tenant, name, sha256).await
 }
 
-pub(super) async fn insert_report(
-    pool: &PgPool,
-    tenant: &str,
-    r: &NewCycleReport,
-) -> StoreResult<i64> {
+pub(super) async fn insert_report(pool: &PgPool, tenant: &str, r: &NewCycleReport) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO cycle_reports (tenant_id, campaign_id, started_at, finished_at, summary, report) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -40,12 +40,11 @@ pub(super) async fn try_acquire(
     if result.rows_affected() > 0 {
         return Ok(true);
     }
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(campaign_id)
-            .fetch_optional(pool)
-            .await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(campaign_id)
+        .fetch_optional(pool)
+        .await?;
     match exists {
         Some(_) => Ok(false),
         None => Err(StoreError::not_found("campaign", campaign_id)),
@@ -59,41 +58,29 @@ pub(super) async fn renew(
     worker_id: &str,
     ttl: Duration,
 ) -> StoreResult<bool> {
-    let result = sqlx::query(
-        "UPDATE leases SET expires_at = $4 WHERE tenant_id = $1 AND campaign_id = $2 AND worker_id = $3",
-    )
-    .bind(tenant)
-    .bind(campaign_id)
-    .bind(worker_id)
-    .bind(ms(expiry(Utc::now(), ttl)))
-    .execute(pool)
-    .await?;
+    let result =
+        sqlx::query("UPDATE leases SET expires_at = $4 WHERE tenant_id = $1 AND campaign_id = $2 AND worker_id = $3")
+            .bind(tenant)
+            .bind(campaign_id)
+            .bind(worker_id)
+            .bind(ms(expiry(Utc::now(), ttl)))
+            .execute(pool)
+            .await?;
     Ok(result.rows_affected() > 0)
 }
 
-pub(super) async fn release(
-    pool: &SqlitePool,
-    tenant: &str,
-    campaign_id: i64,
-    worker_id: &str,
-) -> StoreResult<()> {
+pub(super) async fn release(pool: &SqlitePool, tenant: &str, campaign_id: i64, worker_id: &str) -> StoreResult<()> {
     // Expire rather than delete: `acquired_at` keeps the claim order fair.
-    sqlx::query(
-        "UPDATE leases SET expires_at = 0 WHERE tenant_id = $1 AND campaign_id = $2 AND worker_id = $3",
-    )
-    .bind(tenant)
-    .bind(campaign_id)
-    .bind(worker_id)
-    .execute(pool)
+    sqlx::query("UPDATE leases SET expires_at = 0 WHERE tenant_id = $1 AND campaign_id = $2 AND worker_id = $3")
+        .bind(tenant)
+        .bind(campaign_id)
+        .bind(worker_id)
+        .execute(pool)
         .await?;
     Ok(())
 }
 
-pub(super) async fn claim_next(
-    pool: &SqlitePool,
-    worker_id: &str,
-    ttl: Duration,
-) -> StoreResult<Option<Lease>> {
+pub(super) async fn claim_next(pool: &SqlitePool, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
     let now = Utc::now();
     // Least recently leased first (never-leased campaigns before all), so
     // campaigns take turns. The upsert's WHERE re-checks expiry under the lock.

@@ -6,8 +6,7 @@ use sqlx::{Row, SqlitePool};
 
 use super::{from_ms, from_ms_opt, ms, touched};
 use crate::domain::model::{
-    Alert, EmailState, InboundMessage, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail,
-    OutboundEmail,
+    Alert, EmailState, InboundMessage, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail, OutboundEmail,
 };
 use crate::store::shared::{from_json, inbound_message_id, to_json, to_u32, to_u64};
 use crate::store::{Insertion, StoreError, StoreResult};
@@ -30,8 +29,7 @@ fn email_from_row(row: &SqliteRow) -> StoreResult<OutboundEmail> {
             body: row.try_get("body")?,
             message_id: row.try_get("message_id")?,
         },
-        state: EmailState::parse(&state)
-            .ok_or_else(|| StoreError::corrupt("outbound_emails.state", &state))?,
+        state: EmailState::parse(&state).ok_or_else(|| StoreError::corrupt("outbound_emails.state", &state))?,
         error: row.try_get("error")?,
         queued_at: from_ms("outbound_emails.queued_at", row.try_get("queued_at")?)?,
         attempted_at: from_ms_opt("outbound_emails.attempted_at", row.try_get("attempted_at")?)?,
@@ -39,11 +37,7 @@ fn email_from_row(row: &SqliteRow) -> StoreResult<OutboundEmail> {
     })
 }
 
-pub(super) async fn queue(
-    pool: &SqlitePool,
-    tenant: &str,
-    e: &NewOutboundEmail,
-) -> StoreResult<Insertion> {
+pub(super) async fn queue(pool: &SqlitePool, tenant: &str, e: &NewOutboundEmail) -> StoreResult<Insertion> {
     // Inserting through a SELECT of the tenant's own lead and campaign keeps
     // another tenant's ids out without a separate check.
     let inserted: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
@@ -72,14 +66,13 @@ pub(super) async fn queue(
         Err(err) if crate::store::error::is_unique_violation(&err) => true,
         Err(err) => return Err(err.into()),
     };
-    let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM outbound_emails WHERE tenant_id = $1 AND lead_id = $2 AND step = $3",
-    )
-    .bind(tenant)
-    .bind(e.lead_id)
-    .bind(i64::from(e.step))
-    .fetch_optional(pool)
-    .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM outbound_emails WHERE tenant_id = $1 AND lead_id = $2 AND step = $3")
+            .bind(tenant)
+            .bind(e.lead_id)
+            .bind(i64::from(e.step))
+            .fetch_optional(pool)
+            .await?;
     match existing {
         Some(id) => Ok(Insertion::Existing(id)),
         // Another (lead, step) already uses this Message-ID.
@@ -95,8 +88,7 @@ pub(super) async fn queue(
 }
 
 pub(super) async fn get(pool: &SqlitePool, tenant: &str, id: i64) -> StoreResult<OutboundEmail> {
-    let sql =
-        format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND id = $2");
+    let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id)
@@ -111,9 +103,7 @@ pub(super) async fn by_message_id(
     tenant: &str,
     message_id: &str,
 ) -> StoreResult<Option<OutboundEmail>> {
-    let sql = format!(
-        "SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND message_id = $2"
-    );
+    let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND message_id = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(message_id)
@@ -132,10 +122,7 @@ async fn change_state(
     to: EmailState,
     bind_value: Option<BindValue<'_>>,
 ) -> StoreResult<()> {
-    let from: Vec<String> = allowed_from
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
+    let from: Vec<String> = allowed_from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let sql = format!(
         "UPDATE outbound_emails SET state = '{}', {set} WHERE tenant_id = $1 AND id = $2 AND state IN ({})",
         to.as_str(),
@@ -164,12 +151,7 @@ enum BindValue<'a> {
     Text(&'a str),
 }
 
-pub(super) async fn mark_sending(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) async fn mark_sending(pool: &SqlitePool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -182,12 +164,7 @@ pub(super) async fn mark_sending(
     .await
 }
 
-pub(super) async fn mark_sent(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) async fn mark_sent(pool: &SqlitePool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -200,12 +177,7 @@ pub(super) async fn mark_sent(
     .await
 }
 
-pub(super) async fn mark_failed(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-    error: &str,
-) -> StoreResult<()> {
+pub(super) async fn mark_failed(pool: &SqlitePool, tenant: &str, id: i64, error: &str) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -218,12 +190,7 @@ pub(super) async fn mark_failed(
     .await
 }
 
-pub(super) async fn mark_uncertain(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-    note: &str,
-) -> StoreResult<()> {
+pub(super) async fn mark_uncertain(pool: &SqlitePool, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
     change_state(
         pool,
         tenant,
@@ -290,9 +257,7 @@ pub(super) async fn count_sent_since(
         "SELECT COUNT(*) FROM outbound_emails WHERE {filter} AND tenant_id = $1 \
          AND attempted_at >= $2 AND state IN ('SENDING', 'SENT', 'UNCERTAIN')"
     );
-    let query = sqlx::query_scalar::<_, i64>(&sql)
-        .bind(tenant)
-        .bind(ms(since));
+    let query = sqlx::query_scalar::<_, i64>(&sql).bind(tenant).bind(ms(since));
     let query = match (campaign_id, mailbox) {
         (Some(id), _) => query.bind(id),
         (None, mailbox) => query.bind(mailbox.unwrap_or_default()),
@@ -327,11 +292,7 @@ fn inbound_from_row(row: &SqliteRow) -> StoreResult<InboundMessage> {
     })
 }
 
-pub(super) async fn insert_inbound(
-    pool: &SqlitePool,
-    tenant: &str,
-    m: &NewInboundMessage,
-) -> StoreResult<Insertion> {
+pub(super) async fn insert_inbound(pool: &SqlitePool, tenant: &str, m: &NewInboundMessage) -> StoreResult<Insertion> {
     let message_id = inbound_message_id(m);
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO inbound_messages (tenant_id, mailbox, message_id, in_reply_to, refs, \
@@ -355,23 +316,16 @@ pub(super) async fn insert_inbound(
     if let Some(id) = inserted {
         return Ok(Insertion::New(id));
     }
-    let id: i64 = sqlx::query_scalar(
-        "SELECT id FROM inbound_messages WHERE tenant_id = $1 AND message_id = $2",
-    )
-    .bind(tenant)
-    .bind(&message_id)
-    .fetch_one(pool)
-    .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM inbound_messages WHERE tenant_id = $1 AND message_id = $2")
+        .bind(tenant)
+        .bind(&message_id)
+        .fetch_one(pool)
+        .await?;
     Ok(Insertion::Existing(id))
 }
 
-pub(super) async fn get_inbound(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-) -> StoreResult<InboundMessage> {
-    let sql =
-        format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND id = $2");
+pub(super) async fn get_inbound(pool: &SqlitePool, tenant: &str, id: i64) -> StoreResult<InboundMessage> {
+    let sql = format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id)
@@ -381,12 +335,7 @@ pub(super) async fn get_inbound(
     inbound_from_row(&row)
 }
 
-pub(super) async fn set_inbound_match(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-    lead_id: i64,
-) -> StoreResult<()> {
+pub(super) async fn set_inbound_match(pool: &SqlitePool, tenant: &str, id: i64, lead_id: i64) -> StoreResult<()> {
     // The lead must be the tenant's too.
     let result = sqlx::query(
         "UPDATE inbound_messages SET matched_lead_id = \
@@ -423,17 +372,12 @@ pub(super) async fn set_inbound_label(
     touched(result, "inbound message", id)
 }
 
-pub(super) async fn mark_inbound_alerted(
-    pool: &SqlitePool,
-    tenant: &str,
-    id: i64,
-) -> StoreResult<()> {
-    let result =
-        sqlx::query("UPDATE inbound_messages SET alert_sent = 1 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .execute(pool)
-            .await?;
+pub(super) async fn mark_inbound_alerted(pool: &SqlitePool, tenant: &str, id: i64) -> StoreResult<()> {
+    let result = sqlx::query("UPDATE inbound_messages SET alert_sent = 1 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(pool)
+        .await?;
     touched(result, "inbound message", id)
 }
 
@@ -456,18 +400,13 @@ pub(super) async fn list_inbound(
     rows.iter().map(inbound_from_row).collect()
 }
 
-pub(super) async fn inbox_cursor(
-    pool: &SqlitePool,
-    tenant: &str,
-    mailbox: &str,
-) -> StoreResult<Option<InboxCursor>> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT uid_validity, last_uid FROM inbox_cursors WHERE tenant_id = $1 AND mailbox = $2",
-    )
-    .bind(tenant)
-    .bind(mailbox)
-    .fetch_optional(pool)
-    .await?;
+pub(super) async fn inbox_cursor(pool: &SqlitePool, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT uid_validity, last_uid FROM inbox_cursors WHERE tenant_id = $1 AND mailbox = $2")
+            .bind(tenant)
+            .bind(mailbox)
+            .fetch_optional(pool)
+            .await?;
     row.map(|(v, u)| {
         Ok(InboxCursor {
             uid_validity: to_u32("inbox_cursors.uid_validity", v)?,
@@ -498,11 +437,7 @@ pub(super) async fn set_inbox_cursor(
     Ok(())
 }
 
-pub(super) async fn insert_alert(
-    pool: &SqlitePool,
-    tenant: &str,
-    a: &NewAlert,
-) -> StoreResult<Insertion> {
+pub(super) async fn insert_alert(pool: &SqlitePool, tenant: &str, a: &NewAlert) -> StoreResult<Insertion> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO alerts (tenant_id, idempotency_key, kind, lead_id, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
@@ -518,12 +453,11 @@ pub(super) async fn insert_alert(
     if let Some(id) = inserted {
         return Ok(Insertion::New(id));
     }
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2")
-            .bind(tenant)
-            .bind(&a.idempotency_key)
-            .fetch_one(pool)
-            .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2")
+        .bind(tenant)
+        .bind(&a.idempotency_key)
+        .fetch_one(pool)
+        .await?;
     Ok(Insertion::Existing(id))
 }
 
@@ -533,21 +467,16 @@ pub(super) async fn mark_alert_delivered(
     id: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let result =
-        sqlx::query("UPDATE alerts SET delivered_at = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(ms(at))
-            .execute(pool)
-            .await?;
+    let result = sqlx::query("UPDATE alerts SET delivered_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(ms(at))
+        .execute(pool)
+        .await?;
     touched(result, "alert", id)
 }
 
-pub(super) async fn list_alerts(
-    pool: &SqlitePool,
-    tenant: &str,
-    limit: u32,
-) -> StoreResult<Vec<Alert>> {
+pub(super) async fn list_alerts(pool: &SqlitePool, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
     let rows = sqlx::query(
         "SELECT id, tenant_id, idempotency_key, kind, lead_id, payload, created_at, delivered_at \
          FROM alerts WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",

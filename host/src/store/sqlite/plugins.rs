@@ -5,26 +5,19 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::{from_ms, ms};
-use crate::domain::model::{
-    CycleReportRecord, NewCycleReport, NewPluginVersion, PluginVersionRecord,
-};
+use crate::domain::model::{CycleReportRecord, NewCycleReport, NewPluginVersion, PluginVersionRecord};
 use crate::store::shared::{from_json, to_json, to_u64};
 use crate::store::{StoreError, StoreResult};
 
-pub(super) async fn kv_get(
-    pool: &SqlitePool,
-    tenant: &str,
-    plugin: &str,
-    key: &str,
-) -> StoreResult<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar(
-        "SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3",
+pub(super) async fn kv_get(pool: &SqlitePool, tenant: &str, plugin: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3")
+            .bind(tenant)
+            .bind(plugin)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?,
     )
-    .bind(tenant)
-    .bind(plugin)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?)
 }
 
 pub(super) async fn kv_set(
@@ -65,19 +58,13 @@ pub(super) async fn kv_set(
     })
 }
 
-pub(super) async fn kv_delete(
-    pool: &SqlitePool,
-    tenant: &str,
-    plugin: &str,
-    key: &str,
-) -> StoreResult<bool> {
-    let result =
-        sqlx::query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3")
-            .bind(tenant)
-            .bind(plugin)
-            .bind(key)
-            .execute(pool)
-            .await?;
+pub(super) async fn kv_delete(pool: &SqlitePool, tenant: &str, plugin: &str, key: &str) -> StoreResult<bool> {
+    let result = sqlx::query("DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin = $2 AND key = $3")
+        .bind(tenant)
+        .bind(plugin)
+        .bind(key)
+        .execute(pool)
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -100,8 +87,7 @@ pub(super) async fn kv_usage(
     Ok(to_u64(used))
 }
 
-const VERSION_COLUMNS: &str =
-    "id, tenant_id, name, kind, version, sha256, source, recorded_at, active";
+const VERSION_COLUMNS: &str = "id, tenant_id, name, kind, version, sha256, source, recorded_at, active";
 
 fn version_from_row(row: &SqliteRow) -> StoreResult<PluginVersionRecord> {
     Ok(PluginVersionRecord {
@@ -119,15 +105,9 @@ fn version_from_row(row: &SqliteRow) -> StoreResult<PluginVersionRecord> {
     })
 }
 
-async fn version(
-    pool: &SqlitePool,
-    tenant: &str,
-    name: &str,
-    sha256: &str,
-) -> StoreResult<PluginVersionRecord> {
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3"
-    );
+async fn version(pool: &SqlitePool, tenant: &str, name: &str, sha256: &str) -> StoreResult<PluginVersionRecord> {
+    let sql =
+        format!("SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(name)
@@ -159,30 +139,18 @@ pub(super) async fn record_version(
     version(pool, tenant, &v.name, &v.sha256).await
 }
 
-pub(super) async fn history(
-    pool: &SqlitePool,
-    tenant: &str,
-    name: &str,
-) -> StoreResult<Vec<PluginVersionRecord>> {
+pub(super) async fn history(pool: &SqlitePool, tenant: &str, name: &str) -> StoreResult<Vec<PluginVersionRecord>> {
     let sql = format!(
         "SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND name = $2 \
          ORDER BY recorded_at DESC, id DESC"
     );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(name)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&sql).bind(tenant).bind(name).fetch_all(pool).await?;
     rows.iter().map(version_from_row).collect()
 }
 
-pub(super) async fn active_versions(
-    pool: &SqlitePool,
-    tenant: &str,
-) -> StoreResult<Vec<PluginVersionRecord>> {
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND active = 1 ORDER BY name"
-    );
+pub(super) async fn active_versions(pool: &SqlitePool, tenant: &str) -> StoreResult<Vec<PluginVersionRecord>> {
+    let sql =
+        format!("SELECT {VERSION_COLUMNS} FROM plugin_versions WHERE tenant_id = $1 AND active = 1 ORDER BY name");
     let rows = sqlx::query(&sql).bind(tenant).fetch_all(pool).await?;
     rows.iter().map(version_from_row).collect()
 }
@@ -194,44 +162,32 @@ pub(super) async fn activate(
     sha256: &str,
 ) -> StoreResult<PluginVersionRecord> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3",
-    )
-    .bind(tenant)
-    .bind(name)
-    .bind(sha256)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM plugin_versions WHERE tenant_id = $1 AND name = $2 AND sha256 = $3")
+            .bind(tenant)
+            .bind(name)
+            .bind(sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
     if exists.is_none() {
-        return Err(StoreError::not_found(
-            "plugin version",
-            format!("{name}@{sha256}"),
-        ));
+        return Err(StoreError::not_found("plugin version", format!("{name}@{sha256}")));
     }
-    sqlx::query(
-        "UPDATE plugin_versions SET active = 0 WHERE tenant_id = $1 AND name = $2 AND active = 1",
-    )
-    .bind(tenant)
-    .bind(name)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE plugin_versions SET active = 1 WHERE tenant_id = $1 AND name = $2 AND sha256 = $3",
-    )
-    .bind(tenant)
-    .bind(name)
-    .bind(sha256)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE plugin_versions SET active = 0 WHERE tenant_id = $1 AND name = $2 AND active = 1")
+        .bind(tenant)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE plugin_versions SET active = 1 WHERE tenant_id = $1 AND name = $2 AND sha256 = $3")
+        .bind(tenant)
+        .bind(name)
+        .bind(sha256)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     version(pool, tenant, name, sha256).await
 }
 
-pub(super) async fn insert_report(
-    pool: &SqlitePool,
-    tenant: &str,
-    r: &NewCycleReport,
-) -> StoreResult<i64> {
+pub(super) async fn insert_report(pool: &SqlitePool, tenant: &str, r: &NewCycleReport) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO cycle_reports (tenant_id, campaign_id, started_at, finished_at, summary, report) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

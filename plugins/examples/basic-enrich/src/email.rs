@@ -70,9 +70,7 @@ fn check_local(local: &str) -> Result<(), String> {
 }
 
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+-/=?^_`{|}~".contains(c)
-        || (!c.is_ascii() && c.is_alphanumeric())
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 fn check_domain(domain: &str) -> Result<(), String> {
@@ -88,17 +86,13 @@ fn check_domain(domain: &str) -> Result<(), String> {
             return Err(format!("empty label in domain {domain:?}"));
         }
         if label.len() > MAX_LABEL {
-            return Err(format!(
-                "label longer than {MAX_LABEL} characters in {domain:?}"
-            ));
+            return Err(format!("label longer than {MAX_LABEL} characters in {domain:?}"));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!("label {label:?} starts or ends with '-'"));
         }
         if let Some(bad) = label.chars().find(|c| !(c.is_alphanumeric() || *c == '-')) {
-            return Err(format!(
-                "character {bad:?} not allowed in domain {domain:?}"
-            ));
+            return Err(format!("character {bad:?} not allowed in domain {domain:?}"));
         }
     }
     let tld = labels[labels.len() - 1];
@@ -125,12 +119,7 @@ pub fn canonical(address: &Address) -> Address {
             domain,
         };
     }
-    let mut local = address
-        .local
-        .split('+')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let mut local = address.local.split('+').next().unwrap_or_default().to_owned();
     if domain == "gmail.com" {
         local.retain(|c| c != '.');
     }
@@ -144,18 +133,13 @@ pub fn canonical(address: &Address) -> Address {
 /// The registrable domain (`eu.mail.acme.co.uk` → `acme.co.uk`), by the
 /// common second-level suffixes; not the full public-suffix list.
 pub fn registrable_domain(domain: &str) -> &str {
-    const SECOND_LEVEL: &[&str] = &[
-        "ac", "co", "com", "edu", "gov", "ltd", "ne", "net", "or", "org", "plc",
-    ];
+    const SECOND_LEVEL: &[&str] = &["ac", "co", "com", "edu", "gov", "ltd", "ne", "net", "or", "org", "plc"];
     let labels: Vec<&str> = domain.split('.').collect();
     let n = labels.len();
     if n <= 2 {
         return domain;
     }
-    let keep = if labels[n - 2].len() <= 3
-        && SECOND_LEVEL.contains(&labels[n - 2])
-        && labels[n - 1].len() == 2
-    {
+    let keep = if labels[n - 2].len() <= 3 && SECOND_LEVEL.contains(&labels[n - 2]) && labels[n - 1].len() == 2 {
         3
     } else {
         2
@@ -174,10 +158,7 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lowercased() {
-        assert_eq!(
-            ok("  Ada.Lovelace@Example.COM "),
-            "ada.lovelace@example.com"
-        );
+        assert_eq!(ok("  Ada.Lovelace@Example.COM "), "ada.lovelace@example.com");
         assert_eq!(ok("mailto:ada@example.com"), "ada@example.com");
         assert_eq!(ok("<ada@example.com>"), "ada@example.com");
         assert_eq!(ok("ada@example.com."), "ada@example.com");

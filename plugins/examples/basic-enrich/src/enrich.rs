@@ -21,20 +21,13 @@ pub struct Settings {
 impl Settings {
     fn is_free_mail(&self, domain: &str) -> bool {
         domains::contains(domains::FREE_MAIL, domain)
-            || self
-                .extra_free_mail
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(domain))
+            || self.extra_free_mail.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
     fn is_disposable(&self, domain: &str) -> bool {
         let registrable = email::registrable_domain(domain);
         [domain, registrable].iter().any(|d| {
-            domains::contains(domains::DISPOSABLE, d)
-                || self
-                    .extra_disposable
-                    .iter()
-                    .any(|x| x.eq_ignore_ascii_case(d))
+            domains::contains(domains::DISPOSABLE, d) || self.extra_disposable.iter().any(|x| x.eq_ignore_ascii_case(d))
         })
     }
 
@@ -43,10 +36,7 @@ impl Settings {
         let head = local.split(['.', '-', '_', '+']).next().unwrap_or(local);
         [local, head].iter().any(|l| {
             domains::contains(domains::ROLE_LOCAL_PARTS, l)
-                || self
-                    .extra_role_accounts
-                    .iter()
-                    .any(|x| x.eq_ignore_ascii_case(l))
+                || self.extra_role_accounts.iter().any(|x| x.eq_ignore_ascii_case(l))
         })
     }
 }
@@ -77,8 +67,7 @@ pub fn enrich(settings: &Settings, lead: &Lead) -> Enrichment {
         Err(why) => {
             out.deliverable = false;
             out.attributes.push(Attribute::new("email_valid", "false"));
-            out.notes
-                .push(format!("invalid email {:?}: {why}", lead.email));
+            out.notes.push(format!("invalid email {:?}: {why}", lead.email));
             return out;
         }
     };
@@ -86,45 +75,51 @@ pub fn enrich(settings: &Settings, lead: &Lead) -> Enrichment {
     let canonical = email::canonical(&address);
     let normalized = canonical.to_email();
     if normalized != lead.email {
-        out.notes
-            .push(format!("email normalized from {:?}", lead.email));
+        out.notes.push(format!("email normalized from {:?}", lead.email));
         out.email = Some(normalized);
     }
     let domain = canonical.domain.as_str();
 
     if settings.is_role(&canonical.local) {
         out.attributes.push(Attribute::new("role_account", "true"));
-        out.notes
-            .push(format!("role account ({}@)", canonical.local));
+        out.notes.push(format!("role account ({}@)", canonical.local));
     }
     let disposable = settings.is_disposable(domain);
     let free_mail = !disposable && settings.is_free_mail(domain);
-    if disposable {
-        out.deliverable = false;
-        out.attributes
-            .push(Attribute::new("disposable_domain", "true"));
-        out.notes.push(format!("disposable domain {domain}"));
-    } else if free_mail {
-        out.attributes.push(Attribute::new("free_mail", "true"));
-        out.notes.push(format!("free-mail domain {domain}"));
-    } else {
-        let company_domain = email::registrable_domain(domain);
-        if lead.domain.is_empty() {
-            out.domain = Some(company_domain.to_owned());
-            out.notes
-                .push(format!("company domain {company_domain} from the email"));
+    let known_domain = lead.domain.trim().trim_end_matches('.').to_lowercase();
+    if disposable || free_mail {
+        if disposable {
+            out.deliverable = false;
+            out.attributes.push(Attribute::new("disposable_domain", "true"));
+            out.notes.push(format!("disposable domain {domain}"));
+        } else {
+            out.attributes.push(Attribute::new("free_mail", "true"));
+            out.notes.push(format!("free-mail domain {domain}"));
         }
-        if settings.guess_company && lead.company.trim().is_empty() {
-            let name = company_domain
-                .split('.')
-                .next()
-                .map(capitalize)
-                .unwrap_or_default();
-            if !name.is_empty() {
-                out.notes
-                    .push(format!("company name {name:?} guessed from the domain"));
-                out.company = Some(name);
-            }
+        // A source that copied the mailbox provider into the company domain
+        // is wrong: clear it (an empty string means unknown).
+        if !known_domain.is_empty() && email::registrable_domain(&known_domain) == email::registrable_domain(domain) {
+            out.domain = Some(String::new());
+            out.notes.push(format!("{domain} is not a company domain: cleared"));
+        }
+        return out;
+    }
+    let company_domain = email::registrable_domain(domain);
+    if known_domain.is_empty() {
+        out.domain = Some(company_domain.to_owned());
+        out.notes
+            .push(format!("company domain {company_domain} from the email"));
+    } else if known_domain != lead.domain {
+        // Keep the source's domain, but in normalized form.
+        out.notes
+            .push(format!("company domain normalized from {:?}", lead.domain));
+        out.domain = Some(known_domain);
+    }
+    if settings.guess_company && lead.company.trim().is_empty() {
+        let name = company_domain.split('.').next().map(capitalize).unwrap_or_default();
+        if !name.is_empty() {
+            out.notes.push(format!("company name {name:?} guessed from the domain"));
+            out.company = Some(name);
         }
     }
     out
@@ -150,10 +145,7 @@ mod tests {
     }
 
     fn attr<'a>(e: &'a Enrichment, key: &str) -> Option<&'a str> {
-        e.attributes
-            .iter()
-            .find(|a| a.key == key)
-            .map(|a| a.value.as_str())
+        e.attributes.iter().find(|a| a.key == key).map(|a| a.value.as_str())
     }
 
     #[test]
@@ -163,10 +155,7 @@ mod tests {
         assert_eq!(e.domain.as_deref(), Some("acme.com"));
         assert_eq!(e.company.as_deref(), Some("Acme"));
         assert_eq!(e.email, None);
-        assert!(
-            e.notes
-                .contains(&"company domain acme.com from the email".to_owned())
-        );
+        assert!(e.notes.contains(&"company domain acme.com from the email".to_owned()));
     }
 
     #[test]
@@ -177,6 +166,21 @@ mod tests {
         let e = enrich(&settings(), &lead);
         assert_eq!(e.domain, None);
         assert_eq!(e.company, None);
+    }
+
+    #[test]
+    fn a_known_domain_is_normalized_and_a_mailbox_provider_cleared() {
+        let mut lead = Lead::with_email("info@acme-industries.com");
+        lead.domain = "Acme-Industries.com ".to_owned();
+        let e = enrich(&settings(), &lead);
+        assert_eq!(e.domain.as_deref(), Some("acme-industries.com"));
+        let mut lead = Lead::with_email("jane@gmail.com");
+        lead.domain = "gmail.com".to_owned();
+        let e = enrich(&settings(), &lead);
+        assert_eq!(e.domain.as_deref(), Some(""));
+        let mut lead = Lead::with_email("jane@gmail.com");
+        lead.domain = "janes-bakery.com".to_owned();
+        assert_eq!(enrich(&settings(), &lead).domain, None);
     }
 
     #[test]
@@ -191,10 +195,7 @@ mod tests {
             assert_eq!(attr(&e, "role_account"), Some("true"), "{email}");
             assert!(e.deliverable);
         }
-        let e = enrich(
-            &settings(),
-            &Lead::with_email("information.officer@acme.com"),
-        );
+        let e = enrich(&settings(), &Lead::with_email("information.officer@acme.com"));
         assert_eq!(attr(&e, "role_account"), None);
     }
 
@@ -224,11 +225,7 @@ mod tests {
         let e = enrich(&settings(), &lead);
         assert!(!e.deliverable);
         assert_eq!(attr(&e, "email_valid"), Some("false"));
-        assert!(
-            e.notes[0].starts_with("invalid email \"ada@@acme\""),
-            "{:?}",
-            e.notes
-        );
+        assert!(e.notes[0].starts_with("invalid email \"ada@@acme\""), "{:?}", e.notes);
     }
 
     #[test]
@@ -244,10 +241,7 @@ mod tests {
     fn employee_counts_become_bands() {
         let mut lead = Lead::with_email("ada@acme.com");
         lead.employees = Some(120);
-        assert_eq!(
-            attr(&enrich(&settings(), &lead), "employee_band"),
-            Some("51-200")
-        );
+        assert_eq!(attr(&enrich(&settings(), &lead), "employee_band"), Some("51-200"));
         assert_eq!(employee_band(1), "1-10");
         assert_eq!(employee_band(11), "11-50");
         assert_eq!(employee_band(1000), "501-1000");
@@ -263,10 +257,7 @@ mod tests {
             guess_company: false,
         };
         assert_eq!(
-            attr(
-                &enrich(&settings, &Lead::with_email("a@example-mail.com")),
-                "free_mail"
-            ),
+            attr(&enrich(&settings, &Lead::with_email("a@example-mail.com")), "free_mail"),
             Some("true")
         );
         assert!(!enrich(&settings, &Lead::with_email("a@burner.test")).deliverable);
@@ -277,9 +268,6 @@ mod tests {
             ),
             Some("true")
         );
-        assert_eq!(
-            enrich(&settings, &Lead::with_email("a@acme.com")).company,
-            None
-        );
+        assert_eq!(enrich(&settings, &Lead::with_email("a@acme.com")).company, None);
     }
 }

@@ -29,10 +29,7 @@ impl Enricher for BasicEnrich {
 
     fn enrich(leads: Vec<Lead>) -> Vec<Result<Enrichment, String>> {
         match config::load::<Settings>() {
-            Ok(settings) => leads
-                .iter()
-                .map(|lead| Ok(enrich::enrich(&settings, lead)))
-                .collect(),
+            Ok(settings) => leads.iter().map(|lead| Ok(enrich::enrich(&settings, lead))).collect(),
             // A bad config fails every lead with the same clear message.
             Err(error) => {
                 let message = format!("basic-enrich: {error}");
@@ -66,10 +63,7 @@ mod tests {
         testing::reset();
         testing::use_manifest_config(include_str!("../basic_enrich.toml")).unwrap();
         let results = BasicEnrich::enrich(vec![Lead::with_email("ada@acme.com")]);
-        assert_eq!(
-            results[0].as_ref().unwrap().company.as_deref(),
-            Some("Acme")
-        );
+        assert_eq!(results[0].as_ref().unwrap().company.as_deref(), Some("Acme"));
     }
 
     #[test]

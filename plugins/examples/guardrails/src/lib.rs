@@ -39,9 +39,7 @@ impl DecisionRule for Guardrails {
             decisions.insert(
                 0,
                 Decision::new(
-                    cam_plugin_sdk::Action::RaiseAlert(format!(
-                        "guardrails config is invalid: {error}"
-                    )),
+                    cam_plugin_sdk::Action::RaiseAlert(format!("guardrails config is invalid: {error}")),
                     "the manifest's [config] could not be read; default thresholds apply",
                 ),
             );
@@ -106,9 +104,7 @@ mod tests {
         let mut s = snapshot();
         s.metrics.bounced = 5;
         let decisions = Guardrails::decide(s);
-        assert!(
-            matches!(decisions[0].action, Action::RaiseAlert(ref m) if m.contains("max_bounce_percentage"))
-        );
+        assert!(matches!(decisions[0].action, Action::RaiseAlert(ref m) if m.contains("max_bounce_percentage")));
         assert_eq!(decisions[1].action, Action::PauseCampaign);
         assert_eq!(decisions[1].reason, "bounce rate 5% > 2% (5 of 100 sent)");
     }

@@ -66,10 +66,7 @@ pub fn decide(t: &Thresholds, s: &CampaignSnapshot) -> Vec<Decision> {
         if m.qualified >= s.goal {
             decisions.push(Decision::new(
                 Action::PauseCampaign,
-                format!(
-                    "goal reached: {} qualified of {} wanted",
-                    m.qualified, s.goal
-                ),
+                format!("goal reached: {} qualified of {} wanted", m.qualified, s.goal),
             ));
         } else {
             checks.push(format!("{}/{} qualified", m.qualified, s.goal));
@@ -90,11 +87,7 @@ pub fn decide(t: &Thresholds, s: &CampaignSnapshot) -> Vec<Decision> {
                 ),
             ));
         } else {
-            checks.push(format!(
-                "loss rate {} <= {}",
-                pct(loss),
-                pct(t.max_loss_percent)
-            ));
+            checks.push(format!("loss rate {} <= {}", pct(loss), pct(t.max_loss_percent)));
         }
     }
 
@@ -123,11 +116,7 @@ pub fn decide(t: &Thresholds, s: &CampaignSnapshot) -> Vec<Decision> {
                 ),
             ));
         } else {
-            checks.push(format!(
-                "bounce rate {} <= {}",
-                pct(bounce),
-                pct(t.max_bounce_percent)
-            ));
+            checks.push(format!("bounce rate {} <= {}", pct(bounce), pct(t.max_bounce_percent)));
         }
     }
 
@@ -223,10 +212,7 @@ mod tests {
         s.metrics.qualified = 10;
         let decisions = decide(&Thresholds::default(), &s);
         assert_eq!(decisions[0].action, Action::PauseCampaign);
-        assert_eq!(
-            reasons(&decisions),
-            vec!["goal reached: 10 qualified of 10 wanted"]
-        );
+        assert_eq!(reasons(&decisions), vec!["goal reached: 10 qualified of 10 wanted"]);
     }
 
     #[test]
@@ -234,10 +220,7 @@ mod tests {
         let mut s = running(200);
         s.goal = 0;
         s.metrics.qualified = 1;
-        assert_eq!(
-            decide(&Thresholds::default(), &s)[0].action,
-            Action::Nothing
-        );
+        assert_eq!(decide(&Thresholds::default(), &s)[0].action, Action::Nothing);
     }
 
     #[test]
@@ -260,10 +243,7 @@ mod tests {
         s.metrics.replied = 20;
         s.metrics.negative = 10;
         s.metrics.qualified = 1;
-        assert_eq!(
-            decide(&Thresholds::default(), &s)[0].action,
-            Action::Nothing
-        );
+        assert_eq!(decide(&Thresholds::default(), &s)[0].action, Action::Nothing);
     }
 
     #[test]
@@ -271,10 +251,7 @@ mod tests {
         let mut s = running(200);
         s.metrics.replied = 3;
         s.metrics.negative = 3;
-        assert_eq!(
-            decide(&Thresholds::default(), &s)[0].action,
-            Action::Nothing
-        );
+        assert_eq!(decide(&Thresholds::default(), &s)[0].action, Action::Nothing);
     }
 
     #[test]
@@ -287,16 +264,10 @@ mod tests {
             vec!["no qualified lead after 90 days (limit 90 days)"]
         );
         s.now -= 1;
-        assert_eq!(
-            decide(&Thresholds::default(), &s)[0].action,
-            Action::Nothing
-        );
+        assert_eq!(decide(&Thresholds::default(), &s)[0].action, Action::Nothing);
         s.now += 1;
         s.metrics.qualified = 1;
-        assert_eq!(
-            decide(&Thresholds::default(), &s)[0].action,
-            Action::Nothing
-        );
+        assert_eq!(decide(&Thresholds::default(), &s)[0].action, Action::Nothing);
     }
 
     #[test]
@@ -305,20 +276,14 @@ mod tests {
         s.metrics.bounced = 31;
         s.metrics.qualified = 1;
         let decisions = decide(&Thresholds::default(), &s);
-        assert_eq!(
-            reasons(&decisions),
-            vec!["bounce rate 3.1% > 2% (31 of 1000 sent)"]
-        );
+        assert_eq!(reasons(&decisions), vec!["bounce rate 3.1% > 2% (31 of 1000 sent)"]);
     }
 
     #[test]
     fn bounces_on_a_small_sample_are_not_judged() {
         let mut s = running(20);
         s.metrics.bounced = 2;
-        assert_eq!(
-            decide(&Thresholds::default(), &s)[0].action,
-            Action::Nothing
-        );
+        assert_eq!(decide(&Thresholds::default(), &s)[0].action, Action::Nothing);
     }
 
     #[test]
@@ -343,10 +308,7 @@ mod tests {
         s.metrics.replied = 10;
         s.metrics.negative = 9;
         let decisions = decide(&Thresholds::default(), &s);
-        let pauses = decisions
-            .iter()
-            .filter(|d| d.action == Action::PauseCampaign)
-            .count();
+        let pauses = decisions.iter().filter(|d| d.action == Action::PauseCampaign).count();
         assert_eq!(pauses, 4, "{decisions:?}");
     }
 
@@ -363,8 +325,7 @@ mod tests {
 
     #[test]
     fn thresholds_deserialize_from_partial_config() {
-        let t: Thresholds =
-            serde_json::from_str(r#"{"max_bounce_percent": 5, "max_complaints": 2}"#).unwrap();
+        let t: Thresholds = serde_json::from_str(r#"{"max_bounce_percent": 5, "max_complaints": 2}"#).unwrap();
         assert_eq!(t.max_bounce_percent, 5.0);
         assert_eq!(t.max_complaints, 2);
         assert_eq!(t.days_without_qualified, 90);

@@ -6,10 +6,8 @@ use crate::dates::{self, Ymd};
 use crate::phrases::*;
 use crate::referral::{self, REFERRAL_PHRASES};
 use crate::strip::fresh_text;
-use crate::text::{first_phrase, has_phrase, normalize, word_count};
-use cam_plugin_sdk::{
-    Attribute, BounceKind, Classification, Date, InboundReply, Referral, ReplyLabel,
-};
+use crate::text::{first_phrase, normalize, word_count};
+use cam_plugin_sdk::{Attribute, BounceKind, Classification, Date, InboundReply, Referral, ReplyLabel};
 
 /// Words a message may have and still count as a short answer.
 const SHORT_ANSWER_WORDS: usize = 6;
@@ -37,39 +35,23 @@ pub fn classify(reply: &InboundReply) -> Classification {
             "nothing left after removing quotes and signature",
         );
     }
-    if let Some(p) = first_phrase(&text, UNSUBSCRIBE)
-        .or_else(|| (text.trim_end_matches(['.', '!']) == "stop").then_some("stop"))
+    if let Some(p) =
+        first_phrase(&text, UNSUBSCRIBE).or_else(|| (text.trim_end_matches(['.', '!']) == "stop").then_some("stop"))
     {
-        return Classification::new(
-            ReplyLabel::Unsubscribe,
-            0.95,
-            format!("asks to be removed (\"{p}\")"),
-        );
+        return Classification::new(ReplyLabel::Unsubscribe, 0.95, format!("asks to be removed (\"{p}\")"));
     }
     if let Some(c) = referral(reply, &fresh, &text) {
         return c;
     }
     if let Some(p) = first_phrase(&text, NOT_INTERESTED) {
-        return Classification::new(
-            ReplyLabel::NotInterested,
-            0.85,
-            format!("declines (\"{p}\")"),
-        );
+        return Classification::new(ReplyLabel::NotInterested, 0.85, format!("declines (\"{p}\")"));
     }
     let bare = text.trim_end_matches(['.', '!', ' ']);
     if SHORT_NO.contains(&bare) {
-        return Classification::new(
-            ReplyLabel::NotInterested,
-            0.7,
-            format!("short no (\"{bare}\")"),
-        );
+        return Classification::new(ReplyLabel::NotInterested, 0.7, format!("short no (\"{bare}\")"));
     }
     if let Some(p) = first_phrase(&text, INTERESTED) {
-        return Classification::new(
-            ReplyLabel::Interested,
-            0.8,
-            format!("shows interest (\"{p}\")"),
-        );
+        return Classification::new(ReplyLabel::Interested, 0.8, format!("shows interest (\"{p}\")"));
     }
     if word_count(&text) <= SHORT_ANSWER_WORDS
         && let Some(p) = first_phrase(&text, SHORT_YES)
@@ -164,9 +146,7 @@ fn status_code(text: &str) -> Option<&str> {
         i += 1;
         let detail_digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
         i += detail_digits;
-        let ends_cleanly = bytes
-            .get(i)
-            .is_none_or(|b| !b.is_ascii_digit() && *b != b'.');
+        let ends_cleanly = bytes.get(i).is_none_or(|b| !b.is_ascii_digit() && *b != b'.');
         ((1..=3).contains(&detail_digits) && ends_cleanly).then(|| &text[start..i])
     })
 }
@@ -180,38 +160,16 @@ fn auto_headers(headers: &[Attribute]) -> Option<&'static str> {
     if header(headers, "x-autoreply").is_some() || header(headers, "x-autorespond").is_some() {
         return Some("X-Autoreply header");
     }
-    if header(headers, "precedence").is_some_and(|v| {
-        matches!(
-            v.trim().to_lowercase().as_str(),
-            "auto_reply" | "bulk" | "junk"
-        )
-    }) {
+    if header(headers, "precedence")
+        .is_some_and(|v| matches!(v.trim().to_lowercase().as_str(), "auto_reply" | "bulk" | "junk"))
+    {
         return Some("Precedence header");
     }
     None
 }
 
-fn out_of_office(
-    reply: &InboundReply,
-    subject: &str,
-    text: &str,
-    received: Ymd,
-) -> Option<Classification> {
-    let phrase =
-        first_phrase(subject, OUT_OF_OFFICE).or_else(|| first_phrase(text, OUT_OF_OFFICE))?;
-    // "automatic reply" alone is not out-of-office: it needs an absence word
-    // somewhere too, or it is a generic auto-reply.
-    let absence = [subject, text].iter().any(|t| {
-        OUT_OF_OFFICE.iter().any(|p| {
-            !matches!(
-                *p,
-                "automatic reply" | "autoreply" | "réponse automatique" | "respuesta automática"
-            ) && has_phrase(t, p)
-        })
-    });
-    if !absence {
-        return None;
-    }
+fn out_of_office(reply: &InboundReply, subject: &str, text: &str, received: Ymd) -> Option<Classification> {
+    let phrase = first_phrase(text, OUT_OF_OFFICE).or_else(|| first_phrase(subject, OUT_OF_OFFICE))?;
     let date = dates::return_date(text, received)
         .or_else(|| dates::return_date(subject, received))
         .or_else(|| dates::return_weekday(text, received));
@@ -234,11 +192,7 @@ fn out_of_office(
         ),
         None => format!("out of office (\"{phrase}\"), no return date given"),
     };
-    Some(Classification::new(
-        ReplyLabel::OutOfOffice(date),
-        confidence,
-        reason,
-    ))
+    Some(Classification::new(ReplyLabel::OutOfOffice(date), confidence, reason))
 }
 
 fn auto_reply(reply: &InboundReply, subject: &str, text: &str) -> Option<Classification> {

@@ -118,15 +118,9 @@ pub fn return_weekday(text: &str, received: Ymd) -> Option<Ymd> {
 }
 
 fn follows_return_word(text: &str, at: usize) -> bool {
-    let start = text[..at]
-        .char_indices()
-        .rev()
-        .nth(40)
-        .map_or(0, |(i, _)| i);
+    let start = text[..at].char_indices().rev().nth(40).map_or(0, |(i, _)| i);
     let window = &text[start..at];
-    RETURN_WORDS
-        .iter()
-        .any(|w| find_phrase(window, w).is_some())
+    RETURN_WORDS.iter().any(|w| find_phrase(window, w).is_some())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -212,9 +206,7 @@ fn month(word: &str) -> Option<u32> {
         "september" | "sep" | "sept" | "septembre" | "septiembre" | "setiembre" => 9,
         "october" | "oct" | "oktober" | "okt" | "octobre" | "octubre" => 10,
         "november" | "nov" | "novembre" | "noviembre" => 11,
-        "december" | "dec" | "dezember" | "dez" | "décembre" | "decembre" | "diciembre" | "dic" => {
-            12
-        }
+        "december" | "dec" | "dezember" | "dez" | "décembre" | "decembre" | "diciembre" | "dic" => 12,
         _ => return None,
     };
     Some(m)
@@ -222,10 +214,7 @@ fn month(word: &str) -> Option<u32> {
 
 /// Ordinal suffixes glued to a day number: 3rd, 1er, 3e, 3º.
 fn is_ordinal_suffix(word: &str) -> bool {
-    matches!(
-        word,
-        "st" | "nd" | "rd" | "th" | "er" | "e" | "ème" | "o" | "º"
-    )
+    matches!(word, "st" | "nd" | "rd" | "th" | "er" | "e" | "ème" | "o" | "º")
 }
 
 /// Every date in `text` with its byte offset, years resolved against `received`.
@@ -375,9 +364,7 @@ fn make(year: Option<u32>, month: u32, day: u32, received: Ymd) -> Option<Ymd> {
     }
     let date = match year {
         Some(y) => {
-            let year = i32::try_from(y)
-                .ok()
-                .filter(|y| (1970..=9999).contains(y))?;
+            let year = i32::try_from(y).ok().filter(|y| (1970..=9999).contains(y))?;
             Ymd { year, month, day }
         }
         None => {
@@ -477,14 +464,8 @@ mod tests {
 
     #[test]
     fn german_formats() {
-        assert_eq!(
-            back("Ich bin bis 12.03.2026 nicht im Büro."),
-            Some(ymd(2026, 3, 12))
-        );
-        assert_eq!(
-            back("Ab dem 3. März bin ich wieder erreichbar."),
-            Some(ymd(2026, 3, 3))
-        );
+        assert_eq!(back("Ich bin bis 12.03.2026 nicht im Büro."), Some(ymd(2026, 3, 12)));
+        assert_eq!(back("Ab dem 3. März bin ich wieder erreichbar."), Some(ymd(2026, 3, 3)));
         assert_eq!(back("wieder da am 13.03."), Some(ymd(2026, 3, 13)));
         assert_eq!(back("bis zum 12.03.26"), Some(ymd(2026, 3, 12)));
     }
@@ -492,19 +473,13 @@ mod tests {
     #[test]
     fn french_formats() {
         assert_eq!(back("Je serai de retour le 3 mars."), Some(ymd(2026, 3, 3)));
-        assert_eq!(
-            back("absent jusqu'au 1er avril 2026"),
-            Some(ymd(2026, 4, 1))
-        );
+        assert_eq!(back("absent jusqu'au 1er avril 2026"), Some(ymd(2026, 4, 1)));
         assert_eq!(back("de retour le 13/03"), Some(ymd(2026, 3, 13)));
     }
 
     #[test]
     fn spanish_formats() {
-        assert_eq!(
-            back("Estaré fuera hasta el 3 de marzo."),
-            Some(ymd(2026, 3, 3))
-        );
+        assert_eq!(back("Estaré fuera hasta el 3 de marzo."), Some(ymd(2026, 3, 3)));
         assert_eq!(back("regreso el 4 de marzo de 2026"), Some(ymd(2026, 3, 4)));
     }
 
@@ -515,14 +490,8 @@ mod tests {
             month: 12,
             day: 20,
         };
-        assert_eq!(
-            return_date("back on january 5", december),
-            Some(ymd(2027, 1, 5))
-        );
-        assert_eq!(
-            return_date("back on december 28", december),
-            Some(ymd(2026, 12, 28))
-        );
+        assert_eq!(return_date("back on january 5", december), Some(ymd(2027, 1, 5)));
+        assert_eq!(return_date("back on december 28", december), Some(ymd(2026, 12, 28)));
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub const TEMPORARY_FAILURE: &[&str] = &[
     "421",
 ];
 
-/// Out-of-office wording.
+/// Out-of-office wording: words of absence. "Automatic reply" alone is not
+/// one (see `AUTO_REPLY_SUBJECTS`).
 pub const OUT_OF_OFFICE: &[&str] = &[
     "out of office",
     "out of the office",
@@ -98,8 +99,6 @@ pub const OUT_OF_OFFICE: &[&str] = &[
     "i will be back",
     "i'll be back",
     "back in the office",
-    "automatic reply",
-    "autoreply",
     "abwesend",
     "abwesenheit",
     "abwesenheitsnotiz",
@@ -118,13 +117,11 @@ pub const OUT_OF_OFFICE: &[&str] = &[
     "en vacances",
     "hors du bureau",
     "de retour le",
-    "réponse automatique",
     "fuera de la oficina",
     "de vacaciones",
     "ausente",
     "de vuelta",
     "estaré fuera",
-    "respuesta automática",
     "regresaré",
     "volveré",
 ];
@@ -344,15 +341,7 @@ pub const SHORT_YES: &[&str] = &[
 ];
 
 /// Whole replies that mean no.
-pub const SHORT_NO: &[&str] = &[
-    "no",
-    "nope",
-    "nein",
-    "nein danke",
-    "non",
-    "no, thanks",
-    "no thanks",
-];
+pub const SHORT_NO: &[&str] = &["no", "nope", "nein", "nein danke", "non", "no, thanks", "no thanks"];
 
 /// Question openers, for questions written without a question mark.
 pub const QUESTION_WORDS: &[&str] = &[

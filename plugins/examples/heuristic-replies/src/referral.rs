@@ -102,9 +102,9 @@ fn emails(text: &str) -> Vec<(usize, &str)> {
             .map_or(at_sign + 1, |(i, c)| at_sign + 1 + i + c.len_utf8());
         let candidate = text[start..end].trim_matches(|c: char| c == '.' || c == '\'' || c == '-');
         let offset = start + text[start..end].find(candidate).unwrap_or(0);
-        let domain_ok = candidate.rsplit_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        });
+        let domain_ok = candidate
+            .rsplit_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
         if domain_ok {
             out.push((offset, candidate));
         }
@@ -114,18 +114,18 @@ fn emails(text: &str) -> Vec<(usize, &str)> {
 
 /// Words that may stand between a name and its address.
 const GLUE: &[&str] = &[
-    "at", "under", "via", "on", "unter", "à", "a", "en", "is", "ist", "est", "es", "-", "–", ":",
-    "(", "<", "[", ",",
+    "at", "under", "via", "on", "unter", "à", "a", "en", "is", "ist", "est", "es", "-", "–", ":", "(", "<", "[", ",",
 ];
 
 /// A name of one to three capitalized words just before the address
 /// (`Jane Doe <jane@x.com>`, `contact Jane Doe at jane@x.com`) or in
 /// parentheses just after it (`jane@x.com (Jane Doe)`).
 fn name_near(text: &str, start: usize, end: usize) -> Option<String> {
-    let before: Vec<&str> = text[..start]
-        .split(|c: char| {
-            c.is_whitespace() || c == '(' || c == '<' || c == '[' || c == ':' || c == ','
-        })
+    // Commas stay as words of their own: "our CTO, Jane Roe" must not run
+    // "CTO" into the name.
+    let spaced = text[..start].replace(',', " , ");
+    let before: Vec<&str> = spaced
+        .split(|c: char| c.is_whitespace() || c == '(' || c == '<' || c == '[' || c == ':')
         .filter(|w| !w.is_empty())
         .collect();
     let mut words = before
@@ -158,9 +158,12 @@ fn name_near(text: &str, start: usize, end: usize) -> Option<String> {
     None
 }
 
+/// A capitalized word that is not an acronym such as `CTO` or `VP`.
 fn is_name_word(word: &str) -> bool {
     let mut chars = word.chars();
-    chars.next().is_some_and(char::is_uppercase)
+    let acronym = word.chars().count() > 1 && word.chars().all(|c| !c.is_lowercase());
+    !acronym
+        && chars.next().is_some_and(char::is_uppercase)
         && chars.all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '.')
 }
 

@@ -233,10 +233,7 @@ mod tests {
             fresh_text("Call me Tuesday.\n\nBest regards,\nAda\n+49 30 1234"),
             "Call me Tuesday."
         );
-        assert_eq!(
-            fresh_text("Ja, gerne.\n\nMit freundlichen Grüßen\nAda"),
-            "Ja, gerne."
-        );
+        assert_eq!(fresh_text("Ja, gerne.\n\nMit freundlichen Grüßen\nAda"), "Ja, gerne.");
         assert_eq!(fresh_text("Sure.\n\nSent from my iPhone"), "Sure.");
     }
 

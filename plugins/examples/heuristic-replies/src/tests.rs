@@ -1,9 +1,7 @@
 //! Whole replies through `classify`, as the host would send them.
 
 use crate::HeuristicReplies;
-use cam_plugin_sdk::{
-    Attribute, BounceKind, Date, InboundReply, Referral, ReplyClassifier, ReplyLabel,
-};
+use cam_plugin_sdk::{Attribute, BounceKind, Date, InboundReply, Referral, ReplyClassifier, ReplyLabel};
 
 /// 2026-02-20 10:00 UTC.
 const RECEIVED: i64 = 1_771_581_600;
@@ -38,11 +36,7 @@ fn interest_in_four_languages() {
         "Yes!",
         "Sure, go ahead.",
     ] {
-        assert_eq!(
-            label("Re: Quick question", body),
-            ReplyLabel::Interested,
-            "{body}"
-        );
+        assert_eq!(label("Re: Quick question", body), ReplyLabel::Interested, "{body}");
     }
 }
 
@@ -55,11 +49,7 @@ fn rejections_in_four_languages() {
         "Non merci, pas intéressé.",
         "No gracias, no nos interesa.",
     ] {
-        assert_eq!(
-            label("Re: Quick question", body),
-            ReplyLabel::NotInterested,
-            "{body}"
-        );
+        assert_eq!(label("Re: Quick question", body), ReplyLabel::NotInterested, "{body}");
     }
 }
 
@@ -105,10 +95,7 @@ fn referrals_carry_the_address_and_name() {
         })
     );
     assert!(c.reason.contains("jane.doe@acme.com"));
-    let c = HeuristicReplies::classify(reply(
-        "AW: Angebot",
-        "Bitte wenden Sie sich an einkauf@acme.de.",
-    ));
+    let c = HeuristicReplies::classify(reply("AW: Angebot", "Bitte wenden Sie sich an einkauf@acme.de."));
     assert_eq!(
         c.label,
         ReplyLabel::Referral(Referral {
@@ -131,17 +118,15 @@ fn referrals_carry_the_address_and_name() {
 
 #[test]
 fn an_address_in_quoted_history_is_not_a_referral() {
-    let body = "Talk soon, interested.\n\nOn Mon, Feb 16, 2026 at 9:00 AM Bob <bob@x.com> wrote:\n> contact me at bob@x.com";
+    let body =
+        "Talk soon, interested.\n\nOn Mon, Feb 16, 2026 at 9:00 AM Bob <bob@x.com> wrote:\n> contact me at bob@x.com";
     assert_eq!(label("Re: demo", body), ReplyLabel::Interested);
 }
 
 #[test]
 fn out_of_office_in_four_languages_with_return_dates() {
     assert_eq!(
-        label(
-            "Out of Office",
-            "I am out of the office and back on March 3rd."
-        ),
+        label("Out of Office", "I am out of the office and back on March 3rd."),
         ooo(2026, 3, 3)
     );
     assert_eq!(
@@ -159,17 +144,11 @@ fn out_of_office_in_four_languages_with_return_dates() {
         ooo(2026, 3, 3)
     );
     assert_eq!(
-        label(
-            "Réponse automatique",
-            "Je suis absent, de retour le 3 mars."
-        ),
+        label("Réponse automatique", "Je suis absent, de retour le 3 mars."),
         ooo(2026, 3, 3)
     );
     assert_eq!(
-        label(
-            "Respuesta automática",
-            "Estoy fuera de la oficina hasta el 3 de marzo."
-        ),
+        label("Respuesta automática", "Estoy fuera de la oficina hasta el 3 de marzo."),
         ooo(2026, 3, 3)
     );
 }
@@ -178,10 +157,7 @@ fn out_of_office_in_four_languages_with_return_dates() {
 fn a_bare_no_is_a_rejection_but_no_problem_is_not() {
     assert_eq!(label("Re: offer", "No."), ReplyLabel::NotInterested);
     assert_eq!(label("Re: offer", "Nein!"), ReplyLabel::NotInterested);
-    assert_ne!(
-        label("Re: offer", "No problem, let's talk."),
-        ReplyLabel::NotInterested
-    );
+    assert_ne!(label("Re: offer", "No problem, let's talk."), ReplyLabel::NotInterested);
 }
 
 #[test]
@@ -219,19 +195,13 @@ fn a_yearless_return_date_after_new_year_is_next_year() {
 
 #[test]
 fn auto_replies_are_recognised_by_headers_and_wording() {
-    let mut r = reply(
-        "Re: offer",
-        "We have received your message and will answer shortly.",
-    );
+    let mut r = reply("Re: offer", "We have received your message and will answer shortly.");
     r.headers = vec![Attribute::new("Auto-Submitted", "auto-replied")];
     let c = HeuristicReplies::classify(r);
     assert_eq!(c.label, ReplyLabel::AutoReply);
     assert!(c.confidence >= 0.9);
     assert_eq!(
-        label(
-            "Ticket received [#1234]",
-            "Thank you for contacting support."
-        ),
+        label("Ticket received [#1234]", "Thank you for contacting support."),
         ReplyLabel::AutoReply
     );
     assert_eq!(
@@ -262,10 +232,7 @@ fn hard_and_soft_bounces() {
         HeuristicReplies::classify(r).label,
         ReplyLabel::Bounce(BounceKind::Soft)
     );
-    let mut r = reply(
-        "Unzustellbar: Angebot",
-        "Die E-Mail-Adresse existiert nicht.",
-    );
+    let mut r = reply("Unzustellbar: Angebot", "Die E-Mail-Adresse existiert nicht.");
     r.headers = vec![Attribute::new("X-Failed-Recipients", "x@acme.de")];
     assert_eq!(
         HeuristicReplies::classify(r).label,
@@ -284,10 +251,7 @@ fn status_codes_decide_bounce_kinds_but_a_full_mailbox_stays_soft() {
         bounce("Status: 4.4.1 (connection timed out)"),
         ReplyLabel::Bounce(BounceKind::Soft)
     );
-    assert_eq!(
-        bounce("552 5.2.2 mailbox full"),
-        ReplyLabel::Bounce(BounceKind::Soft)
-    );
+    assert_eq!(bounce("552 5.2.2 mailbox full"), ReplyLabel::Bounce(BounceKind::Soft));
     assert_eq!(
         bounce("Status: 5.7.1 rejected by policy; will not try again later"),
         ReplyLabel::Bounce(BounceKind::Hard)
@@ -300,10 +264,7 @@ fn status_codes_decide_bounce_kinds_but_a_full_mailbox_stays_soft() {
         bounce("Delivery has been delayed, will retry."),
         ReplyLabel::Bounce(BounceKind::Soft)
     );
-    assert_eq!(
-        bounce("Something went wrong."),
-        ReplyLabel::Bounce(BounceKind::Hard)
-    );
+    assert_eq!(bounce("Something went wrong."), ReplyLabel::Bounce(BounceKind::Hard));
 }
 
 #[test]
@@ -312,10 +273,7 @@ fn questions_are_questions() {
         label("Re: offer", "What integrations do you support?"),
         ReplyLabel::Question
     );
-    assert_eq!(
-        label("Re: offer", "Was kostet das pro Nutzer"),
-        ReplyLabel::Question
-    );
+    assert_eq!(label("Re: offer", "Was kostet das pro Nutzer"), ReplyLabel::Question);
 }
 
 #[test]
@@ -323,10 +281,7 @@ fn empty_or_unclear_replies_are_unknown_with_low_confidence() {
     let c = HeuristicReplies::classify(reply("Re: offer", "> quoted only\n> nothing new"));
     assert_eq!(c.label, ReplyLabel::Unknown);
     assert!(c.confidence < 0.5);
-    let c = HeuristicReplies::classify(reply(
-        "Re: offer",
-        "Received, I will forward it to my team internally.",
-    ));
+    let c = HeuristicReplies::classify(reply("Re: offer", "Received, I will forward it to my team internally."));
     assert_eq!(c.label, ReplyLabel::Unknown);
 }
 
@@ -334,18 +289,61 @@ fn empty_or_unclear_replies_are_unknown_with_low_confidence() {
 fn confidence_is_always_between_zero_and_one() {
     for body in ["", "Yes", "?", "STOP", "out of office back 1.1."] {
         let c = HeuristicReplies::classify(reply("", body));
-        assert!(
-            (0.0..=1.0).contains(&c.confidence),
-            "{body}: {}",
-            c.confidence
-        );
+        assert!((0.0..=1.0).contains(&c.confidence), "{body}: {}", c.confidence);
     }
 }
 
 #[test]
 fn the_shipped_manifest_has_no_config() {
-    cam_plugin_sdk::testing::use_manifest_config(include_str!("../heuristic_replies.toml"))
-        .unwrap();
+    cam_plugin_sdk::testing::use_manifest_config(include_str!("../heuristic_replies.toml")).unwrap();
     let c = HeuristicReplies::describe();
     assert!(c.needs.is_empty());
+}
+
+#[test]
+fn realistic_auto_replies_in_four_languages() {
+    let cases = [
+        (
+            "Abwesenheitsnotiz: Ihre Anfrage",
+            "Vielen Dank für Ihre Nachricht. Ich bin bis einschließlich 12.03.2026 nicht im Büro.\nIn dringenden Fällen wenden Sie sich an kollege@acme.de.",
+            ooo(2026, 3, 12),
+        ),
+        (
+            "Réponse automatique : Votre message",
+            "Bonjour,\nJe suis actuellement absent(e) jusqu'au 15/03/2026 inclus.\nCordialement,\nMarie",
+            ooo(2026, 3, 15),
+        ),
+        (
+            "Respuesta automática: Su mensaje",
+            "Gracias por su mensaje. Estaré fuera de la oficina del 1 al 10 de marzo.",
+            ooo(2026, 3, 10),
+        ),
+        (
+            "Automatic reply: Quick question",
+            "Thank you for your email. I am on annual leave from Monday 23 February, returning on Monday 2 March 2026.",
+            ooo(2026, 3, 2),
+        ),
+    ];
+    for (subject, body, expected) in cases {
+        let mut r = reply(subject, body);
+        r.headers = vec![Attribute::new("Auto-Submitted", "auto-replied")];
+        let c = HeuristicReplies::classify(r);
+        assert_eq!(c.label, expected, "{subject}: {}", c.reason);
+        assert!(c.confidence > 0.9);
+    }
+}
+
+#[test]
+fn a_forwarded_outlook_thread_keeps_only_the_new_text() {
+    let body = "Hi, please talk to our CTO, Jane Roe (jane.roe@acme.com).\n\n\
+                From: Bob Seller <bob@vendor.com>\nSent: Monday, February 16, 2026 9:00 AM\n\
+                To: Ada <ada@acme.com>\nSubject: Quick question\n\nAre you interested? unsubscribe here";
+    let c = HeuristicReplies::classify(reply("RE: Quick question", body));
+    assert_eq!(
+        c.label,
+        ReplyLabel::Referral(Referral {
+            email: "jane.roe@acme.com".into(),
+            name: Some("Jane Roe".into())
+        })
+    );
 }

@@ -15,10 +15,7 @@ pub fn find_phrase(text: &str, phrase: &str) -> Option<usize> {
     while let Some(found) = text[from..].find(phrase) {
         let start = from + found;
         let end = start + phrase.len();
-        let before_ok = text[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !is_word_char(c));
+        let before_ok = text[..start].chars().next_back().is_none_or(|c| !is_word_char(c));
         let after_ok = text[end..].chars().next().is_none_or(|c| !is_word_char(c));
         // A phrase ending in punctuation ("wrote:") needs no boundary after it.
         let phrase_edge_ok = !phrase.ends_with(is_word_char) || after_ok;
@@ -48,9 +45,7 @@ pub fn normalize(text: &str) -> String {
 
 /// The number of words in `text`.
 pub fn word_count(text: &str) -> usize {
-    text.split(|c: char| !is_word_char(c))
-        .filter(|w| !w.is_empty())
-        .count()
+    text.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty()).count()
 }
 
 #[cfg(test)]

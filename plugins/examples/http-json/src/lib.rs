@@ -21,9 +21,7 @@ pub struct HttpJson;
 /// Reads and checks the settings.
 fn load_settings() -> Result<Settings, String> {
     let settings: Settings = config::load().map_err(|e| format!("http-json: {e}"))?;
-    settings
-        .validate()
-        .map_err(|e| format!("http-json: config: {e}"))?;
+    settings.validate().map_err(|e| format!("http-json: config: {e}"))?;
     Ok(settings)
 }
 
@@ -31,38 +29,26 @@ fn load_settings() -> Result<Settings, String> {
 fn fetch(settings: &Settings, cursor: Option<&str>, limit: u32) -> Result<LeadPage, String> {
     let page = paging::request(settings, cursor, limit)?;
     let url = &page.url;
-    let mut request =
-        http::Request::new(http::Method::Get, url.clone()).header("accept", "application/json");
+    let mut request = http::Request::new(http::Method::Get, url.clone()).header("accept", "application/json");
     for (name, value) in &settings.headers {
         request = request.header(name.clone(), value.clone());
     }
     if let Some(auth) = &settings.auth_header {
         request = request.header(auth.name.clone(), auth.value.clone());
     }
-    let response =
-        http::send(&request).map_err(|e| format!("GET {url}: {}", http::error_message(&e)))?;
+    let response = http::send(&request).map_err(|e| format!("GET {url}: {}", http::error_message(&e)))?;
     if response.status >= 400 {
-        let snippet: String = String::from_utf8_lossy(&response.body)
-            .chars()
-            .take(200)
-            .collect();
+        let snippet: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
         return Err(format!("GET {url}: HTTP {}: {snippet}", response.status));
     }
     let body: Value = response
         .json()
         .map_err(|e| format!("GET {url}: the body is not JSON: {e}"))?;
-    let items = mapping::lookup(&body, &settings.items_path).ok_or_else(|| {
-        format!(
-            "GET {url}: items_path `{}` is not in the response",
-            settings.items_path
-        )
-    })?;
-    let items = items.as_array().ok_or_else(|| {
-        format!(
-            "GET {url}: items_path `{}` is not a list",
-            settings.items_path
-        )
-    })?;
+    let items = mapping::lookup(&body, &settings.items_path)
+        .ok_or_else(|| format!("GET {url}: items_path `{}` is not in the response", settings.items_path))?;
+    let items = items
+        .as_array()
+        .ok_or_else(|| format!("GET {url}: items_path `{}` is not a list", settings.items_path))?;
     let leads = items
         .iter()
         .enumerate()

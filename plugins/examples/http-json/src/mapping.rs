@@ -45,9 +45,7 @@ pub fn to_lead(item: &Value, fields: &Fields, optional: &[String]) -> Result<Lea
             },
         }
     };
-    let email = get("email", &Some(fields.email.clone()))?
-        .trim()
-        .to_lowercase();
+    let email = get("email", &Some(fields.email.clone()))?.trim().to_lowercase();
     if email.is_empty() {
         return Err(format!("field `email` (path `{}`) is empty", fields.email));
     }
@@ -127,7 +125,8 @@ mod tests {
 
     #[test]
     fn a_missing_field_is_named_unless_optional() {
-        let item = json!({"contact": {"email": "a@b.co"}, "name": {"first": "A"}, "geo": {}, "company": {}, "signals": {}});
+        let item =
+            json!({"contact": {"email": "a@b.co"}, "name": {"first": "A"}, "geo": {}, "company": {}, "signals": {}});
         let error = to_lead(&item, &fields(), &[]).unwrap_err();
         assert_eq!(error, "field `title` (path `job`) is missing");
         let optional = ["title", "country", "employees", "attributes.hiring"].map(String::from);
@@ -143,10 +142,6 @@ mod tests {
         let error = to_lead(&item, &fields(), &[]).unwrap_err();
         assert!(error.contains("employees"), "{error}");
         let item = json!({"contact": {"email": ""}});
-        assert!(
-            to_lead(&item, &fields(), &[])
-                .unwrap_err()
-                .contains("is empty")
-        );
+        assert!(to_lead(&item, &fields(), &[]).unwrap_err().contains("is empty"));
     }
 }

@@ -18,20 +18,15 @@ pub struct PageRequest {
 }
 
 /// The URL for the page after `cursor`.
-pub fn request(
-    settings: &Settings,
-    cursor: Option<&str>,
-    limit: u32,
-) -> Result<PageRequest, String> {
+pub fn request(settings: &Settings, cursor: Option<&str>, limit: u32) -> Result<PageRequest, String> {
     let size = settings.page_size(limit).to_string();
     match settings.cursor_style {
         CursorStyle::Page => {
             let page = match cursor {
                 None => settings.first_page,
-                Some(c) => c
-                    .strip_prefix("page:")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| format!("cursor {c:?} is not a page cursor (`page:N`); reset the source's cursor"))?,
+                Some(c) => c.strip_prefix("page:").and_then(|n| n.parse().ok()).ok_or_else(|| {
+                    format!("cursor {c:?} is not a page cursor (`page:N`); reset the source's cursor")
+                })?,
             };
             let url = with_query(
                 &settings.base_url,
@@ -40,27 +35,21 @@ pub fn request(
                     (&settings.page_size_param, &size),
                 ],
             );
-            Ok(PageRequest {
-                url,
-                page: Some(page),
-            })
+            Ok(PageRequest { url, page: Some(page) })
         }
         CursorStyle::Next => {
             let url = match cursor {
                 None => with_query(&settings.base_url, &[(&settings.page_size_param, &size)]),
                 Some(c) => {
-                    let token = c
-                        .strip_prefix("next:")
-                        .ok_or_else(|| format!("cursor {c:?} is not a next cursor (`next:...`); reset the source's cursor"))?;
+                    let token = c.strip_prefix("next:").ok_or_else(|| {
+                        format!("cursor {c:?} is not a next cursor (`next:...`); reset the source's cursor")
+                    })?;
                     if token.starts_with("http://") || token.starts_with("https://") {
                         token.to_owned()
                     } else {
                         with_query(
                             &settings.base_url,
-                            &[
-                                (&settings.cursor_param, token),
-                                (&settings.page_size_param, &size),
-                            ],
+                            &[(&settings.cursor_param, token), (&settings.page_size_param, &size)],
                         )
                     }
                 }
@@ -125,7 +114,8 @@ mod tests {
     use serde_json::json;
 
     fn settings(extra: Value) -> Settings {
-        let mut config = json!({"base_url": "http://127.0.0.1:9/leads", "fields": {"email": "email"}, "max_page_size": 50});
+        let mut config =
+            json!({"base_url": "http://127.0.0.1:9/leads", "fields": {"email": "email"}, "max_page_size": 50});
         if let (Value::Object(base), Value::Object(extra)) = (&mut config, extra) {
             base.extend(extra);
         }
@@ -145,36 +135,22 @@ mod tests {
     fn a_full_page_continues_and_a_short_page_ends() {
         let s = settings(json!({}));
         let r = request(&s, None, 10).unwrap();
-        assert_eq!(
-            next_cursor(&s, &r, &json!({}), 10, 10).as_deref(),
-            Some("page:2")
-        );
+        assert_eq!(next_cursor(&s, &r, &json!({}), 10, 10).as_deref(), Some("page:2"));
         assert_eq!(next_cursor(&s, &r, &json!({}), 9, 10), None);
         assert_eq!(next_cursor(&s, &r, &json!({}), 0, 10), None);
     }
 
     #[test]
     fn next_style_sends_the_token_back_or_follows_a_url() {
-        let s = settings(
-            json!({"cursor_style": "next", "next_path": "meta.next", "base_url": "http://h/x?type=lead"}),
-        );
-        assert_eq!(
-            request(&s, None, 5).unwrap().url,
-            "http://h/x?type=lead&limit=5"
-        );
+        let s = settings(json!({"cursor_style": "next", "next_path": "meta.next", "base_url": "http://h/x?type=lead"}));
+        assert_eq!(request(&s, None, 5).unwrap().url, "http://h/x?type=lead&limit=5");
         let r = request(&s, Some("next:a b/c"), 5).unwrap();
         assert_eq!(r.url, "http://h/x?type=lead&cursor=a%20b%2Fc&limit=5");
         let r = request(&s, Some("next:http://h/x?after=9"), 5).unwrap();
         assert_eq!(r.url, "http://h/x?after=9");
         let body = json!({"meta": {"next": "tok2"}});
-        assert_eq!(
-            next_cursor(&s, &r, &body, 5, 5).as_deref(),
-            Some("next:tok2")
-        );
-        assert_eq!(
-            next_cursor(&s, &r, &json!({"meta": {"next": null}}), 5, 5),
-            None
-        );
+        assert_eq!(next_cursor(&s, &r, &body, 5, 5).as_deref(), Some("next:tok2"));
+        assert_eq!(next_cursor(&s, &r, &json!({"meta": {"next": null}}), 5, 5), None);
         assert_eq!(next_cursor(&s, &r, &json!({}), 5, 5), None);
     }
 

@@ -8,10 +8,7 @@ use serde_json::json;
 fn configure() {
     testing::reset();
     testing::set_config("base_url", "http://127.0.0.1:8080/v1/people");
-    testing::set_config(
-        "auth_header",
-        r#"{"name": "Authorization", "value": "Bearer s3cret"}"#,
-    );
+    testing::set_config("auth_header", r#"{"name": "Authorization", "value": "Bearer s3cret"}"#);
     testing::set_config("items_path", "data.items");
     testing::set_config(
         "fields",
@@ -48,10 +45,7 @@ fn a_full_page_maps_leads_and_points_to_the_next_page() {
     assert_eq!(page.leads[1].company, "");
     assert_eq!(page.next_cursor.as_deref(), Some("page:2"));
     let sent = testing::requests();
-    assert_eq!(
-        sent[0].url,
-        "http://127.0.0.1:8080/v1/people?page=1&limit=2"
-    );
+    assert_eq!(sent[0].url, "http://127.0.0.1:8080/v1/people?page=1&limit=2");
     assert!(
         sent[0]
             .headers
@@ -63,10 +57,7 @@ fn a_full_page_maps_leads_and_points_to_the_next_page() {
 #[test]
 fn the_last_page_ends_the_cursor() {
     configure();
-    respond(
-        200,
-        json!({"data": {"items": [{"email": "a@b.co", "role": "x"}]}}),
-    );
+    respond(200, json!({"data": {"items": [{"email": "a@b.co", "role": "x"}]}}));
     let page = HttpJson::next_page(Some("page:7".into()), 10).unwrap();
     assert_eq!(page.next_cursor, None);
     assert!(testing::requests()[0].url.contains("page=7"));
@@ -102,11 +93,7 @@ fn a_body_that_is_not_json_is_an_error() {
             body: b"<html>".to_vec(),
         })
     });
-    assert!(
-        HttpJson::next_page(None, 10)
-            .unwrap_err()
-            .contains("not JSON")
-    );
+    assert!(HttpJson::next_page(None, 10).unwrap_err().contains("not JSON"));
 }
 
 #[test]

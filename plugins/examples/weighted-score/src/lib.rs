@@ -20,11 +20,7 @@ struct LeadAttributes<'a>(&'a [Attribute]);
 
 impl Attributes for LeadAttributes<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|a| a.key == key)
-            .map(|a| a.value.as_str())
+        self.0.iter().rev().find(|a| a.key == key).map(|a| a.value.as_str())
     }
 }
 
@@ -92,11 +88,8 @@ mod tests {
         testing::set_config("size_bands", r#"[{"min": 1, "weight": 1.0}]"#);
         testing::set_config("countries", r#"["DE"]"#);
         testing::set_config("country_weight", "1.0");
-        let scores = WeightedScore::score(vec![
-            lead("VP Sales", Some(40), "DE"),
-            lead("Engineer", None, "FR"),
-        ])
-        .unwrap();
+        let scores =
+            WeightedScore::score(vec![lead("VP Sales", Some(40), "DE"), lead("Engineer", None, "FR")]).unwrap();
         assert_eq!(scores.len(), 2);
         assert!((scores[0].value - 1.0).abs() < 1e-6);
         assert_eq!(scores[0].reasons.len(), 3);
@@ -107,8 +100,7 @@ mod tests {
     #[test]
     fn an_empty_config_scores_with_the_default_rules() {
         testing::reset();
-        let scores =
-            WeightedScore::score(vec![lead("Chief Executive Officer", Some(120), "")]).unwrap();
+        let scores = WeightedScore::score(vec![lead("Chief Executive Officer", Some(120), "")]).unwrap();
         assert!(scores[0].value > 0.9, "{:?}", scores[0]);
     }
 

@@ -9,6 +9,20 @@
 //! title weight + the largest band weight + the country weight + every
 //! positive signal weight), clamped to `0.0..=1.0`. So a lead that matches the
 //! best of everything scores 1.0, whatever the absolute weights are.
+//!
+//! Use from outside the plugin:
+//!
+//! ```text
+//! #[allow(dead_code)] // not every item is used by every includer
+//! #[path = "../../plugins/examples/weighted-score/src/rules.rs"]
+//! mod rules;
+//!
+//! let rules: rules::Rules = serde_json::from_str(config_json)?;   // validated, keywords lower-cased
+//! let attributes: &[(&str, &str)] = &[("hiring", "true")];
+//! let lead = rules::LeadInput { title: "VP Sales", employees: Some(120), country: "DE", attributes };
+//! let mut reasons = Vec::new();
+//! let score: f32 = rules.score(&lead, &mut reasons);
+//! ```
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -111,10 +125,7 @@ impl Default for RulesConfig {
             ("student", -0.5),
         ];
         Self {
-            title_keywords: title_keywords
-                .into_iter()
-                .map(|(k, w)| (k.to_owned(), w))
-                .collect(),
+            title_keywords: title_keywords.into_iter().map(|(k, w)| (k.to_owned(), w)).collect(),
             size_bands: vec![
                 SizeBand {
                     min: 1,
@@ -191,15 +202,8 @@ impl TryFrom<RulesConfig> for Rules {
         if let Some(bad) = all_weights.into_iter().find(|w| !w.is_finite()) {
             return Err(format!("weight {bad} is not a finite number"));
         }
-        if let Some(band) = config
-            .size_bands
-            .iter()
-            .find(|b| b.max.is_some_and(|max| max < b.min))
-        {
-            return Err(format!(
-                "size band {}..{:?} ends before it starts",
-                band.min, band.max
-            ));
+        if let Some(band) = config.size_bands.iter().find(|b| b.max.is_some_and(|max| max < b.min)) {
+            return Err(format!("size band {}..{:?} ends before it starts", band.min, band.max));
         }
         let mut keywords: Vec<(String, f32)> = config
             .title_keywords
@@ -210,11 +214,7 @@ impl TryFrom<RulesConfig> for Rules {
         // Best weight first, so the first match is the one that counts.
         keywords.sort_by(|a, b| b.1.total_cmp(&a.1));
         let best_title = keywords.iter().map(|k| k.1).fold(0.0_f32, f32::max);
-        let best_band = config
-            .size_bands
-            .iter()
-            .map(|b| b.weight)
-            .fold(0.0_f32, f32::max);
+        let best_band = config.size_bands.iter().map(|b| b.weight).fold(0.0_f32, f32::max);
         let country_weight = if config.countries.is_empty() {
             0.0
         } else {
@@ -226,11 +226,7 @@ impl TryFrom<RulesConfig> for Rules {
         Ok(Self {
             keywords,
             bands: config.size_bands,
-            countries: config
-                .countries
-                .iter()
-                .map(|c| c.trim().to_ascii_uppercase())
-                .collect(),
+            countries: config.countries.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
             country_weight,
             signals: config.signals.into_iter().collect(),
             best_total,
@@ -260,11 +256,7 @@ impl Rules {
 
     /// Scores one lead, `0.0..=1.0`, pushing a reason per matched rule (as
     /// configured) onto `reasons`.
-    pub fn score<A: Attributes + ?Sized>(
-        &self,
-        lead: &LeadInput<'_, A>,
-        reasons: &mut Vec<String>,
-    ) -> f32 {
+    pub fn score<A: Attributes + ?Sized>(&self, lead: &LeadInput<'_, A>, reasons: &mut Vec<String>) -> f32 {
         let mut total = 0.0_f32;
 
         if let Some((keyword, weight)) = self.title_match(lead.title) {
@@ -277,11 +269,9 @@ impl Rules {
             }
         }
 
-        let employees = lead.employees.or_else(|| {
-            lead.attributes
-                .get("employee_band")
-                .and_then(band_lower_bound)
-        });
+        let employees = lead
+            .employees
+            .or_else(|| lead.attributes.get("employee_band").and_then(band_lower_bound));
         let band = employees.and_then(|count| {
             self.bands
                 .iter()
@@ -295,26 +285,15 @@ impl Rules {
                     Some(max) => format!("{}-{max}", band.min),
                     None => format!("{}+", band.min),
                 };
-                reasons.push(format!(
-                    "company size {count} in band {range} ({:+})",
-                    band.weight
-                ));
+                reasons.push(format!("company size {count} in band {range} ({:+})", band.weight));
             }
         }
 
         let country = lead.country.trim();
-        if !country.is_empty()
-            && self
-                .countries
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(country))
-        {
+        if !country.is_empty() && self.countries.iter().any(|c| c.eq_ignore_ascii_case(country)) {
             total += self.country_weight;
             if self.reason_country {
-                reasons.push(format!(
-                    "country {country} is a target ({:+})",
-                    self.country_weight
-                ));
+                reasons.push(format!("country {country} is a target ({:+})", self.country_weight));
             }
         }
 
@@ -377,10 +356,7 @@ fn is_word_byte(b: u8) -> bool {
 
 fn is_truthy(value: &str) -> bool {
     let value = value.trim();
-    !(value.is_empty()
-        || value == "0"
-        || value.eq_ignore_ascii_case("false")
-        || value.eq_ignore_ascii_case("no"))
+    !(value.is_empty() || value == "0" || value.eq_ignore_ascii_case("false") || value.eq_ignore_ascii_case("no"))
 }
 
 /// The lower bound of an `employee_band` such as `51-200` or `1000+`.

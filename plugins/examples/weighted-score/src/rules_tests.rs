@@ -60,10 +60,7 @@ fn multi_word_keywords_match() {
 fn non_ascii_titles_are_lowercased_before_matching() {
     let rules = rules(r#"{"title_keywords": {"geschäftsführer": 1.0}, "size_bands": []}"#);
     assert_eq!(score(&rules, "GESCHÄFTSFÜHRER", None, "").0, 1.0);
-    assert_eq!(
-        score(&rules, "Stellvertretender Geschäftsführerin", None, "").0,
-        0.0
-    );
+    assert_eq!(score(&rules, "Stellvertretender Geschäftsführerin", None, "").0, 0.0);
 }
 
 #[test]
@@ -78,26 +75,20 @@ fn the_employee_count_picks_its_band() {
     assert_eq!(score(&rules, "", Some(200), "").0, 1.0);
     let (value, reasons) = score(&rules, "", Some(10_000), "");
     assert_eq!(value, 0.5);
-    assert_eq!(
-        reasons,
-        vec!["company size 10000 in band 201+ (+0.5)".to_owned()]
-    );
+    assert_eq!(reasons, vec!["company size 10000 in band 201+ (+0.5)".to_owned()]);
     assert_eq!(score(&rules, "", None, "").0, 0.0);
 }
 
 #[test]
 fn an_employee_band_attribute_stands_in_for_a_missing_count() {
-    let rules =
-        rules(r#"{"title_keywords": {}, "size_bands": [{"min": 51, "max": 200, "weight": 1.0}]}"#);
+    let rules = rules(r#"{"title_keywords": {}, "size_bands": [{"min": 51, "max": 200, "weight": 1.0}]}"#);
     let (value, _) = score_with(&rules, "", None, "", &[("employee_band", "51-200")]);
     assert_eq!(value, 1.0);
 }
 
 #[test]
 fn target_countries_match_in_any_case() {
-    let rules = rules(
-        r#"{"title_keywords": {}, "size_bands": [], "countries": ["de", "AT"], "country_weight": 2.0}"#,
-    );
+    let rules = rules(r#"{"title_keywords": {}, "size_bands": [], "countries": ["de", "AT"], "country_weight": 2.0}"#);
     let (value, reasons) = score(&rules, "", None, "DE");
     assert_eq!(value, 1.0);
     assert_eq!(reasons, vec!["country DE is a target (+2)".to_owned()]);
@@ -109,16 +100,9 @@ fn target_countries_match_in_any_case() {
 fn falsy_signal_values_do_not_count() {
     let rules = rules(r#"{"title_keywords": {}, "size_bands": [], "signals": {"hiring": 1.0}}"#);
     for value in ["", "false", "0", "No"] {
-        assert_eq!(
-            score_with(&rules, "", None, "", &[("hiring", value)]).0,
-            0.0,
-            "{value}"
-        );
+        assert_eq!(score_with(&rules, "", None, "", &[("hiring", value)]).0, 0.0, "{value}");
     }
-    assert_eq!(
-        score_with(&rules, "", None, "", &[("hiring", "yes")]).0,
-        1.0
-    );
+    assert_eq!(score_with(&rules, "", None, "", &[("hiring", "yes")]).0, 1.0);
 }
 
 #[test]
@@ -127,13 +111,7 @@ fn negative_weights_lower_the_score_but_never_below_zero() {
         r#"{"title_keywords": {"intern": -1.0, "director": 1.0}, "size_bands": [],
             "signals": {"competitor": -5.0, "hiring": 1.0}}"#,
     );
-    let (value, _) = score_with(
-        &rules,
-        "Director",
-        None,
-        "",
-        &[("hiring", "1"), ("competitor", "1")],
-    );
+    let (value, _) = score_with(&rules, "Director", None, "", &[("hiring", "1"), ("competitor", "1")]);
     assert_eq!(value, 0.0);
     let (value, _) = score_with(&rules, "Director", None, "", &[("hiring", "1")]);
     assert_eq!(value, 1.0);
@@ -171,10 +149,9 @@ fn rules_without_any_positive_weight_score_zero() {
 #[test]
 fn unknown_keys_and_inverted_bands_are_rejected() {
     assert!(serde_json::from_str::<Rules>(r#"{"title_keyword": {}}"#).is_err());
-    let error =
-        serde_json::from_str::<Rules>(r#"{"size_bands": [{"min": 10, "max": 5, "weight": 1}]}"#)
-            .unwrap_err()
-            .to_string();
+    let error = serde_json::from_str::<Rules>(r#"{"size_bands": [{"min": 10, "max": 5, "weight": 1}]}"#)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("ends before it starts"), "{error}");
 }
 

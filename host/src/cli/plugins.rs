@@ -1,0 +1,227 @@
+//! `cam plugins ...`: list the plugins folder, check one file, scaffold a new plugin.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::plugins::{LoadedPlugin, PluginKind};
+use crate::runtime::bindings::types::Capability;
+use crate::runtime::{PluginError, Runtime};
+
+/// `cam plugins` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Load every plugin in the plugins folder and show what serves and what failed.
+    #[command(alias = "status")]
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load one component with its manifest, validate it against its world,
+    /// call `describe`, and report.
+    Check {
+        /// The `.wasm` file; its manifest is the `.toml` beside it.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a standalone plugin crate that builds into a loadable component
+    /// with one command (`cargo build --release`).
+    New {
+        /// lead-source, enricher, scorer, reply-classifier or decision-rule.
+        kind: PluginKind,
+        /// The plugin's name (a crate name: letters, digits, `-`).
+        name: String,
+        /// Where to create it (default: ./<name>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The cam-plugin-sdk crate to depend on (default: the SDK of the
+        /// source tree this binary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+}
+
+/// Runs a `cam plugins` subcommand.
+pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginsCommand::List { json } => list(config, json).await,
+        PluginsCommand::Check { file, json } => check(config, &file, json).await,
+        PluginsCommand::New { kind, name, dir, sdk } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = sdk.unwrap_or_else(|| PathBuf::from(env!("CAM_PLUGINS_SOURCE_DIR")).join("sdk"));
+            super::scaffold::create(kind, &name, &dir, &sdk)?;
+            println!("Created {kind} plugin `{name}` in {}", dir.display());
+            println!("Build it:  cd {} && cargo build --release", dir.display());
+            println!(
+                "Check it:  cam plugins check {}",
+                dir.join("target/wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_"))).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn capability_names(needs: &[Capability]) -> Vec<&'static str> {
+    needs
+        .iter()
+        .map(|c| match c {
+            Capability::Log => "log",
+            Capability::Config => "config",
+            Capability::Kv => "kv",
+            Capability::Http => "http",
+            Capability::Clock => "clock",
+        })
+        .collect()
+}
+
+fn granted(plugin: &LoadedPlugin) -> Vec<String> {
+    let grants = &plugin.manifest().capabilities;
+    let mut out = Vec::new();
+    for name in ["log", "config", "clock"] {
+        if grants.allows(name) {
+            out.push(name.to_string());
+        }
+    }
+    if let Some(kv) = grants.kv {
+        out.push(format!("kv ({} bytes)", kv.quota_bytes));
+    }
+    if let Some(http) = &grants.http {
+        let hosts: Vec<String> = http.allow.iter().map(ToString::to_string).collect();
+        out.push(format!("http ({})", hosts.join(", ")));
+    }
+    out
+}
+
+fn plugin_json(plugin: &LoadedPlugin, file: &Path) -> serde_json::Value {
+    let limits = plugin.identity().limits;
+    json!({
+        "ok": true,
+        "file": file.display().to_string(),
+        "name": plugin.name(),
+        "kind": plugin.kind().as_str(),
+        "version": plugin.version(),
+        "sha256": plugin.sha256(),
+        "describe": {
+            "name": plugin.info().name,
+            "version": plugin.info().version,
+            "description": plugin.info().description,
+            "needs": capability_names(&plugin.info().needs),
+        },
+        "granted": granted(plugin),
+        "limits": {
+            "timeout_ms": limits.timeout.as_millis() as u64,
+            "memory_mib": limits.memory_bytes >> 20,
+            "max_output_bytes": limits.max_output_bytes,
+            "max_log_lines": limits.max_log_lines,
+        },
+        "notes": plugin.notes(),
+        "health": plugin.health().snapshot(),
+    })
+}
+
+fn error_json(error: &PluginError, file: &Path) -> serde_json::Value {
+    json!({
+        "ok": false,
+        "file": file.display().to_string(),
+        "name": error.plugin,
+        "version": error.version,
+        "error": { "kind": error.kind.as_str(), "message": error.message },
+    })
+}
+
+async fn check(config: &Config, file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new(config.limits)?;
+    let scope = runtime.scope(&config.tenant, None);
+    match LoadedPlugin::load_file(&runtime, file, scope).await {
+        Ok(plugin) => {
+            if as_json {
+                println!("{}", serde_json::to_string_pretty(&plugin_json(&plugin, file))?);
+            } else {
+                let info = plugin.info();
+                println!("OK  {} is a valid {} plugin", file.display(), plugin.kind());
+                println!("    name         {}", plugin.name());
+                println!("    version      {} (sha256 {})", plugin.version(), plugin.sha256());
+                println!("    describe     {} {} — {}", info.name, info.version, info.description);
+                println!("    needs        {}", capability_names(&info.needs).join(", "));
+                println!("    granted      {}", granted(&plugin).join(", "));
+                let limits = plugin.identity().limits;
+                println!(
+                    "    limits       {} ms, {} MiB, {} log lines per call",
+                    limits.timeout.as_millis(),
+                    limits.memory_bytes >> 20,
+                    limits.max_log_lines
+                );
+                for note in plugin.notes() {
+                    println!("    note         {note}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            if as_json {
+                println!("{}", serde_json::to_string_pretty(&error_json(&error, file))?);
+            } else {
+                eprintln!("FAILED  {}", file.display());
+                eprintln!("    {}: {}", error.kind, error.message);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The `.wasm` files of a folder, sorted.
+fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new(config.limits)?;
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for file in wasm_files(&config.plugins_dir)? {
+        let scope = runtime.scope(&config.tenant, None);
+        match LoadedPlugin::load_file(&runtime, &file, scope).await {
+            Ok(plugin) => rows.push(plugin_json(&plugin, &file)),
+            Err(error) => {
+                failed += 1;
+                rows.push(error_json(&error, &file));
+            }
+        }
+    }
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        println!("No plugins in {}", config.plugins_dir.display());
+    } else {
+        println!("{:<22} {:<17} {:<13} STATUS", "NAME", "KIND", "VERSION");
+        for row in &rows {
+            let status = if row["ok"] == true {
+                "serving".to_string()
+            } else {
+                format!("FAILED {}: {}", row["error"]["kind"].as_str().unwrap_or(""), row["error"]["message"].as_str().unwrap_or(""))
+            };
+            println!(
+                "{:<22} {:<17} {:<13} {}",
+                row["name"].as_str().unwrap_or("?"),
+                row["kind"].as_str().unwrap_or("-"),
+                row["version"].as_str().unwrap_or("-"),
+                status
+            );
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,200 @@
+//! The configuration file (`cam.toml`) with `CAM_*` environment overrides.
+//!
+//! Relative paths in the file are relative to the file's folder, so a setup
+//! works from any working directory. Secrets (the database URL may carry a
+//! password) never appear in `Debug` output or logs.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::runtime::Limits;
+
+/// The default config file name, looked for in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "cam.toml";
+
+/// Operator maxima for plugin calls, in the config's `[limits]` table.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Call deadline in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Memory cap per instance in MiB.
+    pub memory_mib: Option<u64>,
+    /// Failures in a row before quarantine.
+    pub quarantine_after: Option<u32>,
+    /// Log lines per call.
+    pub max_log_lines: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    database_url: Option<String>,
+    plugins_dir: Option<PathBuf>,
+    outbox_dir: Option<PathBuf>,
+    inbox_dir: Option<PathBuf>,
+    tenant: Option<String>,
+    #[serde(default)]
+    limits: LimitsConfig,
+}
+
+/// The effective configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Where the config file is (or would be).
+    pub path: PathBuf,
+    /// `sqlite://...` or `postgres://...`. Secret: may hold a password.
+    database_url: String,
+    /// The folder of plugin `.wasm` files and their manifests.
+    pub plugins_dir: PathBuf,
+    /// Dry-run outbox: one `.eml` per message.
+    pub outbox_dir: PathBuf,
+    /// Dry-run inbox: a Maildir the inbox step reads.
+    pub inbox_dir: PathBuf,
+    /// The tenant CLI commands act for.
+    pub tenant: String,
+    /// Plugin call maxima.
+    pub limits: Limits,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("plugins_dir", &self.plugins_dir)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("inbox_dir", &self.inbox_dir)
+            .field("tenant", &self.tenant)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// `url` with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Config {
+    /// Loads `path` (which may be missing: then defaults apply relative to its
+    /// folder) and applies `CAM_DATABASE_URL`, `CAM_PLUGINS_DIR`, `CAM_OUTBOX_DIR`,
+    /// `CAM_INBOX_DIR`, `CAM_TENANT` and `CAM_TIMEOUT_MS` overrides.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let file: ConfigFile = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                toml::from_str("").context("empty config")?
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read config file {}", path.display())),
+        };
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+
+        let database_url = env("CAM_DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite://cam.db".to_string());
+        let database_url = match database_url.strip_prefix("sqlite://") {
+            Some(rest) if !rest.starts_with('/') && !rest.starts_with(':') => {
+                format!("sqlite://{}", base.join(rest).display())
+            }
+            _ => database_url,
+        };
+        let mut limits = Limits::default();
+        if let Some(ms) = env("CAM_TIMEOUT_MS").and_then(|v| v.parse().ok()).or(file.limits.timeout_ms) {
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(mib) = file.limits.memory_mib {
+            limits.memory_bytes = usize::try_from(mib << 20).context("memory_mib too large")?;
+        }
+        if let Some(n) = file.limits.quarantine_after {
+            limits.quarantine_after = n;
+        }
+        if let Some(n) = file.limits.max_log_lines {
+            limits.max_log_lines = n;
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            database_url,
+            plugins_dir: resolve(env("CAM_PLUGINS_DIR").map(PathBuf::from).or(file.plugins_dir).unwrap_or("plugins".into())),
+            outbox_dir: resolve(env("CAM_OUTBOX_DIR").map(PathBuf::from).or(file.outbox_dir).unwrap_or("outbox".into())),
+            inbox_dir: resolve(env("CAM_INBOX_DIR").map(PathBuf::from).or(file.inbox_dir).unwrap_or("inbox".into())),
+            tenant: env("CAM_TENANT").or(file.tenant).unwrap_or_else(|| "default".to_string()),
+            limits,
+        })
+    }
+
+    /// The database URL (secret: do not log it; use [`redact_url`]).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+}
+
+/// The text `cam init` writes.
+pub const DEFAULT_CONFIG_TEXT: &str = r#"# cam configuration. Every value can be overridden by a CAM_* environment
+# variable (CAM_DATABASE_URL, CAM_PLUGINS_DIR, CAM_OUTBOX_DIR, CAM_INBOX_DIR,
+# CAM_TENANT, CAM_TIMEOUT_MS). Relative paths are relative to this file.
+
+# SQLite is the embedded default; use postgres://user@host/db for hosted mode.
+database_url = "sqlite://cam.db"
+plugins_dir = "plugins"
+# Dry-run mail: outgoing messages are written here as .eml files...
+outbox_dir = "outbox"
+# ...and replies are read from this Maildir.
+inbox_dir = "inbox"
+tenant = "default"
+
+# Operator maxima for every plugin call; manifests can only lower them.
+[limits]
+timeout_ms = 2000
+memory_mib = 256
+quarantine_after = 5
+max_log_lines = 100
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_database_url_never_shows_in_debug_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cam.toml");
+        std::fs::write(&path, "database_url = \"postgres://cam:hunter2@db.internal/cam\"\n").expect("write");
+        let config = Config::load(&path).expect("loads");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("***"), "{debug}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cam.toml");
+        std::fs::write(&path, DEFAULT_CONFIG_TEXT).expect("write");
+        let config = Config::load(&path).expect("loads");
+        assert_eq!(config.plugins_dir, dir.path().join("plugins"));
+        assert_eq!(config.database_url(), format!("sqlite://{}", dir.path().join("cam.db").display()));
+        assert_eq!(config.limits.timeout, Duration::from_millis(2000));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_config_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cam.toml");
+        std::fs::write(&path, "databse_url = \"x\"\n").expect("write");
+        let err = Config::load(&path).expect_err("typo");
+        assert!(format!("{err:#}").contains("databse_url"), "{err:#}");
+    }
+}
