@@ -15,7 +15,7 @@ use std::{env, fs};
 
 const GUEST_TARGET: &str = "wasm32-wasip2";
 /// Folders of `plugins/` whose sub-folders are plugin packages.
-const PLUGIN_GROUPS: &[&str] = &["examples", "hostile"];
+const PLUGIN_GROUPS: &[&str] = &["examples", "hostile", "testing"];
 
 fn main() {
     let manifest_dir =
@@ -35,6 +35,7 @@ fn main() {
         "plugins/sdk",
         "plugins/examples",
         "plugins/hostile",
+        "plugins/testing",
         "plugins/Cargo.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());

@@ -185,6 +185,16 @@ async fn people_api() -> (String, Arc<AtomicUsize>) {
             }),
         )
         .route("/v1/broken", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "oops") }))
+        .route(
+            "/v1/redirect",
+            get(|State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap| async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                // Same server, but named `localhost`: a host the allow-list does not name.
+                let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().replace("127.0.0.1", "localhost");
+                (StatusCode::FOUND, [("location", format!("http://{host}/v1/people?page=1&limit=2"))], String::new())
+            }),
+        )
+        .route("/v1/huge", get(|| async { "x".repeat(9 << 20) }))
         .with_state(hits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -264,4 +274,25 @@ async fn the_javascript_reply_classifier_runs_through_the_host() {
     assert!(matches!(label.label, ReplyLabel::Interested), "{label:?}");
     let label = plugin.classify(scope(), &reply("Re: hello", "Please unsubscribe me.")).await.expect("classifies");
     assert!(matches!(label.label, ReplyLabel::Unsubscribe), "{label:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_to_a_host_outside_the_allow_list_is_refused() {
+    let (base, hits) = people_api().await;
+    let plugin = load_with_manifest("http_json", &http_json_manifest(&format!("{base}/v1/redirect"), "s3cret"))
+        .await
+        .expect("loads");
+    let err = plugin.next_page(scope(), None, 10).await.expect_err("redirect denied");
+    assert!(err.message.contains("localhost") && err.message.contains("allow-list"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "only the redirecting request was made");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_response_larger_than_the_cap_is_refused() {
+    let (base, _) = people_api().await;
+    let plugin = load_with_manifest("http_json", &http_json_manifest(&format!("{base}/v1/huge"), "s3cret"))
+        .await
+        .expect("loads");
+    let err = plugin.next_page(scope(), None, 10).await.expect_err("too large");
+    assert!(err.message.to_lowercase().contains("too large") || err.message.contains("TooLarge"), "{err}");
 }

@@ -5,9 +5,18 @@
 //! - `support`: locating built plugins, temp dirs, local HTTP servers;
 //! - `hostile`: every hostile plugin costs only its own call;
 //! - `example_plugins`: the example plugins' real logic through the host;
-//! - `cli_plugins`: `cam plugins check` / `cam plugins new` as a user runs them.
+//! - `cli_plugins`: `cam plugins check` / `cam plugins new` as a user runs them;
+//! - `cli_setup`: `cam init`, `cam migrate`, `cam campaigns ...`;
+//! - `hot_reload`: swaps under load, half-written files, rollback, cache, shadow, fleet;
+//! - `cli_import`: `cam import` on SQLite and PostgreSQL, hostile files included;
+//! - `cycle`: `cam cycle` through several cycles: lead states, outbox, replies, alerts, decisions.
 
+mod cli_import;
 mod cli_plugins;
+mod cli_setup;
+mod cycle;
 mod example_plugins;
+mod host_imports;
 mod hostile;
+mod hot_reload;
 mod support;

@@ -27,7 +27,7 @@ pub fn wasm_path(crate_name: &str) -> PathBuf {
 
 /// The manifest source for `crate_name`, found under `plugins/*/*/`.
 pub fn manifest_source(crate_name: &str) -> PathBuf {
-    for group in ["examples", "hostile"] {
+    for group in ["examples", "hostile", "testing"] {
         let Ok(entries) = std::fs::read_dir(plugins_source_dir().join(group)) else { continue };
         for entry in entries.flatten() {
             let candidate = entry.path().join(format!("{crate_name}.toml"));

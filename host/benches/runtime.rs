@@ -155,6 +155,14 @@ async fn run() -> anyhow::Result<()> {
     let overhead = g50.saturating_sub(u50);
 
     let us = |d: Duration| d.as_nanos() as f64 / 1000.0;
+    if std::env::var_os("CAM_BENCH_PARTS").is_some() {
+        let t = Instant::now();
+        for _ in 0..10_000 {
+            let pipe = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(8192);
+            std::hint::black_box(wasmtime_wasi::WasiCtx::builder().stderr(pipe.clone()).stdout(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(8192)).build());
+        }
+        eprintln!("WasiCtx build: {:.2} µs", us(t.elapsed()) / 10_000.0);
+    }
     println!("| measurement | baseline | cam | ratio / difference | target |");
     println!("|---|---|---|---|---|");
     println!(

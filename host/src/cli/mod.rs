@@ -1,7 +1,14 @@
 //! The `cam` command line: argument definitions and dispatch. Each command
 //! group lives in its own module; `main.rs` only calls [`run`].
 
+pub mod campaigns;
+pub mod cycle;
+pub mod demo;
+pub mod import;
+pub mod init;
+pub mod migrate;
 pub mod plugins;
+pub mod run;
 pub mod scaffold;
 
 use std::path::PathBuf;
@@ -32,6 +39,21 @@ pub enum Command {
     /// Work with plugins: list, check, scaffold.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Set up cam in a folder: config, database, example plugins, mail folders.
+    Init(init::InitArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Import leads from a CSV file into a campaign.
+    Import(import::ImportArgs),
+    /// Create, list, show, pause and resume campaigns.
+    #[command(subcommand)]
+    Campaigns(campaigns::CampaignsCommand),
+    /// Run one cycle of one campaign and print its report.
+    Cycle(cycle::CycleArgs),
+    /// Show the whole pipeline on example data in a fresh folder.
+    Demo(demo::DemoArgs),
+    /// The worker: run cycles over RUNNING campaigns until stopped.
+    Run(run::RunArgs),
 }
 
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
@@ -47,5 +69,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     match cli.command {
         Command::Plugins(command) => plugins::run(&config, command).await,
+        Command::Init(args) => init::run(&config, args).await,
+        Command::Migrate => migrate::run(&config).await,
+        Command::Import(args) => import::run(&config, args).await,
+        Command::Campaigns(command) => campaigns::run(&config, command).await,
+        Command::Cycle(args) => cycle::run(&config, args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Run(args) => run::run(&config, args).await,
     }
 }

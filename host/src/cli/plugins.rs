@@ -1,4 +1,8 @@
-//! `cam plugins ...`: list the plugins folder, check one file, scaffold a new plugin.
+//! `cam plugins ...`: list the plugins folder, check one file, scaffold a new
+//! plugin, and the version commands (history, rollback, shadow, diff,
+//! promote, upload, release) in [`versions`].
+
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +50,54 @@ pub enum PluginsCommand {
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
+    /// The recorded versions of a plugin: when, sha256, source, which is active.
+    History {
+        /// The plugin name.
+        name: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an earlier version active again (running workers follow).
+    Rollback {
+        /// The plugin name.
+        name: String,
+        /// The version to serve: a prefix of its sha256 (default: the one
+        /// recorded before the active one).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Install a candidate beside the active version of the same name: it
+    /// sees the same inputs, its outputs are recorded and never applied.
+    /// The candidate's manifest must give the same `name` (or the file the same stem).
+    Shadow {
+        /// The candidate `.wasm`; its manifest is the `.toml` beside it.
+        file: PathBuf,
+    },
+    /// How often the shadow candidate agreed with the active version, and each difference.
+    Diff {
+        /// The plugin name.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the shadow candidate the active version.
+    Promote {
+        /// The plugin name.
+        name: String,
+    },
+    /// Store a plugin in the database and make it active on every worker
+    /// (hosted mode: PostgreSQL, LISTEN/NOTIFY).
+    Upload {
+        /// The `.wasm`; its manifest is the `.toml` beside it.
+        file: PathBuf,
+    },
+    /// Release a quarantined plugin on running workers.
+    Release {
+        /// The plugin name.
+        name: String,
+    },
 }
 
 /// Runs a `cam plugins` subcommand.
@@ -61,10 +113,19 @@ pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<Exi
             println!("Build it:  cd {} && cargo build --release", dir.display());
             println!(
                 "Check it:  cam plugins check {}",
-                dir.join("target/wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_"))).display()
+                dir.join("target/wasm32-wasip2/release")
+                    .join(format!("{}.wasm", name.replace('-', "_")))
+                    .display()
             );
             Ok(ExitCode::SUCCESS)
         }
+        PluginsCommand::History { name, json } => versions::history(config, &name, json).await,
+        PluginsCommand::Rollback { name, to } => versions::rollback(config, &name, to.as_deref()).await,
+        PluginsCommand::Shadow { file } => versions::shadow(config, &file).await,
+        PluginsCommand::Diff { name, json } => versions::diff(config, &name, json),
+        PluginsCommand::Promote { name } => versions::promote(config, &name).await,
+        PluginsCommand::Upload { file } => versions::upload(config, &file).await,
+        PluginsCommand::Release { name } => versions::release(config, &name),
     }
 }
 
@@ -176,16 +237,9 @@ async fn check(config: &Config, file: &Path, as_json: bool) -> anyhow::Result<Ex
     }
 }
 
-/// The `.wasm` files of a folder, sorted.
 fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-        .collect();
-    files.sort();
-    Ok(files)
+    crate::plugins::registry::wasm_files(dir)
+        .with_context(|| format!("cannot read the plugins folder {}", dir.display()))
 }
 
 async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
@@ -212,7 +266,11 @@ async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
             let status = if row["ok"] == true {
                 "serving".to_string()
             } else {
-                format!("FAILED {}: {}", row["error"]["kind"].as_str().unwrap_or(""), row["error"]["message"].as_str().unwrap_or(""))
+                format!(
+                    "FAILED {}: {}",
+                    row["error"]["kind"].as_str().unwrap_or(""),
+                    row["error"]["message"].as_str().unwrap_or("")
+                )
             };
             println!(
                 "{:<22} {:<17} {:<13} {}",
@@ -223,5 +281,9 @@ async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -14,7 +14,6 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::email::normalize;
-use super::lifecycle::LeadState;
 use super::template::{Template, TemplateError};
 use super::window::SendWindow;
 
@@ -23,7 +22,12 @@ use super::window::SendWindow;
 pub const DEFAULT_DAILY_CAP: u32 = 50;
 
 /// The default minimum score a lead needs before it is contacted.
-pub const DEFAULT_SCORE_THRESHOLD: f32 = 0.5;
+pub const DEFAULT_SCORE_THRESHOLD: f64 = 0.5;
+
+/// The default goal: this many QUALIFIED leads and the campaign is done. A
+/// small first target, so a forgotten campaign does not run for ever; raise
+/// it for long-running campaigns.
+pub const DEFAULT_GOAL_QUALIFIED: u32 = 10;
 
 /// The longest campaign name accepted; names show up in the CLI, the
 /// dashboard and log lines.
@@ -42,6 +46,10 @@ pub struct CampaignDef {
     /// What the campaign is for, in words (shown on the dashboard).
     #[serde(default)]
     pub goal: String,
+    /// How many QUALIFIED leads the campaign aims for; it is done when it
+    /// has them.
+    #[serde(default = "default_goal_qualified")]
+    pub goal_qualified: u32,
     /// Most emails the whole campaign sends in any 24 hours.
     #[serde(default = "default_daily_cap")]
     pub daily_cap: u32,
@@ -53,7 +61,7 @@ pub struct CampaignDef {
     pub window: WindowDef,
     /// Leads scoring below this (0.0..=1.0) are not contacted.
     #[serde(default = "default_score_threshold")]
-    pub score_threshold: f32,
+    pub score_threshold: f64,
     /// False (the default) writes emails to the local outbox instead of SMTP.
     #[serde(default)]
     pub live: bool,
@@ -106,26 +114,7 @@ impl Default for WindowDef {
     }
 }
 
-/// Where a lead goes after the last step went unanswered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AfterLastStep {
-    /// Keep warm: a later campaign may re-engage it.
-    #[default]
-    Nurture,
-    /// Stop for good.
-    Dead,
-}
-
-impl AfterLastStep {
-    /// The lifecycle state this leads to.
-    pub fn state(self) -> LeadState {
-        match self {
-            AfterLastStep::Nurture => LeadState::Nurture,
-            AfterLastStep::Dead => LeadState::Dead,
-        }
-    }
-}
+pub use super::model::AfterLastStep;
 
 /// The plugins a campaign uses, by their registered names.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -209,7 +198,11 @@ fn default_daily_cap() -> u32 {
     DEFAULT_DAILY_CAP
 }
 
-fn default_score_threshold() -> f32 {
+fn default_goal_qualified() -> u32 {
+    DEFAULT_GOAL_QUALIFIED
+}
+
+fn default_score_threshold() -> f64 {
     DEFAULT_SCORE_THRESHOLD
 }
 
@@ -227,13 +220,16 @@ impl CampaignDef {
         toml::to_string_pretty(self)
     }
 
-    /// A campaign with sensible defaults and a one-step generic sequence,
-    /// for creating one from the command line: 50 a day, business hours
-    /// Mon–Fri in the lead's zone (UTC when unknown), dry-run.
+    /// A campaign with sensible defaults and a generic three-step sequence
+    /// (day 0, +3 days, +4 days) whose templates only use fields with
+    /// defaults, for creating one from the command line: 50 a day, goal 10
+    /// qualified leads, business hours Mon–Fri in the lead's zone (UTC when
+    /// unknown), dry-run.
     pub fn with_defaults(name: &str) -> Self {
         Self {
             name: name.trim().to_owned(),
             goal: String::new(),
+            goal_qualified: DEFAULT_GOAL_QUALIFIED,
             daily_cap: DEFAULT_DAILY_CAP,
             mailboxes: Vec::new(),
             window: WindowDef::default(),
@@ -241,15 +237,35 @@ impl CampaignDef {
             live: false,
             after_last_step: AfterLastStep::Nurture,
             plugins: PluginsDef::default(),
-            steps: vec![StepDef {
-                subject: "Quick question, {{first_name|there}}".to_owned(),
-                body: "Hi {{first_name|there}},\n\n\
-                       I am reaching out because {{company|your team}} looks like a good fit \
-                       for what we do. Would a 15-minute call next week be useful?\n\n\
-                       Best regards"
-                    .to_owned(),
-                delay_days: 0,
-            }],
+            steps: vec![
+                StepDef {
+                    subject: "Quick question, {{first_name|there}}".to_owned(),
+                    body: "Hi {{first_name|there}},\n\n\
+                           I am reaching out because {{company|your team}} looks like a good fit \
+                           for what we do. Would a 15-minute call next week be useful?\n\n\
+                           Best regards"
+                        .to_owned(),
+                    delay_days: 0,
+                },
+                StepDef {
+                    subject: "Re: Quick question, {{first_name|there}}".to_owned(),
+                    body: "Hi {{first_name|there}},\n\n\
+                           Just bringing this back to the top of your inbox. Happy to send a \
+                           short summary instead of a call if that is easier.\n\n\
+                           Best regards"
+                        .to_owned(),
+                    delay_days: 3,
+                },
+                StepDef {
+                    subject: "Should I close the loop, {{first_name|there}}?".to_owned(),
+                    body: "Hi {{first_name|there}},\n\n\
+                           I have not heard back, so I will assume the timing is not right for \
+                           {{company|your team}}. If that changes, just reply to this email.\n\n\
+                           Best regards"
+                        .to_owned(),
+                    delay_days: 4,
+                },
+            ],
         }
     }
 
@@ -267,6 +283,9 @@ impl CampaignDef {
             problem("name".into(), format!("must be at most {MAX_NAME_LEN} characters"));
         } else if name.chars().any(char::is_control) {
             problem("name".into(), "must not contain control characters".into());
+        }
+        if self.goal_qualified == 0 {
+            problem("goal_qualified".into(), "must be greater than 0".into());
         }
         if self.daily_cap == 0 {
             problem("daily_cap".into(), "must be greater than 0".into());
@@ -400,6 +419,7 @@ fn step_name(index: usize, part: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::lifecycle::LeadState;
 
     const SAMPLE: &str = include_str!("../../../examples/campaign.toml");
 
@@ -468,6 +488,7 @@ mod tests {
         ];
         def.window.fallback_tz = "Mars/Base".into();
         def.plugins.scorer = Some(" ".into());
+        def.steps.truncate(1);
         def.steps.push(StepDef {
             subject: "Re: {{first_name\nx".into(),
             body: "Hi {{}}".into(),

@@ -1,6 +1,7 @@
 //! Leads, campaigns, sequences, the lead state machine, quotas, send windows
 //! and suppression. Pure logic over plain data: no I/O in here.
 
+pub mod campaign_convert;
 pub mod campaign_def;
 pub mod caps;
 pub mod email;

@@ -134,6 +134,41 @@ pub struct NewCampaign {
     /// Really send over SMTP; `false` (the default) writes to the outbox.
     #[serde(default)]
     pub live: bool,
+    /// What the campaign is for, in words (the number is `goal_qualified`).
+    #[serde(default)]
+    pub goal: String,
+    /// Where a lead goes when the last step got no reply.
+    #[serde(default)]
+    pub after_last_step: AfterLastStep,
+}
+
+/// Where a lead goes after the last step of its sequence went unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterLastStep {
+    /// Keep warm: a later campaign may re-engage it.
+    #[default]
+    Nurture,
+    /// Stop for good.
+    Dead,
+}
+
+impl AfterLastStep {
+    /// The lifecycle state this leads to.
+    pub fn state(self) -> LeadState {
+        match self {
+            AfterLastStep::Nurture => LeadState::Nurture,
+            AfterLastStep::Dead => LeadState::Dead,
+        }
+    }
+
+    /// The name used in campaign files and output (`nurture`, `dead`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterLastStep::Nurture => "nurture",
+            AfterLastStep::Dead => "dead",
+        }
+    }
 }
 
 /// A stored campaign.

@@ -37,6 +37,7 @@
 //! which also makes re-importing the same file change nothing.
 
 pub mod columns;
+pub mod into_store;
 mod reader;
 mod record;
 pub mod row;
@@ -46,6 +47,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use columns::{ColumnPlan, ColumnWarning, LeadField, parse_mapping_entry};
+pub use into_store::{ImportRunError, ImportSummary, ImportTarget, RejectedRow, import_leads, load_suppression_list};
 pub use reader::{DEFAULT_MAX_FIELD_BYTES, ImportError, ImportOptions, LeadImport};
 pub use record::MAX_COLUMNS;
 pub use row::{ImportRow, RejectReason, RowOutcome};

@@ -88,16 +88,33 @@ impl LoadedPlugin {
         scope: CallScope,
     ) -> Result<LoadedPlugin, PluginError> {
         let sha256 = sha256_hex(bytes);
-        let version = short(&sha256);
-        let name = manifest.name.clone().unwrap_or_else(|| default_name.to_string());
-        let fail = |kind, message: String| PluginError::new(kind, &name, &version, message);
-
         let component = Component::new(runtime.engine(), bytes).map_err(|e| {
-            fail(
+            let name = manifest.name.clone().unwrap_or_else(|| default_name.to_string());
+            PluginError::new(
                 FailureKind::InvalidComponent,
+                &name,
+                &short(&sha256),
                 format!("{origin} is not a loadable WebAssembly component: {}", root_cause(&e)),
             )
         })?;
+        LoadedPlugin::load_compiled(runtime, component, sha256, manifest, default_name, origin, scope).await
+    }
+
+    /// Like [`LoadedPlugin::load`] for a component compiled already (by the
+    /// hot-reload compile cache, off the async runtime): checks the world and
+    /// smoke-calls `describe`. `sha256` is the hex sha256 of the component's bytes.
+    pub async fn load_compiled(
+        runtime: &Runtime,
+        component: Component,
+        sha256: String,
+        manifest: Manifest,
+        default_name: &str,
+        origin: &str,
+        scope: CallScope,
+    ) -> Result<LoadedPlugin, PluginError> {
+        let version = short(&sha256);
+        let name = manifest.name.clone().unwrap_or_else(|| default_name.to_string());
+        let fail = |kind, message: String| PluginError::new(kind, &name, &version, message);
         let pre = world_pre(runtime, &component, manifest.kind).map_err(|message| {
             fail(FailureKind::WrongWorld, format!("{origin}: {message}"))
         })?;

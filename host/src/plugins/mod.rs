@@ -1,11 +1,17 @@
 //! Loading, validating and holding plugins: manifests, allow-lists, the
-//! loaded versions and their health.
+//! loaded versions and their health, hot reload (`watch`), version history
+//! (`versions`), the compile cache, shadow runs and fleet reload.
 
+pub mod cache;
+pub mod fleet;
 pub mod health;
 pub mod host_pattern;
 pub mod loaded;
 pub mod manifest;
 pub mod registry;
+pub mod shadow;
+pub mod versions;
+pub mod watch;
 
 pub use loaded::LoadedPlugin;
 pub use manifest::{Manifest, PluginKind};

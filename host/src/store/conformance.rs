@@ -22,7 +22,7 @@ use futures::FutureExt as _;
 use rand::Rng as _;
 use sqlx::Connection as _;
 
-use crate::domain::model::{Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep};
+use crate::domain::model::{AfterLastStep, Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep};
 use crate::store::Store;
 
 /// The server the PostgreSQL variants use when the variable is unset.
@@ -147,6 +147,8 @@ pub(crate) fn campaign(name: &str) -> NewCampaign {
             ..PluginBindings::default()
         },
         live: false,
+        goal: "Book intro calls".into(),
+        after_last_step: AfterLastStep::Dead,
     }
 }
 
@@ -178,29 +180,27 @@ pub(crate) async fn tenant_with_campaign(store: &Arc<dyn Store>, tenant: &str) -
         .id
 }
 
-/// Import throughput on SQLite, the hot path of `cam import`. Ignored by
-/// default (it measures, it does not check behaviour); run with
-/// `cargo test -p cam --release --lib store::conformance::sqlite_import_throughput -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement, run by hand"]
-async fn sqlite_import_throughput() {
-    // 100,000 leads unless CAM_BENCH_ROWS says otherwise.
+/// Import throughput, the hot path of `cam import`: 100,000 leads (or
+/// `CAM_BENCH_ROWS`) in calls of 500 (or `CAM_BENCH_CALL_ROWS`). Ignored by default (it measures, it
+/// does not check behaviour); run with `cargo test -p cam --release --lib
+/// store::conformance::import_throughput -- --ignored --nocapture`.
+async fn import_throughput(store: Arc<dyn Store>) {
+    // Leads per `insert_leads` call (`cam import` hands over 500 at a time).
+    let call_rows: usize = std::env::var("CAM_BENCH_CALL_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
     let rows: usize = std::env::var("CAM_BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    /// Leads per `insert_leads` call, as a CSV import would hand them over.
-    const CALL_ROWS: usize = 10_000;
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    let url = format!("sqlite://{}", dir.path().join("cam.db").display());
-    let store = crate::store::open(&url).await.expect("opening SQLite");
     let campaign = tenant_with_campaign(&store, "default").await;
     let leads: Vec<NewLead> = (0..rows)
         .map(|i| lead(&format!("person{i}@company{}.com", i % 5000)))
         .collect();
     let started = std::time::Instant::now();
     let mut inserted = 0;
-    for chunk in leads.chunks(CALL_ROWS) {
+    for chunk in leads.chunks(call_rows.max(1)) {
         inserted += store
             .insert_leads("default", campaign, chunk)
             .await
@@ -210,8 +210,20 @@ async fn sqlite_import_throughput() {
     let elapsed = started.elapsed();
     assert_eq!(inserted, rows as u64);
     eprintln!(
-        "inserted {rows} leads into SQLite in {:.2?}: {:.0} rows/s",
-        elapsed,
+        "inserted {rows} leads into {:?} in {elapsed:.2?}: {:.0} rows/s",
+        store.backend(),
         rows as f64 / elapsed.as_secs_f64()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run by hand"]
+async fn import_throughput_sqlite() {
+    run_on_sqlite(import_throughput).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run by hand"]
+async fn import_throughput_postgres() {
+    run_on_postgres(import_throughput).await;
 }

@@ -36,6 +36,10 @@ pub use error::{StoreError, StoreResult};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// The PostgreSQL `LISTEN/NOTIFY` channel on which plugin version changes
+/// are announced (payload `tenant/name`).
+pub const PLUGIN_CHANGES_CHANNEL: &str = "cam_plugin_changes";
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -288,6 +292,15 @@ pub trait Store: Send + Sync {
     /// Makes `sha256` the one active version of `name` (rollback and promotion).
     async fn activate_plugin_version(&self, tenant: &str, name: &str, sha256: &str)
     -> StoreResult<PluginVersionRecord>;
+    /// Keeps a version's component bytes and manifest text in the database,
+    /// so every worker of a hosted fleet can load it (idempotent on sha256).
+    async fn save_plugin_blob(&self, tenant: &str, sha256: &str, wasm: &[u8], manifest: &str) -> StoreResult<()>;
+    /// A kept version's component bytes and manifest text.
+    async fn plugin_blob(&self, tenant: &str, sha256: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
+    /// Tells every worker connected to this database that the versions of
+    /// `name` changed: PostgreSQL `NOTIFY` on [`PLUGIN_CHANGES_CHANNEL`] with
+    /// payload `tenant/name`. A no-op on SQLite, whose one worker polls.
+    async fn announce_plugin_change(&self, tenant: &str, name: &str) -> StoreResult<()>;
 
     // ---- cycle reports -------------------------------------------------
 
@@ -370,5 +383,41 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_their_backend_and_others_are_refused() {
+        assert_eq!(backend_of("sqlite://cam.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(backend_of("sqlite:cam.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(backend_of("postgres://u@h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(backend_of("postgresql://u@h/db").ok(), Some(Backend::Postgres));
+        let refused = backend_of("mysql://root:hunter2@h/db");
+        assert!(matches!(refused, Err(StoreError::UnsupportedUrl { .. })));
+        assert!(!refused.unwrap_err().to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn passwords_never_appear_in_redacted_urls() {
+        let redacted = redact("postgres://cam:s3cret@db.internal:5432/cam");
+        assert!(!redacted.contains("s3cret"), "{redacted}");
+        assert!(redacted.contains("db.internal"));
+        assert_eq!(redact("sqlite://cam.db"), "sqlite://cam.db");
+    }
+
+    #[tokio::test]
+    async fn opening_twice_creates_missing_folders_and_migrates_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("new/folder/cam.db").display());
+        let store = open(&url).await.expect("first open");
+        store.ensure_tenant("default", "Default").await.expect("tenant");
+        drop(store);
+        migrate(&url).await.expect("migrating again is a no-op");
+        let store = open(&url).await.expect("second open");
+        assert_eq!(store.get_tenant("default").await.expect("tenant kept").name, "Default");
     }
 }

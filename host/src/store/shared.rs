@@ -99,6 +99,11 @@ pub(crate) struct CampaignConfigJson {
     pub send_window: crate::domain::model::SendWindow,
     pub steps: Vec<crate::domain::model::SequenceStep>,
     pub plugins: crate::domain::model::PluginBindings,
+    /// Added after the first release: older rows read as the defaults.
+    #[serde(default)]
+    pub goal: String,
+    #[serde(default)]
+    pub after_last_step: crate::domain::model::AfterLastStep,
 }
 
 impl CampaignConfigJson {
@@ -109,6 +114,8 @@ impl CampaignConfigJson {
             send_window: c.send_window.clone(),
             steps: c.steps.clone(),
             plugins: c.plugins.clone(),
+            goal: c.goal.clone(),
+            after_last_step: c.after_last_step,
         }
     }
 

@@ -10,6 +10,7 @@ conformance_tests!(
     kv_writes_past_the_quota_are_refused_with_the_numbers,
     concurrent_kv_writers_never_exceed_the_quota_together,
     plugin_versions_are_recorded_listed_and_activated_one_at_a_time,
+    plugin_bytes_are_kept_per_tenant_for_every_worker,
 );
 
 async fn kv_writes_past_the_quota_are_refused_with_the_numbers(store: Arc<dyn Store>) {
@@ -113,4 +114,25 @@ async fn plugin_versions_are_recorded_listed_and_activated_one_at_a_time(store: 
             .await
             .is_err()
     );
+}
+
+async fn plugin_bytes_are_kept_per_tenant_for_every_worker(store: Arc<dyn Store>) {
+    store.ensure_tenant("default", "Default").await.unwrap();
+    store.ensure_tenant("other", "Other").await.unwrap();
+    let wasm = vec![0x00, 0x61, 0x73, 0x6d, 0xff, 0x00];
+    store
+        .save_plugin_blob("default", "aa11", &wasm, "name = \"icp\"")
+        .await
+        .unwrap();
+    // Saving the same bytes again is a no-op for the bytes.
+    store
+        .save_plugin_blob("default", "aa11", &wasm, "name = \"icp\"")
+        .await
+        .unwrap();
+    let (bytes, manifest) = store.plugin_blob("default", "aa11").await.unwrap().unwrap();
+    assert_eq!(bytes, wasm);
+    assert_eq!(manifest, "name = \"icp\"");
+    assert!(store.plugin_blob("default", "bb22").await.unwrap().is_none());
+    assert!(store.plugin_blob("other", "aa11").await.unwrap().is_none());
+    store.announce_plugin_change("default", "icp").await.unwrap();
 }

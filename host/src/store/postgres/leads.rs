@@ -101,6 +101,7 @@ impl Columns {
     }
 }
 
+#[tracing::instrument(name = "store.insert_leads", skip_all, fields(tenant = %tenant, campaign_id = campaign_id, rows = leads.len()))]
 pub(super) async fn insert(
     pool: &PgPool,
     tenant: &str,
@@ -143,6 +144,9 @@ pub(super) async fn insert(
         if batch.is_empty() {
             continue;
         }
+        // Concurrent imports touching the same addresses lock index entries
+        // in the same (sorted) order, so they wait instead of deadlocking.
+        batch.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         let mut columns = Columns::default();
         for (lead, email) in &batch {
             columns.push(lead, email.clone());

@@ -87,6 +87,7 @@ pub(super) async fn release(pool: &PgPool, tenant: &str, campaign_id: i64, worke
     Ok(())
 }
 
+#[tracing::instrument(name = "store.claim_next_campaign", skip_all, fields(worker_id = %worker_id))]
 pub(super) async fn claim_next(pool: &PgPool, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
     for _ in 0..CLAIM_ATTEMPTS {
         let now = Utc::now();

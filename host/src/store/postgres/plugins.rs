@@ -236,3 +236,43 @@ pub(super) async fn recent_reports(
         })
         .collect()
 }
+
+pub(super) async fn save_blob(
+    pool: &PgPool,
+    tenant: &str,
+    sha256: &str,
+    wasm: &[u8],
+    manifest: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO plugin_blobs (tenant_id, sha256, wasm, manifest, stored_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, sha256) DO UPDATE SET manifest = EXCLUDED.manifest",
+    )
+    .bind(tenant)
+    .bind(sha256)
+    .bind(wasm)
+    .bind(manifest)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn blob(pool: &PgPool, tenant: &str, sha256: &str) -> StoreResult<Option<(Vec<u8>, String)>> {
+    let row = sqlx::query("SELECT wasm, manifest FROM plugin_blobs WHERE tenant_id = $1 AND sha256 = $2")
+        .bind(tenant)
+        .bind(sha256)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| Ok((row.try_get("wasm")?, row.try_get("manifest")?)))
+        .transpose()
+}
+
+pub(super) async fn announce(pool: &PgPool, tenant: &str, name: &str) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(crate::store::PLUGIN_CHANGES_CHANNEL)
+        .bind(format!("{tenant}/{name}"))
+        .execute(pool)
+        .await?;
+    Ok(())
+}

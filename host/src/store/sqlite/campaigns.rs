@@ -52,6 +52,8 @@ fn campaign_from_row(row: &SqliteRow) -> StoreResult<Campaign> {
             score_threshold: row.try_get("score_threshold")?,
             plugins: config.plugins,
             live: row.try_get("live")?,
+            goal: config.goal,
+            after_last_step: config.after_last_step,
         },
         status: CampaignStatus::parse(&status).ok_or_else(|| StoreError::corrupt("campaigns.status", &status))?,
         status_reason: row.try_get("status_reason")?,

@@ -77,6 +77,7 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
+#[tracing::instrument(name = "store.insert_leads", skip_all, fields(tenant = %tenant, campaign_id = campaign_id, rows = leads.len()))]
 pub(super) async fn insert(
     pool: &SqlitePool,
     tenant: &str,

@@ -80,6 +80,7 @@ pub(super) async fn release(pool: &SqlitePool, tenant: &str, campaign_id: i64, w
     Ok(())
 }
 
+#[tracing::instrument(name = "store.claim_next_campaign", skip_all, fields(worker_id = %worker_id))]
 pub(super) async fn claim_next(pool: &SqlitePool, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
     let now = Utc::now();
     // Least recently leased first (never-leased campaigns before all), so

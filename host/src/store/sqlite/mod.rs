@@ -5,9 +5,10 @@
 //! failing when a read lock cannot be upgraded.
 
 mod campaigns;
+mod inbound;
 mod leads;
 mod leases;
-mod mail;
+mod outbound;
 mod plugins;
 
 use std::str::FromStr;
@@ -55,6 +56,11 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let in_memory = url.contains(":memory:");
+        // `cam.db` beside a config in a folder that does not exist yet.
+        let parent = options.get_filename().parent().map(std::path::Path::to_path_buf);
+        if let Some(parent) = parent.filter(|p| !in_memory && !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent).await.map_err(sqlx::Error::Io)?;
+        }
         let pool = SqlitePoolOptions::new()
             // An in-memory database lives as long as a connection to it.
             .max_connections(if in_memory { 1 } else { MAX_CONNECTIONS })
@@ -243,28 +249,28 @@ impl Store for SqliteStore {
     }
 
     async fn queue_email(&self, tenant: &str, e: &NewOutboundEmail) -> StoreResult<Insertion> {
-        mail::queue(&self.pool, tenant, e).await
+        outbound::queue(&self.pool, tenant, e).await
     }
     async fn get_email(&self, tenant: &str, id: i64) -> StoreResult<OutboundEmail> {
-        mail::get(&self.pool, tenant, id).await
+        outbound::get(&self.pool, tenant, id).await
     }
     async fn email_by_message_id(&self, tenant: &str, message_id: &str) -> StoreResult<Option<OutboundEmail>> {
-        mail::by_message_id(&self.pool, tenant, message_id).await
+        outbound::by_message_id(&self.pool, tenant, message_id).await
     }
     async fn mark_email_sending(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-        mail::mark_sending(&self.pool, tenant, id, at).await
+        outbound::mark_sending(&self.pool, tenant, id, at).await
     }
     async fn mark_email_sent(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-        mail::mark_sent(&self.pool, tenant, id, at).await
+        outbound::mark_sent(&self.pool, tenant, id, at).await
     }
     async fn mark_email_failed(&self, tenant: &str, id: i64, error: &str) -> StoreResult<()> {
-        mail::mark_failed(&self.pool, tenant, id, error).await
+        outbound::mark_failed(&self.pool, tenant, id, error).await
     }
     async fn mark_email_uncertain(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
-        mail::mark_uncertain(&self.pool, tenant, id, note).await
+        outbound::mark_uncertain(&self.pool, tenant, id, note).await
     }
     async fn mark_stale_sending_uncertain(&self, tenant: &str, attempted_before: DateTime<Utc>) -> StoreResult<u64> {
-        mail::mark_stale_uncertain(&self.pool, tenant, attempted_before).await
+        outbound::mark_stale_uncertain(&self.pool, tenant, attempted_before).await
     }
     async fn emails_in_state(
         &self,
@@ -273,23 +279,23 @@ impl Store for SqliteStore {
         state: EmailState,
         limit: u32,
     ) -> StoreResult<Vec<OutboundEmail>> {
-        mail::in_state(&self.pool, tenant, campaign_id, state, limit).await
+        outbound::in_state(&self.pool, tenant, campaign_id, state, limit).await
     }
     async fn count_sent_since(&self, tenant: &str, campaign_id: i64, since: DateTime<Utc>) -> StoreResult<u64> {
-        mail::count_sent_since(&self.pool, tenant, Some(campaign_id), None, since).await
+        outbound::count_sent_since(&self.pool, tenant, Some(campaign_id), None, since).await
     }
     async fn count_sent_by_mailbox_since(&self, tenant: &str, mailbox: &str, since: DateTime<Utc>) -> StoreResult<u64> {
-        mail::count_sent_since(&self.pool, tenant, None, Some(mailbox), since).await
+        outbound::count_sent_since(&self.pool, tenant, None, Some(mailbox), since).await
     }
 
     async fn insert_inbound(&self, tenant: &str, m: &NewInboundMessage) -> StoreResult<Insertion> {
-        mail::insert_inbound(&self.pool, tenant, m).await
+        inbound::insert_inbound(&self.pool, tenant, m).await
     }
     async fn get_inbound(&self, tenant: &str, id: i64) -> StoreResult<InboundMessage> {
-        mail::get_inbound(&self.pool, tenant, id).await
+        inbound::get_inbound(&self.pool, tenant, id).await
     }
     async fn set_inbound_match(&self, tenant: &str, id: i64, lead_id: i64) -> StoreResult<()> {
-        mail::set_inbound_match(&self.pool, tenant, id, lead_id).await
+        inbound::set_inbound_match(&self.pool, tenant, id, lead_id).await
     }
     async fn set_inbound_label(
         &self,
@@ -299,32 +305,32 @@ impl Store for SqliteStore {
         confidence: f64,
         classifier_version: &str,
     ) -> StoreResult<()> {
-        mail::set_inbound_label(&self.pool, tenant, id, label, confidence, classifier_version).await
+        inbound::set_inbound_label(&self.pool, tenant, id, label, confidence, classifier_version).await
     }
     async fn mark_inbound_alerted(&self, tenant: &str, id: i64) -> StoreResult<()> {
-        mail::mark_inbound_alerted(&self.pool, tenant, id).await
+        inbound::mark_inbound_alerted(&self.pool, tenant, id).await
     }
     async fn unmatched_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>> {
-        mail::list_inbound(&self.pool, tenant, "matched_lead_id IS NULL", limit).await
+        inbound::list_inbound(&self.pool, tenant, "matched_lead_id IS NULL", limit).await
     }
     async fn unlabeled_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>> {
-        mail::list_inbound(&self.pool, tenant, "label IS NULL", limit).await
+        inbound::list_inbound(&self.pool, tenant, "label IS NULL", limit).await
     }
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
-        mail::inbox_cursor(&self.pool, tenant, mailbox).await
+        inbound::inbox_cursor(&self.pool, tenant, mailbox).await
     }
     async fn set_inbox_cursor(&self, tenant: &str, mailbox: &str, cursor: InboxCursor) -> StoreResult<()> {
-        mail::set_inbox_cursor(&self.pool, tenant, mailbox, cursor).await
+        inbound::set_inbox_cursor(&self.pool, tenant, mailbox, cursor).await
     }
 
     async fn insert_alert(&self, tenant: &str, alert: &NewAlert) -> StoreResult<Insertion> {
-        mail::insert_alert(&self.pool, tenant, alert).await
+        inbound::insert_alert(&self.pool, tenant, alert).await
     }
     async fn mark_alert_delivered(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-        mail::mark_alert_delivered(&self.pool, tenant, id, at).await
+        inbound::mark_alert_delivered(&self.pool, tenant, id, at).await
     }
     async fn list_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
-        mail::list_alerts(&self.pool, tenant, limit).await
+        inbound::list_alerts(&self.pool, tenant, limit).await
     }
 
     async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -356,6 +362,16 @@ impl Store for SqliteStore {
         sha256: &str,
     ) -> StoreResult<PluginVersionRecord> {
         plugins::activate(&self.pool, tenant, name, sha256).await
+    }
+    async fn save_plugin_blob(&self, tenant: &str, sha256: &str, wasm: &[u8], manifest: &str) -> StoreResult<()> {
+        plugins::save_blob(&self.pool, tenant, sha256, wasm, manifest).await
+    }
+    async fn plugin_blob(&self, tenant: &str, sha256: &str) -> StoreResult<Option<(Vec<u8>, String)>> {
+        plugins::blob(&self.pool, tenant, sha256).await
+    }
+    async fn announce_plugin_change(&self, tenant: &str, name: &str) -> StoreResult<()> {
+        let _ = (tenant, name);
+        Ok(())
     }
 
     async fn insert_cycle_report(&self, tenant: &str, r: &NewCycleReport) -> StoreResult<i64> {

@@ -1,0 +1,118 @@
+//! `cam cycle --campaign NAME`: run one cycle of one campaign and print what
+//! it did. Also the setup the other cycle commands share (`cam run`, `cam demo`).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use crate::config::Config;
+use crate::pipeline::{Clock, Cycle, FixedClock, SystemClock, Transports};
+use crate::plugins::PluginRegistry;
+use crate::runtime::Runtime;
+use crate::store::Store;
+
+/// Where operator alerts go when `CAM_OPERATOR_EMAIL` is not set.
+pub const DEFAULT_OPERATOR_ADDRESS: &str = "operator@localhost";
+
+/// `cam cycle` arguments.
+#[derive(Debug, Args)]
+pub struct CycleArgs {
+    /// The campaign's name.
+    #[arg(long)]
+    pub campaign: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Run the cycle as if it were this instant (RFC 3339), to replay or
+    /// test time-dependent behaviour (follow-up delays, send windows).
+    #[arg(long, env = "CAM_NOW", value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// Parses an RFC 3339 instant such as `2026-03-03T10:00:00Z`.
+pub fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-03-03T10:00:00Z: {e}"))
+}
+
+/// The store, the runtime and the loaded plugins of a setup.
+pub struct Setup {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The plugin runtime.
+    pub runtime: Runtime,
+    /// The plugins folder, loaded.
+    pub registry: PluginRegistry,
+}
+
+impl Setup {
+    /// Opens the database and loads the plugins folder of `config`; plugins
+    /// that fail to load are reported on stderr and left out.
+    pub async fn open(config: &Config) -> anyhow::Result<Setup> {
+        let store = crate::store::open(config.database_url()).await?;
+        let runtime = Runtime::new(config.limits).context("starting the plugin runtime")?;
+        let registry = load_plugins(&runtime, &config.plugins_dir, &config.tenant).await?;
+        Ok(Setup { store, runtime, registry })
+    }
+
+    /// The dry-run transports of `config`.
+    pub fn transports(config: &Config) -> Transports {
+        let operator = std::env::var("CAM_OPERATOR_EMAIL").unwrap_or_else(|_| DEFAULT_OPERATOR_ADDRESS.to_string());
+        Transports::dry_run(&config.outbox_dir, &config.inbox_dir, &operator)
+    }
+}
+
+/// Loads every plugin in `dir` (an absent folder is an empty registry).
+pub async fn load_plugins(runtime: &Runtime, dir: &Path, tenant: &str) -> anyhow::Result<PluginRegistry> {
+    if !dir.exists() {
+        eprintln!("note: no plugins folder at {}; campaigns' plugin steps will fail", dir.display());
+        return Ok(PluginRegistry::new());
+    }
+    let (registry, failures) = PluginRegistry::load_dir(runtime, dir, runtime.scope(tenant, None))
+        .await
+        .with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
+    for failure in failures {
+        eprintln!("warning: {} did not load: {}", failure.file.display(), failure.error);
+    }
+    Ok(registry)
+}
+
+/// Runs `cam cycle`.
+pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
+    let setup = Setup::open(config).await?;
+    let campaign = setup.store.campaign_by_name(&config.tenant, &args.campaign).await.with_context(|| {
+        format!("no campaign {:?} for tenant {:?}; see `cam campaigns list`", args.campaign, config.tenant)
+    })?;
+    if campaign.config.live {
+        anyhow::bail!(
+            "campaign {:?} is set to live, but live SMTP/IMAP sending is not available in this build; \
+             set `live = false` to run it in dry-run (outbox) mode",
+            args.campaign
+        );
+    }
+    let clock: Box<dyn Clock> = match args.now {
+        Some(now) => Box::new(FixedClock(now)),
+        None => Box::new(SystemClock),
+    };
+    let report = Cycle::new(
+        setup.store.clone(),
+        &setup.runtime,
+        &setup.registry,
+        clock.as_ref(),
+        campaign,
+        Setup::transports(config),
+    )
+    .run()
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_table());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,96 @@
+//! `cam run`: the worker loop until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::sync::watch;
+
+use super::cycle::Setup;
+use crate::config::Config;
+use crate::pipeline::{CycleReport, SystemClock};
+use crate::worker::{Worker, WorkerObserver, WorkerOptions};
+
+/// `cam run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Seconds between rounds over the RUNNING campaigns.
+    #[arg(long, default_value_t = 300)]
+    pub interval: u64,
+    /// Run one round and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// This worker's id in leases (default: host name and process id).
+    #[arg(long)]
+    pub worker_id: Option<String>,
+}
+
+struct Printer;
+
+impl WorkerObserver for Printer {
+    fn cycle_done(&self, report: &CycleReport) {
+        println!("{}", report.summary());
+    }
+
+    fn idle(&self, interval: Duration) {
+        println!(
+            "no campaign to work on: none is RUNNING, or other workers hold their leases; checking again in {}s",
+            interval.as_secs()
+        );
+    }
+
+    fn error(&self, message: &str) {
+        eprintln!("error: {message}");
+    }
+}
+
+/// Runs `cam run`.
+pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let setup = Setup::open(config).await?;
+    let mut options = WorkerOptions::new(Duration::from_secs(args.interval.max(1)));
+    options.once = args.once;
+    if let Some(id) = args.worker_id {
+        options.worker_id = id;
+    }
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("shutting down: finishing the step in progress, then releasing leases");
+        let _ = stop.send(true);
+    });
+    println!("worker {} started; Ctrl-C stops it cleanly", options.worker_id);
+    let worker = Worker {
+        store: setup.store.clone(),
+        runtime: &setup.runtime,
+        registry: &setup.registry,
+        clock: &SystemClock,
+        transports: Setup::transports(config),
+        options,
+    };
+    let cycles = worker.run(shutdown, &Printer).await?;
+    println!("worker stopped after {cycles} cycles");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or (on Unix) SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

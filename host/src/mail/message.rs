@@ -1,0 +1,239 @@
+//! Building outreach messages (RFC 5322 with threading and one-click
+//! unsubscribe headers) and reading inbound ones with `mail-parser`.
+
+use chrono::{DateTime, Utc};
+use mail_parser::{HeaderValue, MessageParser};
+use sha2::{Digest, Sha256};
+
+/// The Message-ID of step `step` to lead `lead_id`, on `domain`.
+///
+/// Derived, not random: the part before the dots is a hash of the tenant,
+/// the lead and when it was stored, so ids never collide across databases or
+/// tenants, and a follow-up can name the ids of the earlier steps it
+/// threads under without a lookup.
+pub fn message_id(tenant: &str, lead_id: i64, lead_created_at: DateTime<Utc>, step: u32, domain: &str) -> String {
+    let digest = Sha256::digest(format!("{tenant}\0{lead_id}\0{}", lead_created_at.timestamp_millis()));
+    let nonce = hex::encode(&digest[..8]);
+    format!("<cam.{nonce}.{lead_id}.{step}@{domain}>")
+}
+
+/// The one-click unsubscribe targets for a message (RFC 2369 / RFC 8058).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsubscribe {
+    /// `mailto:` address with the token in the subject.
+    pub mailto: String,
+    /// HTTPS URL that unsubscribes on POST.
+    pub https: String,
+}
+
+impl Unsubscribe {
+    /// Links on `domain` carrying a token derived from the Message-ID.
+    pub fn for_message(message_id: &str, domain: &str) -> Self {
+        let token = hex::encode(&Sha256::digest(message_id.as_bytes())[..12]);
+        Self {
+            mailto: format!("mailto:unsubscribe@{domain}?subject=unsubscribe-{token}"),
+            https: format!("https://{domain}/unsubscribe/{token}"),
+        }
+    }
+}
+
+/// Everything an outreach message is made of.
+#[derive(Debug, Clone)]
+pub struct Outreach<'a> {
+    /// The Message-ID, angle brackets included.
+    pub message_id: &'a str,
+    /// Sending mailbox.
+    pub from: &'a str,
+    /// Recipient address.
+    pub to: &'a str,
+    /// Recipient display name (may be empty).
+    pub to_name: &'a str,
+    /// Subject.
+    pub subject: &'a str,
+    /// Plain-text body.
+    pub body: &'a str,
+    /// Date header.
+    pub date: DateTime<Utc>,
+    /// Message-IDs of the earlier steps, oldest first: the last one becomes
+    /// In-Reply-To, all of them References.
+    pub earlier: &'a [String],
+    /// Unsubscribe targets.
+    pub unsubscribe: &'a Unsubscribe,
+}
+
+/// A header value, as an RFC 2047 encoded word when it is not plain ASCII.
+fn header_text(text: &str) -> String {
+    let one_line: String = text.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+    if one_line.is_ascii() {
+        one_line
+    } else {
+        use base64_lite::encode;
+        format!("=?UTF-8?B?{}?=", encode(one_line.as_bytes()))
+    }
+}
+
+/// Renders the full message, CRLF line ends, UTF-8 body sent as 8bit.
+pub fn build(outreach: &Outreach<'_>) -> Vec<u8> {
+    let mut out = String::new();
+    let mut header = |name: &str, value: &str| {
+        out.push_str(name);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push_str("\r\n");
+    };
+    header("Date", &outreach.date.to_rfc2822());
+    header("From", outreach.from);
+    if outreach.to_name.trim().is_empty() {
+        header("To", outreach.to);
+    } else {
+        header("To", &format!("{} <{}>", header_text(outreach.to_name.trim()), outreach.to));
+    }
+    header("Subject", &header_text(outreach.subject));
+    header("Message-ID", outreach.message_id);
+    if let Some(last) = outreach.earlier.last() {
+        header("In-Reply-To", last);
+        header("References", &outreach.earlier.join(" "));
+    }
+    header(
+        "List-Unsubscribe",
+        &format!("<{}>, <{}>", outreach.unsubscribe.mailto, outreach.unsubscribe.https),
+    );
+    header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+    header("MIME-Version", "1.0");
+    header("Content-Type", "text/plain; charset=utf-8");
+    header("Content-Transfer-Encoding", "8bit");
+    out.push_str("\r\n");
+    for line in outreach.body.lines() {
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+/// An inbound message's parts the pipeline uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedInbound {
+    /// Message-ID with angle brackets (empty when absent).
+    pub message_id: String,
+    /// In-Reply-To with angle brackets.
+    pub in_reply_to: Option<String>,
+    /// References, each with angle brackets.
+    pub references: Vec<String>,
+    /// Sender address, lower case.
+    pub from: String,
+    /// Subject.
+    pub subject: String,
+    /// The first plain-text body (HTML converted by the parser when there is none).
+    pub body_text: String,
+    /// Headers as (name, value) text, for classifiers and recognition.
+    pub headers: Vec<(String, String)>,
+}
+
+/// `<id>` for an id mail-parser returns without brackets.
+fn bracketed(id: &str) -> String {
+    let id = id.trim().trim_matches(|c| c == '<' || c == '>');
+    format!("<{id}>")
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![bracketed(id)],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| bracketed(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses a raw message; `None` when it is not a message at all.
+pub fn parse(raw: &[u8]) -> Option<ParsedInbound> {
+    let message = MessageParser::default().parse(raw)?;
+    let headers = message
+        .headers_raw()
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
+    Some(ParsedInbound {
+        message_id: message.message_id().map(bracketed).unwrap_or_default(),
+        in_reply_to: id_list(message.in_reply_to()).into_iter().next(),
+        references: id_list(message.references()),
+        from: message
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(|a| a.trim().to_lowercase())
+            .unwrap_or_default(),
+        subject: message.subject().unwrap_or_default().to_string(),
+        body_text: message.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
+        headers,
+    })
+}
+
+/// A tiny standard base64 encoder for encoded words (pulling a crate in for
+/// one header would be heavier than these lines).
+mod base64_lite {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// Standard base64 with padding.
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn sample(earlier: &[String]) -> Vec<u8> {
+        let unsubscribe = Unsubscribe::for_message("<x@outreach.example>", "outreach.example");
+        build(&Outreach {
+            message_id: "<x@outreach.example>",
+            from: "anna@outreach.example",
+            to: "jo@acme.example",
+            to_name: "Jö Doe",
+            subject: "Grüße",
+            body: "Hi Jö,\nhow are you?",
+            date: Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).single().expect("date"),
+            earlier,
+            unsubscribe: &unsubscribe,
+        })
+    }
+
+    #[test]
+    fn a_first_message_has_one_click_unsubscribe_and_no_threading_headers() {
+        let text = String::from_utf8(sample(&[])).expect("utf8");
+        assert!(text.contains("List-Unsubscribe: <mailto:unsubscribe@outreach.example?subject=unsubscribe-"));
+        assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        assert!(!text.contains("In-Reply-To"));
+        let parsed = parse(text.as_bytes()).expect("parses");
+        assert_eq!(parsed.subject, "Grüße");
+        assert_eq!(parsed.message_id, "<x@outreach.example>");
+        assert!(parsed.body_text.contains("how are you?"));
+    }
+
+    #[test]
+    fn a_follow_up_threads_under_every_earlier_step() {
+        let earlier = vec!["<a@x>".to_string(), "<b@x>".to_string()];
+        let parsed = parse(&sample(&earlier)).expect("parses");
+        assert_eq!(parsed.in_reply_to.as_deref(), Some("<b@x>"));
+        assert_eq!(parsed.references, earlier);
+    }
+
+    #[test]
+    fn message_ids_are_stable_per_lead_and_step_and_differ_between_steps() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("date");
+        assert_eq!(message_id("t", 1, at, 0, "d.example"), message_id("t", 1, at, 0, "d.example"));
+        assert_ne!(message_id("t", 1, at, 0, "d.example"), message_id("t", 1, at, 1, "d.example"));
+        assert_ne!(message_id("t", 1, at, 0, "d.example"), message_id("u", 1, at, 0, "d.example"));
+    }
+}

@@ -1,0 +1,318 @@
+//! Step 7, classify: label each new reply to this campaign's leads and apply
+//! the label.
+//!
+//! The host recognises bounces and auto-replies itself (`mail::recognise`);
+//! everything else goes to the campaign's reply classifier. An auto-reply is
+//! still shown to the classifier, because an out-of-office carries the
+//! return date only the classifier reads. Labels drive the lead:
+//!
+//! | label | effect |
+//! |---|---|
+//! | interested | sequence stops, CONTACTED → INTERESTED, alert |
+//! | question | sequence stops (a human answers), alert |
+//! | not-interested | sequence stops, → LOST |
+//! | unsubscribe | address suppressed, → LOST |
+//! | out-of-office | next step deferred to the return date (a week when none is given) |
+//! | bounce (hard) | address suppressed, → DEAD |
+//! | bounce (soft) | counted only; the next step still goes |
+//! | referral | the referred address becomes a NEW lead; the sequence to this one stops |
+//! | auto-reply, unknown | nothing |
+//!
+//! Messages matched to no lead get only the host's recognition and stay
+//! visible as unmatched.
+
+use chrono::{NaiveDate, TimeDelta};
+
+use super::context::{CycleContext, PositiveReply};
+use super::metrics::{self, ReplyCounters};
+use super::report::StepReport;
+use super::wire;
+use crate::domain::email::normalize;
+use crate::domain::lifecycle::LeadState;
+use crate::domain::model::{InboundMessage, Lead, NewLead, SuppressionKind, SuppressionReason};
+use crate::mail::recognise::{Recognised, recognise};
+use crate::plugins::PluginKind;
+use crate::runtime::bindings::types::{Attribute, BounceKind, InboundReply, ReplyLabel};
+
+/// Messages looked at per cycle.
+const MAX_PER_CYCLE: u32 = 1_000;
+/// An out-of-office without a return date defers the next step this long.
+pub const DEFAULT_OUT_OF_OFFICE: TimeDelta = TimeDelta::days(7);
+/// Headers shown to the classifier.
+const CLASSIFIER_HEADERS: &[&str] =
+    &["auto-submitted", "precedence", "x-autoreply", "x-autorespond", "content-language", "in-reply-to", "list-id"];
+/// The version recorded for labels the host decided.
+const HOST: &str = "host";
+
+/// The verdict on one message.
+struct Verdict {
+    label: ReplyLabel,
+    confidence: f64,
+    reason: String,
+    version: String,
+    detail: String,
+}
+
+/// Runs the step.
+pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
+    let mut report = StepReport::new("classify");
+    let messages = match ctx.store.unlabeled_inbound(&ctx.tenant, MAX_PER_CYCLE).await {
+        Ok(m) => m,
+        Err(e) => return report.failed("store", format!("cannot read new replies: {e}")),
+    };
+    let mut counters = match metrics::load(ctx.store.as_ref(), &ctx.tenant, ctx.campaign.id).await {
+        Ok(c) => c,
+        Err(e) => return report.failed("store", format!("cannot read reply counters: {e}")),
+    };
+    for message in messages {
+        let lead = match message.matched_lead_id {
+            Some(id) => match ctx.store.get_lead(&ctx.tenant, id).await {
+                Ok(lead) if lead.campaign_id == ctx.campaign.id => Some(lead),
+                Ok(_) => continue, // another campaign's cycle labels it
+                Err(e) => {
+                    report.fail(&message.message.message_id, format!("cannot read the matched lead: {e}"));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let verdict = match verdict(ctx, &message, lead.as_ref(), &mut report).await {
+            Ok(v) => v,
+            Err(reason) => {
+                report.fail(&message.message.message_id, reason);
+                continue;
+            }
+        };
+        let label = label_name(&verdict.label);
+        if let Err(e) = ctx
+            .store
+            .set_inbound_label(&ctx.tenant, message.id, &label, verdict.confidence, &verdict.version)
+            .await
+        {
+            report.fail(&message.message.message_id, format!("cannot store the label: {e}"));
+            continue;
+        }
+        report.add(&label, 1);
+        match lead {
+            Some(lead) => {
+                if let Err(reason) = apply(ctx, &message, &lead, &verdict, &mut counters, &mut report).await {
+                    report.fail(&lead.fields.email, reason);
+                }
+            }
+            None => report.add("unmatched", 1),
+        }
+    }
+    if let Err(e) = metrics::save(ctx.store.as_ref(), &ctx.tenant, ctx.campaign.id, &counters).await {
+        report.fail("store", format!("cannot save reply counters: {e}"));
+    }
+    report
+}
+
+async fn verdict(
+    ctx: &CycleContext<'_>,
+    message: &InboundMessage,
+    lead: Option<&Lead>,
+    report: &mut StepReport,
+) -> Result<Verdict, String> {
+    let host = |label, reason: String, detail: String| Verdict { label, confidence: 1.0, reason, version: HOST.into(), detail };
+    let auto = match recognise(&message.message.raw) {
+        Some(Recognised::Bounce { hard, status, recipient, .. }) => {
+            let kind = if hard { BounceKind::Hard } else { BounceKind::Soft };
+            let detail = recipient.unwrap_or_default();
+            return Ok(host(ReplyLabel::Bounce(kind), format!("delivery status {status}"), detail));
+        }
+        Some(Recognised::AutoReply { reason }) => Some(reason),
+        None => None,
+    };
+    let fallback = |reason: String| match &auto {
+        Some(why) => host(ReplyLabel::AutoReply, why.clone(), String::new()),
+        None => Verdict { label: ReplyLabel::Unknown, confidence: 0.0, reason, version: HOST.into(), detail: String::new() },
+    };
+    let Some(lead) = lead else {
+        return Ok(fallback("not matched to any lead".into()));
+    };
+    let Some(name) = ctx.campaign.config.plugins.reply_classifier.clone() else {
+        return Ok(fallback("no reply classifier bound".into()));
+    };
+    let plugin = ctx.plugin(&name, PluginKind::ReplyClassifier)?;
+    report.used(plugin.name(), plugin.version());
+    let headers = header_attributes(&message.message.raw);
+    let reply = InboundReply {
+        from: message.message.from_address.clone(),
+        subject: message.message.subject.clone(),
+        body: message.message.body_text.clone(),
+        headers,
+        lead: Some(wire::lead(lead)),
+        received_at: message.message.received_at.timestamp(),
+    };
+    let classification = plugin.classify(ctx.scope(), &reply).await.map_err(|e| e.to_string())?;
+    if auto.is_some() && !matches!(classification.label, ReplyLabel::OutOfOffice(_)) {
+        return Ok(fallback(String::new()));
+    }
+    Ok(Verdict {
+        label: classification.label,
+        confidence: f64::from(classification.confidence),
+        reason: classification.reason,
+        version: format!("{}@{}", plugin.name(), plugin.version()),
+        detail: String::new(),
+    })
+}
+
+fn header_attributes(raw: &[u8]) -> Vec<Attribute> {
+    crate::mail::message::parse(raw)
+        .map(|p| p.headers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| CLASSIFIER_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
+        .map(|(key, value)| Attribute { key, value })
+        .collect()
+}
+
+/// The stored name of a label.
+fn label_name(label: &ReplyLabel) -> String {
+    match label {
+        ReplyLabel::Interested => "interested",
+        ReplyLabel::NotInterested => "not-interested",
+        ReplyLabel::Referral(_) => "referral",
+        ReplyLabel::Question => "question",
+        ReplyLabel::OutOfOffice(_) => "out-of-office",
+        ReplyLabel::Unsubscribe => "unsubscribe",
+        ReplyLabel::Bounce(BounceKind::Hard) => "bounce-hard",
+        ReplyLabel::Bounce(BounceKind::Soft) => "bounce-soft",
+        ReplyLabel::AutoReply => "auto-reply",
+        ReplyLabel::Unknown => "unknown",
+    }
+    .to_string()
+}
+
+/// Applies a verdict to its lead.
+async fn apply(
+    ctx: &mut CycleContext<'_>,
+    message: &InboundMessage,
+    lead: &Lead,
+    verdict: &Verdict,
+    counters: &mut ReplyCounters,
+    report: &mut StepReport,
+) -> Result<(), String> {
+    let tenant = ctx.tenant.clone();
+    let step = lead.current_step.checked_sub(1);
+    let by = Some(verdict.version.clone());
+    let stop = async |ctx: &CycleContext<'_>| {
+        ctx.store.set_lead_schedule(&tenant, lead.id, lead.current_step, None).await.map_err(|e| e.to_string())
+    };
+    let reason = if verdict.reason.is_empty() { label_name(&verdict.label) } else { verdict.reason.clone() };
+    match &verdict.label {
+        ReplyLabel::Interested | ReplyLabel::Question => {
+            counters.record(step, |c| {
+                c.replied += 1;
+                c.positive += 1;
+            });
+            stop(ctx).await?;
+            let interested = matches!(verdict.label, ReplyLabel::Interested);
+            if interested && lead.state == LeadState::Contacted {
+                ctx.move_lead(lead, LeadState::Interested, &format!("replied: {reason}"), by).await?;
+            }
+            ctx.positive_replies.push(PositiveReply {
+                lead_id: lead.id,
+                email: lead.fields.email.clone(),
+                inbound_id: message.id,
+                message_id: message.message.message_id.clone(),
+                label: label_name(&verdict.label),
+                subject: message.message.subject.clone(),
+                excerpt: message.message.body_text.chars().take(300).collect(),
+            });
+        }
+        ReplyLabel::NotInterested => {
+            counters.record(step, |c| {
+                c.replied += 1;
+                c.negative += 1;
+            });
+            stop(ctx).await?;
+            if !lead.state.is_final() {
+                ctx.move_lead(lead, LeadState::Lost, &format!("not interested: {reason}"), by).await?;
+            }
+        }
+        ReplyLabel::Unsubscribe => {
+            counters.record(step, |c| {
+                c.replied += 1;
+                c.unsubscribed += 1;
+            });
+            suppress(ctx, &lead.fields.email, SuppressionReason::Unsubscribe, &reason).await?;
+            report.add("suppressed", 1);
+            stop(ctx).await?;
+            if !lead.state.is_final() {
+                ctx.move_lead(lead, LeadState::Lost, "unsubscribed", by).await?;
+            }
+        }
+        ReplyLabel::Bounce(BounceKind::Hard) => {
+            counters.record(step, |c| c.bounced += 1);
+            let address = if verdict.detail.is_empty() { lead.fields.email.clone() } else { verdict.detail.clone() };
+            suppress(ctx, &address, SuppressionReason::HardBounce, &reason).await?;
+            report.add("suppressed", 1);
+            stop(ctx).await?;
+            if !lead.state.is_final() && lead.state != LeadState::Interested {
+                ctx.move_lead(lead, LeadState::Dead, &format!("hard bounce ({reason})"), by).await?;
+            }
+        }
+        ReplyLabel::Bounce(BounceKind::Soft) => counters.record(step, |c| c.bounced += 1),
+        ReplyLabel::OutOfOffice(date) => {
+            let back = date
+                .as_ref()
+                .and_then(|d| NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day)))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+                .filter(|d| *d > ctx.now)
+                .unwrap_or(ctx.now + DEFAULT_OUT_OF_OFFICE);
+            if lead.state == LeadState::Contacted && lead.next_action_at.is_some() {
+                let next = lead.next_action_at.map_or(back, |at| at.max(back));
+                ctx.store
+                    .set_lead_schedule(&tenant, lead.id, lead.current_step, Some(next))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                report.add("deferred", 1);
+                report.note(format!("{} is out of office; next step deferred to {}", lead.fields.email, next.format("%Y-%m-%d")));
+            }
+        }
+        ReplyLabel::Referral(referral) => {
+            counters.record(step, |c| c.replied += 1);
+            stop(ctx).await?;
+            let email = normalize(&referral.email).map_err(|e| format!("referral to an invalid address {:?}: {e}", referral.email))?;
+            let (first, last) = referral
+                .name
+                .as_deref()
+                .map(|n| n.trim().split_once(' ').map_or((n.trim(), ""), |(f, l)| (f, l)))
+                .map(|(f, l)| (f.to_string(), l.to_string()))
+                .unwrap_or_default();
+            let mut attributes = std::collections::BTreeMap::new();
+            attributes.insert("referred_by".to_string(), lead.fields.email.clone());
+            let new = NewLead {
+                email: email.as_str().to_string(),
+                first_name: first,
+                last_name: last,
+                company: lead.fields.company.clone(),
+                domain: email.domain().to_string(),
+                country: lead.fields.country.clone(),
+                time_zone: lead.fields.time_zone.clone(),
+                attributes,
+                source_plugin: "referral".into(),
+                source_version: verdict.version.clone(),
+                ..NewLead::default()
+            };
+            let outcome = ctx.store.insert_leads(&tenant, ctx.campaign.id, &[new]).await.map_err(|e| e.to_string())?;
+            report.add("referred_leads", outcome.inserted);
+            if outcome.inserted > 0 {
+                report.note(format!("{} referred us to {}: new lead", lead.fields.email, email.as_str()));
+            }
+        }
+        ReplyLabel::AutoReply => {}
+        ReplyLabel::Unknown => counters.record(step, |c| c.replied += 1),
+    }
+    Ok(())
+}
+
+async fn suppress(ctx: &CycleContext<'_>, address: &str, reason: SuppressionReason, note: &str) -> Result<(), String> {
+    ctx.store
+        .add_suppression(&ctx.tenant, SuppressionKind::Address, address, reason, note)
+        .await
+        .map_err(|e| format!("cannot suppress {address}: {e}"))
+}

@@ -1,0 +1,132 @@
+//! Step 2, enrich: NEW leads through the bound enrichers in batches;
+//! NEW → ENRICHED, or NEW → DEAD when an enricher finds the address
+//! undeliverable.
+
+use std::collections::HashSet;
+
+use super::context::CycleContext;
+use super::report::StepReport;
+use super::wire;
+use crate::domain::lifecycle::LeadState;
+use crate::domain::model::LeadEnrichment;
+use crate::plugins::PluginKind;
+use crate::runtime::bindings::types::Enrichment;
+
+/// Leads per enricher call: large enough that the call boundary is noise,
+/// small enough to stay far below the boundary's size cap.
+pub const BATCH: u32 = 500;
+
+/// Runs the step.
+pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
+    let mut report = StepReport::new("enrich");
+    if !ctx.running() {
+        return report.skipped(ctx.not_running_note());
+    }
+    let names = ctx.campaign.config.plugins.enrichers.clone();
+    if names.is_empty() {
+        return report.skipped("no enricher bound; NEW leads are contacted as they are");
+    }
+    let mut plugins = Vec::new();
+    for name in &names {
+        match ctx.plugin(name, PluginKind::Enricher) {
+            Ok(plugin) => {
+                report.used(plugin.name(), plugin.version());
+                plugins.push(plugin);
+            }
+            Err(reason) => return report.failed(name, reason),
+        }
+    }
+    // Leads whose enrichment failed stay NEW; remember them so the loop ends.
+    let mut tried = HashSet::new();
+    loop {
+        let leads = match ctx.store.leads_in_state(&ctx.tenant, ctx.campaign.id, LeadState::New, BATCH + tried.len() as u32).await {
+            Ok(leads) => leads,
+            Err(e) => return report.failed("store", format!("cannot read NEW leads: {e}")),
+        };
+        let mut batch: Vec<_> = leads.into_iter().filter(|l| !tried.contains(&l.id)).collect();
+        batch.truncate(BATCH as usize);
+        if batch.is_empty() {
+            break;
+        }
+        tried.extend(batch.iter().map(|l| l.id));
+        report.add("batches", 1);
+        let mut results: Vec<Vec<Result<Enrichment, String>>> = Vec::new();
+        let mut call_failed = false;
+        for plugin in &plugins {
+            let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
+            match plugin.enrich(ctx.scope(), &wire_leads).await {
+                Ok(out) => results.push(out),
+                Err(e) => {
+                    report.fail(plugin.name(), e.to_string());
+                    call_failed = true;
+                    break;
+                }
+            }
+        }
+        if call_failed {
+            break;
+        }
+        for (i, lead) in batch.iter().enumerate() {
+            let mut merged = LeadEnrichment::default();
+            let mut deliverable = true;
+            let mut notes = Vec::new();
+            let mut failure = None;
+            let mut version = None;
+            for (plugin, out) in plugins.iter().zip(&results) {
+                match &out[i] {
+                    Ok(e) => {
+                        merge(&mut merged, e);
+                        notes.extend(e.notes.iter().cloned());
+                        if !e.deliverable && deliverable {
+                            deliverable = false;
+                            version = Some(format!("{}@{}", plugin.name(), plugin.version()));
+                        }
+                    }
+                    Err(reason) => failure = Some(format!("{}: {reason}", plugin.name())),
+                }
+            }
+            if let Some(reason) = failure {
+                report.fail(&lead.fields.email, reason);
+                continue;
+            }
+            if !notes.is_empty() {
+                merged.attributes.insert("enrich_notes".into(), notes.join("; "));
+            }
+            if let Err(e) = ctx.store.update_enrichment(&ctx.tenant, lead.id, &merged).await {
+                report.fail(&lead.fields.email, format!("cannot store enrichment: {e}"));
+                continue;
+            }
+            let (to, reason, by) = if deliverable {
+                let by = plugins.iter().map(|p| format!("{}@{}", p.name(), p.version())).collect::<Vec<_>>().join(",");
+                (LeadState::Enriched, "enriched".to_string(), Some(by))
+            } else {
+                (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)
+            };
+            match ctx.move_lead(lead, to, &reason, by).await {
+                Ok(()) if deliverable => report.add("enriched", 1),
+                Ok(()) => report.add("undeliverable", 1),
+                Err(reason) => report.fail(&lead.fields.email, reason),
+            }
+        }
+    }
+    report
+}
+
+/// Later enrichers override earlier ones field by field.
+fn merge(into: &mut LeadEnrichment, e: &Enrichment) {
+    let set = |slot: &mut Option<String>, value: &Option<String>| {
+        if let Some(v) = value.as_ref().filter(|v| !v.trim().is_empty()) {
+            *slot = Some(v.clone());
+        }
+    };
+    set(&mut into.company, &e.company);
+    set(&mut into.domain, &e.domain);
+    set(&mut into.title, &e.title);
+    set(&mut into.country, &e.country);
+    if e.employees.is_some() {
+        into.employees = e.employees;
+    }
+    for a in &e.attributes {
+        into.attributes.insert(a.key.clone(), a.value.clone());
+    }
+}

@@ -1,0 +1,360 @@
+//! Shadow runs: a candidate version sees the same inputs as the active one;
+//! its outputs are recorded beside the active outputs and never applied.
+//!
+//! Install a candidate with `cam plugins shadow FILE`; the registry then
+//! holds it as [`PluginRegistry::shadow_of`]. The pipeline, after calling the
+//! active version and before applying its result, hands both to a
+//! [`ShadowRunner`]:
+//!
+//! ```ignore
+//! let scores = scorer.score(scope.clone(), &leads).await?;
+//! shadow_runner.score(&scorer, scope, &leads, &scores).await; // records only
+//! apply(scores);
+//! ```
+//!
+//! Records go to a JSON Lines file per plugin, `<plugins_dir>/.shadow/<name>.jsonl`
+//! (one line per compared input), which `cam plugins diff NAME` reads.
+//! A file keeps the comparison visible without a database and next to the
+//! versions it compares; it is cleared on promotion.
+//!
+//! The candidate runs without the `kv` store (its calls get a storage error):
+//! its writes would otherwise change what the active version reads. Its
+//! `http` grants still apply, so a candidate that makes writing requests is
+//! not side-effect free; shadow only read-only sources.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::loaded::LoadedPlugin;
+use super::registry::PluginRegistry;
+use crate::runtime::CallScope;
+use crate::runtime::bindings::types::{
+    CampaignSnapshot, Classification, Decision, Enrichment, InboundReply, Lead, Score,
+};
+
+/// Name of the shadow records folder inside the plugins folder.
+pub const SHADOW_DIR: &str = ".shadow";
+
+/// Two scores closer than this agree: a difference below it changes no one's
+/// place in the contact order in practice.
+pub const SCORE_TOLERANCE: f32 = 0.005;
+
+/// One input both versions saw and what each answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowRecord {
+    /// When it was compared.
+    pub at: DateTime<Utc>,
+    /// The plugin name.
+    pub plugin: String,
+    /// What the input was: the lead's email, the reply's Message-ID, the campaign.
+    pub input: String,
+    /// The active version (short sha256).
+    pub active_version: String,
+    /// What the active version answered.
+    pub active_output: String,
+    /// The candidate version (short sha256).
+    pub candidate_version: String,
+    /// What the candidate answered (or its error).
+    pub candidate_output: String,
+    /// Whether they decided the same.
+    pub agree: bool,
+}
+
+/// The shadow records of one plugin.
+#[derive(Debug, Clone)]
+pub struct ShadowLog {
+    path: PathBuf,
+}
+
+impl ShadowLog {
+    /// The log of `name` in `plugins_dir`.
+    pub fn for_plugin(plugins_dir: &Path, name: &str) -> ShadowLog {
+        ShadowLog {
+            path: plugins_dir.join(SHADOW_DIR).join(format!("{name}.jsonl")),
+        }
+    }
+
+    /// Its file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends records.
+    pub fn append(&self, records: &[ShadowRecord]) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut text = String::new();
+        for record in records {
+            text.push_str(&serde_json::to_string(record)?);
+            text.push('\n');
+        }
+        // One write call per batch keeps concurrent appenders' lines whole.
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .with_context(|| format!("opening {}", self.path.display()))?;
+        file.write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    /// Every record (none when the file does not exist). Unreadable lines are skipped.
+    pub fn read(&self) -> anyhow::Result<Vec<ShadowRecord>> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(text
+                .lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", self.path.display())),
+        }
+    }
+
+    /// Removes every record (after a promotion).
+    pub fn clear(&self) -> anyhow::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", self.path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How often a candidate agreed with the active version, and where not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiffReport {
+    /// The plugin name.
+    pub plugin: String,
+    /// Inputs compared.
+    pub total: usize,
+    /// Inputs on which both decided the same.
+    pub agreed: usize,
+    /// Every input on which they differed, oldest first.
+    pub disagreements: Vec<ShadowRecord>,
+}
+
+impl DiffReport {
+    /// The report over `records` of `candidate_version` (all candidates when `None`).
+    pub fn from_records(plugin: &str, records: Vec<ShadowRecord>, candidate_version: Option<&str>) -> DiffReport {
+        let records: Vec<ShadowRecord> = records
+            .into_iter()
+            .filter(|r| candidate_version.is_none_or(|v| r.candidate_version == v))
+            .collect();
+        let agreed = records.iter().filter(|r| r.agree).count();
+        DiffReport {
+            plugin: plugin.to_string(),
+            total: records.len(),
+            agreed,
+            disagreements: records.into_iter().filter(|r| !r.agree).collect(),
+        }
+    }
+
+    /// Share of inputs on which they agreed, 0..=1 (1 when nothing was compared).
+    pub fn agreement_rate(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.agreed as f64 / self.total as f64
+        }
+    }
+}
+
+/// What one shadow comparison found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShadowSummary {
+    /// Inputs compared.
+    pub compared: usize,
+    /// Inputs on which they agreed.
+    pub agreed: usize,
+}
+
+/// Runs shadow candidates beside active calls and records both outputs.
+#[derive(Debug, Clone)]
+pub struct ShadowRunner {
+    registry: Arc<PluginRegistry>,
+    plugins_dir: PathBuf,
+}
+
+impl ShadowRunner {
+    /// A runner for the candidates of `registry`, recording into `plugins_dir`.
+    pub fn new(registry: Arc<PluginRegistry>, plugins_dir: &Path) -> ShadowRunner {
+        ShadowRunner {
+            registry,
+            plugins_dir: plugins_dir.to_path_buf(),
+        }
+    }
+
+    /// The candidate beside `active`, if one is installed (and is not `active` itself).
+    fn candidate(&self, active: &LoadedPlugin) -> Option<Arc<LoadedPlugin>> {
+        self.registry
+            .shadow_of(active.name())
+            .filter(|c| c.sha256() != active.sha256())
+    }
+
+    /// Scores `leads` with the candidate and records each lead's two scores.
+    /// `None` when no candidate is installed.
+    pub async fn score(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        leads: &[Lead],
+        active_scores: &[Score],
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let answered = candidate.score(isolated(scope), leads).await;
+        let pairs = leads.iter().zip(active_scores).enumerate().map(|(i, (lead, mine))| {
+            let (theirs, agree) = match &answered {
+                Ok(scores) => {
+                    let theirs = &scores[i];
+                    (show_score(theirs), (theirs.value - mine.value).abs() <= SCORE_TOLERANCE)
+                }
+                Err(error) => (format!("error: {error}"), false),
+            };
+            (lead.email.clone(), show_score(mine), theirs, agree)
+        });
+        self.record(active, &candidate, pairs.collect())
+    }
+
+    /// Classifies `reply` with the candidate; `input` names it (its Message-ID).
+    pub async fn classify(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        input: &str,
+        reply: &InboundReply,
+        active_label: &Classification,
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let (theirs, agree) = match candidate.classify(isolated(scope), reply).await {
+            Ok(label) => (
+                show_label(&label),
+                format!("{:?}", label.label) == format!("{:?}", active_label.label),
+            ),
+            Err(error) => (format!("error: {error}"), false),
+        };
+        self.record(
+            active,
+            &candidate,
+            vec![(input.to_string(), show_label(active_label), theirs, agree)],
+        )
+    }
+
+    /// Runs the candidate rule on `snapshot`; `input` names it (the campaign).
+    /// They agree when they return the same actions (reasons may differ).
+    pub async fn decide(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        input: &str,
+        snapshot: &CampaignSnapshot,
+        active_decisions: &[Decision],
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let (theirs, agree) = match candidate.decide(isolated(scope), snapshot).await {
+            Ok(decisions) => (
+                show_decisions(&decisions),
+                actions(&decisions) == actions(active_decisions),
+            ),
+            Err(error) => (format!("error: {error}"), false),
+        };
+        self.record(
+            active,
+            &candidate,
+            vec![(input.to_string(), show_decisions(active_decisions), theirs, agree)],
+        )
+    }
+
+    /// Enriches `leads` with the candidate and records each lead's two results.
+    pub async fn enrich(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        leads: &[Lead],
+        active_results: &[Result<Enrichment, String>],
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let answered = candidate.enrich(isolated(scope), leads).await;
+        let pairs = leads.iter().zip(active_results).enumerate().map(|(i, (lead, mine))| {
+            let mine = format!("{mine:?}");
+            let (theirs, agree) = match &answered {
+                Ok(results) => {
+                    let theirs = format!("{:?}", results[i]);
+                    let agree = theirs == mine;
+                    (theirs, agree)
+                }
+                Err(error) => (format!("error: {error}"), false),
+            };
+            (lead.email.clone(), mine, theirs, agree)
+        });
+        self.record(active, &candidate, pairs.collect())
+    }
+
+    fn record(
+        &self,
+        active: &LoadedPlugin,
+        candidate: &LoadedPlugin,
+        pairs: Vec<(String, String, String, bool)>,
+    ) -> Option<ShadowSummary> {
+        let at = Utc::now();
+        let records: Vec<ShadowRecord> = pairs
+            .into_iter()
+            .map(|(input, active_output, candidate_output, agree)| ShadowRecord {
+                at,
+                plugin: active.name().to_string(),
+                input,
+                active_version: active.version().to_string(),
+                active_output,
+                candidate_version: candidate.version().to_string(),
+                candidate_output,
+                agree,
+            })
+            .collect();
+        let summary = ShadowSummary {
+            compared: records.len(),
+            agreed: records.iter().filter(|r| r.agree).count(),
+        };
+        if let Err(error) = ShadowLog::for_plugin(&self.plugins_dir, active.name()).append(&records) {
+            tracing::warn!(plugin = %active.name(), "cannot record shadow outputs: {error:#}");
+        }
+        Some(summary)
+    }
+}
+
+/// The candidate's scope: the same tenant and clock, no kv store.
+fn isolated(mut scope: CallScope) -> CallScope {
+    scope.kv = None;
+    scope
+}
+
+fn show_score(score: &Score) -> String {
+    format!("{:.3} ({})", score.value, score.reasons.join("; "))
+}
+
+fn show_label(label: &Classification) -> String {
+    format!("{:?} {:.2} ({})", label.label, label.confidence, label.reason)
+}
+
+fn actions(decisions: &[Decision]) -> Vec<String> {
+    decisions.iter().map(|d| format!("{:?}", d.action)).collect()
+}
+
+fn show_decisions(decisions: &[Decision]) -> String {
+    if decisions.is_empty() {
+        return "no action".into();
+    }
+    decisions
+        .iter()
+        .map(|d| format!("{:?} ({})", d.action, d.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

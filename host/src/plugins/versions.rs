@@ -1,0 +1,148 @@
+//! Every version's bytes, kept so a rollback or a promotion works while the
+//! worker runs, and the shadow designations.
+//!
+//! Layout, inside the plugins folder (hidden, so the watcher ignores it):
+//!
+//! ```text
+//! .versions/<sha256>.wasm      the component, content-addressed
+//! .versions/<sha256>.toml      the manifest it was last loaded with
+//! .versions/shadows.json       {"plugin name": "sha256 of its shadow candidate"}
+//! .versions/release/<name>     a request to release <name> from quarantine
+//! ```
+//!
+//! A version's identity is the sha256 of its component (what
+//! [`LoadedPlugin::version`](super::LoadedPlugin::version) reports and every
+//! score records). A manifest-only change reloads the plugin under the same
+//! version; the stored manifest copy is then the latest one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::domain::model::PluginVersionRecord;
+
+/// Name of the hidden folder inside the plugins folder.
+pub const VERSIONS_DIR: &str = ".versions";
+
+/// The version folder of one plugins folder.
+#[derive(Debug, Clone)]
+pub struct VersionFolder {
+    dir: PathBuf,
+}
+
+impl VersionFolder {
+    /// The version folder inside `plugins_dir`.
+    pub fn in_plugins_dir(plugins_dir: &Path) -> VersionFolder {
+        VersionFolder {
+            dir: plugins_dir.join(VERSIONS_DIR),
+        }
+    }
+
+    /// Its path.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The component file of `sha256`.
+    pub fn wasm_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}.wasm"))
+    }
+
+    /// Keeps a version's bytes and manifest (idempotent).
+    pub fn save(&self, sha256: &str, wasm: &[u8], manifest_text: &str) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
+        let wasm_path = self.wasm_path(sha256);
+        if !wasm_path.exists() {
+            write_atomically(&wasm_path, wasm)?;
+        }
+        write_atomically(&wasm_path.with_extension("toml"), manifest_text.as_bytes())
+    }
+
+    /// A kept version's bytes and manifest text, if this folder has it.
+    pub fn read(&self, sha256: &str) -> anyhow::Result<Option<(Vec<u8>, String)>> {
+        let wasm_path = self.wasm_path(sha256);
+        let wasm = match std::fs::read(&wasm_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", wasm_path.display())),
+        };
+        let manifest_path = wasm_path.with_extension("toml");
+        let manifest =
+            std::fs::read_to_string(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
+        Ok(Some((wasm, manifest)))
+    }
+
+    /// Shadow candidates by plugin name (sha256 of each).
+    pub fn shadows(&self) -> BTreeMap<String, String> {
+        std::fs::read(self.dir.join("shadows.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Sets (`Some`) or clears (`None`) the shadow candidate of `name`.
+    pub fn set_shadow(&self, name: &str, sha256: Option<&str>) -> anyhow::Result<()> {
+        let mut shadows = self.shadows();
+        match sha256 {
+            Some(sha) => shadows.insert(name.to_string(), sha.to_string()),
+            None => shadows.remove(name),
+        };
+        std::fs::create_dir_all(&self.dir)?;
+        write_atomically(&self.dir.join("shadows.json"), &serde_json::to_vec_pretty(&shadows)?)
+    }
+
+    /// Asks running workers to release `name` from quarantine.
+    pub fn request_release(&self, name: &str) -> anyhow::Result<()> {
+        let dir = self.dir.join("release");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(name), b"")?;
+        Ok(())
+    }
+
+    /// Takes the pending release requests (names), removing them.
+    pub fn take_release_requests(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("release")) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                std::fs::remove_file(entry.path()).ok().map(|()| name)
+            })
+            .collect()
+    }
+}
+
+/// Writes `bytes` beside `path` and renames it into place.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
+}
+
+/// The version of `history` whose sha256 starts with `prefix` (case-insensitive).
+/// Errors say whether none or several matched.
+pub fn find_version<'a>(history: &'a [PluginVersionRecord], prefix: &str) -> Result<&'a PluginVersionRecord, String> {
+    let prefix = prefix.to_ascii_lowercase();
+    let matches: Vec<&PluginVersionRecord> = history
+        .iter()
+        .filter(|v| v.plugin.sha256.starts_with(&prefix))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!("no version starts with `{prefix}`; see `cam plugins history`")),
+        _ => Err(format!(
+            "{} versions start with `{prefix}`; give more digits",
+            matches.len()
+        )),
+    }
+}
+
+/// The version to roll back to without `--to`: the newest one recorded
+/// before the active one (history is newest first).
+pub fn previous_version(history: &[PluginVersionRecord]) -> Option<&PluginVersionRecord> {
+    let active = history.iter().position(|v| v.active)?;
+    history.get(active + 1)
+}

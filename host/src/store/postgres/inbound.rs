@@ -1,0 +1,244 @@
+//! Inbound messages, inbox cursors and alerts on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgPool, Row};
+
+use super::touched;
+use crate::domain::model::{Alert, InboundMessage, InboxCursor, NewAlert, NewInboundMessage};
+use crate::store::shared::{inbound_message_id, to_u32};
+use crate::store::{Insertion, StoreError, StoreResult};
+
+const INBOUND_COLUMNS: &str = "id, tenant_id, mailbox, message_id, in_reply_to, refs, from_address, \
+     subject, body_text, raw, received_at, matched_lead_id, label, label_confidence, \
+     classifier_version, alert_sent";
+
+fn inbound_from_row(row: &PgRow) -> StoreResult<InboundMessage> {
+    Ok(InboundMessage {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        message: NewInboundMessage {
+            mailbox: row.try_get("mailbox")?,
+            message_id: row.try_get("message_id")?,
+            in_reply_to: row.try_get("in_reply_to")?,
+            references: row.try_get::<Json<_>, _>("refs")?.0,
+            from_address: row.try_get("from_address")?,
+            subject: row.try_get("subject")?,
+            body_text: row.try_get("body_text")?,
+            raw: row.try_get("raw")?,
+            received_at: row.try_get("received_at")?,
+        },
+        matched_lead_id: row.try_get("matched_lead_id")?,
+        label: row.try_get("label")?,
+        label_confidence: row.try_get("label_confidence")?,
+        classifier_version: row.try_get("classifier_version")?,
+        alert_sent: row.try_get("alert_sent")?,
+    })
+}
+
+pub(super) async fn insert_inbound(pool: &PgPool, tenant: &str, m: &NewInboundMessage) -> StoreResult<Insertion> {
+    let message_id = inbound_message_id(m);
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO inbound_messages (tenant_id, mailbox, message_id, in_reply_to, refs, \
+         from_address, subject, body_text, raw, received_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING id",
+    )
+    .bind(tenant)
+    .bind(&m.mailbox)
+    .bind(&message_id)
+    .bind(m.in_reply_to.as_deref())
+    .bind(Json(&m.references))
+    .bind(&m.from_address)
+    .bind(&m.subject)
+    .bind(&m.body_text)
+    .bind(&m.raw)
+    .bind(m.received_at)
+    .bind(Utc::now())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(Insertion::New(id));
+    }
+    let id: i64 = sqlx::query_scalar("SELECT id FROM inbound_messages WHERE tenant_id = $1 AND message_id = $2")
+        .bind(tenant)
+        .bind(&message_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(Insertion::Existing(id))
+}
+
+pub(super) async fn get_inbound(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<InboundMessage> {
+    let sql = format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("inbound message", id))?;
+    inbound_from_row(&row)
+}
+
+pub(super) async fn set_inbound_match(pool: &PgPool, tenant: &str, id: i64, lead_id: i64) -> StoreResult<()> {
+    // The lead must be the tenant's too.
+    let result = sqlx::query(
+        "UPDATE inbound_messages SET matched_lead_id = \
+         (SELECT id FROM leads WHERE tenant_id = $1 AND id = $3) \
+         WHERE tenant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM leads WHERE tenant_id = $1 AND id = $3)",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(lead_id)
+    .execute(pool)
+    .await?;
+    touched(result, "inbound message or lead", id)
+}
+
+pub(super) async fn set_inbound_label(
+    pool: &PgPool,
+    tenant: &str,
+    id: i64,
+    label: &str,
+    confidence: f64,
+    classifier_version: &str,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE inbound_messages SET label = $3, label_confidence = $4, classifier_version = $5 \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(label)
+    .bind(confidence)
+    .bind(classifier_version)
+    .execute(pool)
+    .await?;
+    touched(result, "inbound message", id)
+}
+
+pub(super) async fn mark_inbound_alerted(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<()> {
+    let result = sqlx::query("UPDATE inbound_messages SET alert_sent = TRUE WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    touched(result, "inbound message", id)
+}
+
+/// Inbound messages matching a fixed `condition` (never user input).
+pub(super) async fn list_inbound(
+    pool: &PgPool,
+    tenant: &str,
+    condition: &'static str,
+    limit: u32,
+) -> StoreResult<Vec<InboundMessage>> {
+    let sql = format!(
+        "SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND {condition} \
+         ORDER BY id LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(inbound_from_row).collect()
+}
+
+pub(super) async fn inbox_cursor(pool: &PgPool, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT uid_validity, last_uid FROM inbox_cursors WHERE tenant_id = $1 AND mailbox = $2")
+            .bind(tenant)
+            .bind(mailbox)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|(v, u)| {
+        Ok(InboxCursor {
+            uid_validity: to_u32("inbox_cursors.uid_validity", v)?,
+            last_uid: to_u32("inbox_cursors.last_uid", u)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn set_inbox_cursor(
+    pool: &PgPool,
+    tenant: &str,
+    mailbox: &str,
+    cursor: InboxCursor,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO inbox_cursors (tenant_id, mailbox, uid_validity, last_uid, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, mailbox) DO UPDATE SET \
+         uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at",
+    )
+    .bind(tenant)
+    .bind(mailbox)
+    .bind(i64::from(cursor.uid_validity))
+    .bind(i64::from(cursor.last_uid))
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_alert(pool: &PgPool, tenant: &str, a: &NewAlert) -> StoreResult<Insertion> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO alerts (tenant_id, idempotency_key, kind, lead_id, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(tenant)
+    .bind(&a.idempotency_key)
+    .bind(&a.kind)
+    .bind(a.lead_id)
+    .bind(Json(&a.payload))
+    .bind(Utc::now())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(Insertion::New(id));
+    }
+    let id: i64 = sqlx::query_scalar("SELECT id FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2")
+        .bind(tenant)
+        .bind(&a.idempotency_key)
+        .fetch_one(pool)
+        .await?;
+    Ok(Insertion::Existing(id))
+}
+
+pub(super) async fn mark_alert_delivered(pool: &PgPool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    let result = sqlx::query("UPDATE alerts SET delivered_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(at)
+        .execute(pool)
+        .await?;
+    touched(result, "alert", id)
+}
+
+pub(super) async fn list_alerts(pool: &PgPool, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, idempotency_key, kind, lead_id, payload, created_at, delivered_at \
+         FROM alerts WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(tenant)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Alert {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                alert: NewAlert {
+                    idempotency_key: row.try_get("idempotency_key")?,
+                    kind: row.try_get("kind")?,
+                    lead_id: row.try_get("lead_id")?,
+                    payload: row.try_get::<Json<_>, _>("payload")?.0,
+                },
+                created_at: row.try_get("created_at")?,
+                delivered_at: row.try_get("delivered_at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,259 @@
+//! Outbound emails on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+
+use crate::domain::model::{EmailState, NewOutboundEmail, OutboundEmail};
+use crate::store::shared::{to_u32, to_u64};
+use crate::store::{Insertion, StoreError, StoreResult};
+
+const EMAIL_COLUMNS: &str = "id, tenant_id, campaign_id, lead_id, step, mailbox, to_address, \
+     subject, body, message_id, state, error, queued_at, attempted_at, sent_at";
+
+fn email_from_row(row: &PgRow) -> StoreResult<OutboundEmail> {
+    let state: String = row.try_get("state")?;
+    Ok(OutboundEmail {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        email: NewOutboundEmail {
+            campaign_id: row.try_get("campaign_id")?,
+            lead_id: row.try_get("lead_id")?,
+            step: to_u32("outbound_emails.step", row.try_get("step")?)?,
+            mailbox: row.try_get("mailbox")?,
+            to_address: row.try_get("to_address")?,
+            subject: row.try_get("subject")?,
+            body: row.try_get("body")?,
+            message_id: row.try_get("message_id")?,
+        },
+        state: EmailState::parse(&state).ok_or_else(|| StoreError::corrupt("outbound_emails.state", &state))?,
+        error: row.try_get("error")?,
+        queued_at: row.try_get("queued_at")?,
+        attempted_at: row.try_get("attempted_at")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
+pub(super) async fn queue(pool: &PgPool, tenant: &str, e: &NewOutboundEmail) -> StoreResult<Insertion> {
+    // Inserting through a SELECT of the tenant's own lead and campaign keeps
+    // another tenant's ids out without a separate check.
+    let inserted: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO outbound_emails (tenant_id, campaign_id, lead_id, step, mailbox, to_address, \
+         subject, body, message_id, state, queued_at) \
+         SELECT l.tenant_id, c.id, l.id, $4, $5, $6, $7, $8, $9, 'QUEUED', $10 \
+         FROM leads l JOIN campaigns c ON c.id = $2 AND c.tenant_id = l.tenant_id \
+         WHERE l.tenant_id = $1 AND l.id = $3 \
+         ON CONFLICT (lead_id, step) DO NOTHING RETURNING id",
+    )
+    .bind(tenant)
+    .bind(e.campaign_id)
+    .bind(e.lead_id)
+    .bind(i64::from(e.step))
+    .bind(&e.mailbox)
+    .bind(&e.to_address)
+    .bind(&e.subject)
+    .bind(&e.body)
+    .bind(&e.message_id)
+    .bind(Utc::now())
+    .fetch_optional(pool)
+    .await;
+    let unique_violation = match inserted {
+        Ok(Some(id)) => return Ok(Insertion::New(id)),
+        Ok(None) => false,
+        Err(err) if crate::store::error::is_unique_violation(&err) => true,
+        Err(err) => return Err(err.into()),
+    };
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM outbound_emails WHERE tenant_id = $1 AND lead_id = $2 AND step = $3")
+            .bind(tenant)
+            .bind(e.lead_id)
+            .bind(i64::from(e.step))
+            .fetch_optional(pool)
+            .await?;
+    match existing {
+        Some(id) => Ok(Insertion::Existing(id)),
+        // Another (lead, step) already uses this Message-ID.
+        None if unique_violation => Err(StoreError::Duplicate {
+            entity: "Message-ID",
+            key: e.message_id.clone(),
+        }),
+        None => Err(StoreError::not_found(
+            "lead or campaign",
+            format!("{}/{}", e.lead_id, e.campaign_id),
+        )),
+    }
+}
+
+pub(super) async fn get(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<OutboundEmail> {
+    let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("email", id))?;
+    email_from_row(&row)
+}
+
+pub(super) async fn by_message_id(pool: &PgPool, tenant: &str, message_id: &str) -> StoreResult<Option<OutboundEmail>> {
+    let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND message_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(email_from_row).transpose()
+}
+
+/// Runs a guarded state change; `Conflict` (or `NotFound`) when it did not apply.
+async fn change_state(
+    pool: &PgPool,
+    tenant: &str,
+    id: i64,
+    set: &str,
+    allowed_from: &[EmailState],
+    to: EmailState,
+    bind_value: Option<BindValue<'_>>,
+) -> StoreResult<()> {
+    let from: Vec<String> = allowed_from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let sql = format!(
+        "UPDATE outbound_emails SET state = '{}', {set} WHERE tenant_id = $1 AND id = $2 AND state IN ({})",
+        to.as_str(),
+        from.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(tenant).bind(id);
+    query = match bind_value {
+        Some(BindValue::Time(v)) => query.bind(v),
+        Some(BindValue::Text(v)) => query.bind(v),
+        None => query,
+    };
+    if query.execute(pool).await?.rows_affected() == 1 {
+        return Ok(());
+    }
+    let current = get(pool, tenant, id).await?;
+    Err(StoreError::Conflict(format!(
+        "email {id} is {}, cannot become {}",
+        current.state.as_str(),
+        to.as_str()
+    )))
+}
+
+/// The one extra value a state change binds as `$3`.
+enum BindValue<'a> {
+    Time(DateTime<Utc>),
+    Text(&'a str),
+}
+
+pub(super) async fn mark_sending(pool: &PgPool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    change_state(
+        pool,
+        tenant,
+        id,
+        "attempted_at = $3",
+        &[EmailState::Queued],
+        EmailState::Sending,
+        Some(BindValue::Time(at)),
+    )
+    .await
+}
+
+pub(super) async fn mark_sent(pool: &PgPool, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    change_state(
+        pool,
+        tenant,
+        id,
+        "sent_at = $3, error = NULL",
+        &[EmailState::Sending],
+        EmailState::Sent,
+        Some(BindValue::Time(at)),
+    )
+    .await
+}
+
+pub(super) async fn mark_failed(pool: &PgPool, tenant: &str, id: i64, error: &str) -> StoreResult<()> {
+    change_state(
+        pool,
+        tenant,
+        id,
+        "error = $3",
+        &[EmailState::Queued, EmailState::Sending],
+        EmailState::Failed,
+        Some(BindValue::Text(error)),
+    )
+    .await
+}
+
+pub(super) async fn mark_uncertain(pool: &PgPool, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
+    change_state(
+        pool,
+        tenant,
+        id,
+        "error = $3",
+        &[EmailState::Sending],
+        EmailState::Uncertain,
+        Some(BindValue::Text(note)),
+    )
+    .await
+}
+
+pub(super) async fn mark_stale_uncertain(
+    pool: &PgPool,
+    tenant: &str,
+    attempted_before: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let result = sqlx::query(
+        "UPDATE outbound_emails SET state = 'UNCERTAIN', \
+         error = 'worker stopped while sending; check the mail server before resending' \
+         WHERE tenant_id = $1 AND state = 'SENDING' AND attempted_at < $2",
+    )
+    .bind(tenant)
+    .bind(attempted_before)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+pub(super) async fn in_state(
+    pool: &PgPool,
+    tenant: &str,
+    campaign_id: Option<i64>,
+    state: EmailState,
+    limit: u32,
+) -> StoreResult<Vec<OutboundEmail>> {
+    let sql = format!(
+        "SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND state = $2 \
+         AND ($3 IS NULL OR campaign_id = $3) ORDER BY id LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(state.as_str())
+        .bind(campaign_id)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(email_from_row).collect()
+}
+
+pub(super) async fn count_sent_since(
+    pool: &PgPool,
+    tenant: &str,
+    campaign_id: Option<i64>,
+    mailbox: Option<&str>,
+    since: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let filter = if campaign_id.is_some() {
+        "campaign_id = $3"
+    } else {
+        "mailbox = $3"
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM outbound_emails WHERE {filter} AND tenant_id = $1 \
+         AND attempted_at >= $2 AND state IN ('SENDING', 'SENT', 'UNCERTAIN')"
+    );
+    let query = sqlx::query_scalar::<_, i64>(&sql).bind(tenant).bind(since);
+    let query = match (campaign_id, mailbox) {
+        (Some(id), _) => query.bind(id),
+        (None, mailbox) => query.bind(mailbox.unwrap_or_default()),
+    };
+    Ok(to_u64(query.fetch_one(pool).await?))
+}

@@ -1,0 +1,155 @@
+//! The worker loop: claim a RUNNING campaign's lease, run its cycle while a
+//! heartbeat keeps the lease alive, release it, move on; sleep between
+//! rounds; on shutdown finish the step in progress, release, return.
+//!
+//! Leases are per (tenant, campaign) in the store, so two workers never run
+//! the same campaign at once; a worker that dies stops renewing, and its
+//! lease lapses after [`WorkerOptions::lease_ttl`] so another can take over.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::pipeline::{Clock, Cycle, CycleReport, Transports};
+use crate::plugins::PluginRegistry;
+use crate::runtime::Runtime;
+use crate::store::Store;
+
+/// How long a lease lasts without a heartbeat: long enough to ride out a
+/// slow database round trip, short enough that a dead worker's campaigns
+/// are picked up within a minute.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// This worker's id in leases (host name and process id by default).
+    pub worker_id: String,
+    /// Pause between rounds over the campaigns.
+    pub interval: Duration,
+    /// Lease lifetime; heartbeats renew it every third of it.
+    pub lease_ttl: Duration,
+    /// Stop after one round (tests, cron).
+    pub once: bool,
+}
+
+impl WorkerOptions {
+    /// Defaults with `interval` between rounds.
+    pub fn new(interval: Duration) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
+        Self {
+            worker_id: format!("{host}:{}", std::process::id()),
+            interval,
+            lease_ttl: DEFAULT_LEASE_TTL,
+            once: false,
+        }
+    }
+}
+
+/// What the worker reports per event, for the CLI to print.
+pub trait WorkerObserver: Send + Sync {
+    /// A cycle finished.
+    fn cycle_done(&self, report: &CycleReport);
+    /// A round found no free campaign.
+    fn idle(&self, interval: Duration);
+    /// Something went wrong with one campaign; the loop goes on.
+    fn error(&self, message: &str);
+}
+
+/// The loop over campaigns.
+pub struct Worker<'a> {
+    /// The shared store.
+    pub store: Arc<dyn Store>,
+    /// The plugin runtime.
+    pub runtime: &'a Runtime,
+    /// Loaded plugins.
+    pub registry: &'a PluginRegistry,
+    /// The clock cycles run on.
+    pub clock: &'a dyn Clock,
+    /// Mail in and out.
+    pub transports: Transports,
+    /// Options.
+    pub options: WorkerOptions,
+}
+
+impl Worker<'_> {
+    /// Runs rounds until `shutdown` turns true (or after one round with
+    /// `once`). Returns how many cycles ran.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>, observer: &dyn WorkerObserver) -> anyhow::Result<u64> {
+        let mut cycles = 0;
+        loop {
+            let mut done_this_round = HashSet::new();
+            while !*shutdown.borrow() {
+                let lease = match self.store.claim_next_campaign(&self.options.worker_id, self.options.lease_ttl).await {
+                    Ok(Some(lease)) => lease,
+                    Ok(None) => break,
+                    Err(e) => {
+                        observer.error(&format!("cannot claim a campaign: {e}"));
+                        break;
+                    }
+                };
+                let key = (lease.tenant_id.clone(), lease.campaign_id);
+                if !done_this_round.insert(key) {
+                    // Every free campaign has had its cycle this round.
+                    let _ = self.store.release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id).await;
+                    break;
+                }
+                match self.cycle(&lease.tenant_id, lease.campaign_id, shutdown.clone()).await {
+                    Ok(report) => {
+                        cycles += 1;
+                        observer.cycle_done(&report);
+                    }
+                    Err(e) => observer.error(&format!("campaign {} of {}: {e:#}", lease.campaign_id, lease.tenant_id)),
+                }
+                if let Err(e) = self.store.release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id).await {
+                    observer.error(&format!("cannot release the lease of campaign {}: {e}", lease.campaign_id));
+                }
+            }
+            if self.options.once || *shutdown.borrow() {
+                return Ok(cycles);
+            }
+            if done_this_round.is_empty() {
+                observer.idle(self.options.interval);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.options.interval) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return Ok(cycles);
+            }
+        }
+    }
+
+    /// One cycle with a heartbeat renewing the lease meanwhile.
+    async fn cycle(&self, tenant: &str, campaign_id: i64, shutdown: watch::Receiver<bool>) -> anyhow::Result<CycleReport> {
+        let campaign = self.store.get_campaign(tenant, campaign_id).await?;
+        let heartbeat = {
+            let store = self.store.clone();
+            let (tenant, worker, ttl) = (tenant.to_string(), self.options.worker_id.clone(), self.options.lease_ttl);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(ttl / 3);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    match store.renew_lease(&tenant, campaign_id, &worker, ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::error!(campaign_id, "lost the lease: another worker took over after it lapsed");
+                            break;
+                        }
+                        Err(e) => tracing::warn!(campaign_id, error = %e, "heartbeat failed; retrying"),
+                    }
+                }
+            })
+        };
+        let result = Cycle::new(self.store.clone(), self.runtime, self.registry, self.clock, campaign, self.transports.clone())
+            .with_shutdown(shutdown)
+            .run()
+            .await;
+        heartbeat.abort();
+        result
+    }
+}

@@ -1,0 +1,234 @@
+//! `cam cycle` driven through several cycles on SQLite, with a clock moved
+//! by `--now`: lead states, the outbox (headers, threading, unsubscribe),
+//! replies (interested, unsubscribe, out-of-office, referral, bounce), the
+//! single alert and the decision rule pausing the campaign.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use cam::cli::demo::{CAMPAIGN_TOML, EXAMPLE_REPLIES, address_reply};
+use cam::domain::campaign_def::CampaignDef;
+use cam::domain::lifecycle::LeadState;
+use cam::domain::model::{CampaignStatus, EmailState, Lead, NewLead, SuppressionReason};
+use cam::mail::maildir::MaildirInbox;
+use cam::store::Store;
+use serde_json::Value;
+
+use crate::support::install_plugin;
+
+const TENANT: &str = "default";
+const CAMPAIGN: &str = "cycle-test";
+/// A Tuesday, 10:00 UTC: 11:00 in Berlin, inside the send window.
+const T0: &str = "2026-03-03T10:00:00Z";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    store: Arc<dyn Store>,
+    campaign_id: i64,
+}
+
+impl Setup {
+    async fn new(leads: usize) -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
+        let plugins = root.join("plugins");
+        std::fs::create_dir_all(&plugins).expect("plugins dir");
+        for name in ["basic_enrich", "weighted_score", "heuristic_replies", "guardrails"] {
+            install_plugin(&plugins, name);
+        }
+        // Judge bounces from 5 sent emails on, so one bounce in six pauses.
+        let manifest = plugins.join("guardrails.toml");
+        let text = std::fs::read_to_string(&manifest).expect("manifest");
+        std::fs::write(&manifest, text.replace("min_sent_for_bounce = 50", "min_sent_for_bounce = 5")).expect("manifest");
+
+        let store = cam::store::open(&format!("sqlite://{}", root.join("cam.db").display())).await.expect("store");
+        store.ensure_tenant(TENANT, "Test").await.expect("tenant");
+        let mut def = CampaignDef::from_toml(CAMPAIGN_TOML).expect("example campaign");
+        def.name = CAMPAIGN.into();
+        def.score_threshold = 0.0;
+        def.plugins.lead_sources = vec![];
+        def.plugins.enrichers = vec!["basic_enrich".into()];
+        def.plugins.scorer = Some("weighted_score".into());
+        def.plugins.classifier = Some("heuristic_replies".into());
+        def.plugins.rules = vec!["guardrails".into()];
+        let campaign = store.create_campaign(TENANT, &def.to_new_campaign().expect("valid")).await.expect("campaign");
+        let leads: Vec<NewLead> = (0..leads)
+            .map(|i| NewLead {
+                email: format!("person{i}@company{i}.example"),
+                first_name: format!("Person{i}"),
+                last_name: "Tester".into(),
+                company: format!("Company {i}"),
+                title: "CTO".into(),
+                country: "DE".into(),
+                time_zone: "Europe/Berlin".into(),
+                employees: Some(50),
+                source_plugin: "test".into(),
+                source_version: "1".into(),
+                ..NewLead::default()
+            })
+            .collect();
+        store.insert_leads(TENANT, campaign.id, &leads).await.expect("leads");
+        store.set_campaign_status(TENANT, campaign.id, CampaignStatus::Running, "test", "test").await.expect("start");
+        Setup { _dir: dir, root, store, campaign_id: campaign.id }
+    }
+
+    /// Runs `cam cycle` at `now` and returns its JSON report.
+    fn cycle(&self, now: &str) -> Value {
+        let output = Command::new(env!("CARGO_BIN_EXE_cam"))
+            .arg("--config")
+            .arg(self.root.join("cam.toml"))
+            .args(["cycle", "--campaign", CAMPAIGN, "--json", "--now", now])
+            .env_remove("CAM_DATABASE_URL")
+            .env_remove("CAM_NOW")
+            .output()
+            .expect("cam runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "cam cycle failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    }
+
+    async fn lead(&self, i: usize) -> Lead {
+        self.store
+            .lead_by_email(TENANT, &format!("person{i}@company{i}.example"))
+            .await
+            .expect("store")
+            .expect("lead exists")
+    }
+
+    fn outbox(&self) -> PathBuf {
+        self.root.join("outbox")
+    }
+
+    /// The outbox file of step `step` (0-based) to lead `i`.
+    async fn sent_message(&self, i: usize, step: u32) -> Option<String> {
+        let lead = self.lead(i).await;
+        let emails = self.store.emails_in_state(TENANT, Some(self.campaign_id), EmailState::Sent, u32::MAX).await.expect("emails");
+        let email = emails.into_iter().find(|e| e.email.lead_id == lead.id && e.email.step == step)?;
+        let path = cam::mail::outbox::OutboxSender::new(self.outbox()).path_for(&email.email.message_id);
+        Some(std::fs::read_to_string(path).expect("outbox file"))
+    }
+
+    /// Drops example reply `name` into the inbox as an answer to step 0 of lead `i`.
+    async fn reply(&self, name: &str, i: usize) {
+        let lead = self.lead(i).await;
+        let emails = self.store.emails_in_state(TENANT, Some(self.campaign_id), EmailState::Sent, u32::MAX).await.expect("emails");
+        let email = emails.into_iter().find(|e| e.email.lead_id == lead.id && e.email.step == 0).expect("step 0 sent");
+        let raw = EXAMPLE_REPLIES.iter().find(|(n, _)| *n == name).expect("example reply").1;
+        let reply = address_reply(raw, &lead.fields.email, &email.email.message_id);
+        MaildirInbox::new(self.root.join("inbox")).deliver(&format!("{name}.{i}.test"), reply.as_bytes()).expect("deliver");
+    }
+}
+
+fn count(report: &Value, step: &str, name: &str) -> u64 {
+    report["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == step))
+        .and_then(|s| s["counts"][name].as_u64())
+        .unwrap_or(0)
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message
+        .split("\r\n\r\n")
+        .next()
+        .and_then(|head| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))))
+}
+
+fn eml_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| std::fs::read_to_string(e.path()).expect("read")).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_first_email() {
+    let setup = Setup::new(6).await;
+
+    // Cycle 1: every lead is enriched, scored and gets step 1.
+    let first = setup.cycle(T0);
+    assert_eq!(count(&first, "send", "sent"), 6, "{first:#}");
+    for i in 0..6 {
+        assert_eq!(setup.lead(i).await.state, LeadState::Contacted);
+        let message = setup.sent_message(i, 0).await.expect("step 1 in the outbox");
+        assert!(header(&message, "Message-ID").is_some_and(|id| id.starts_with("<cam.") && id.ends_with("@outreach.example.com>")));
+        assert!(header(&message, "In-Reply-To").is_none(), "a first email is not a reply");
+        let unsubscribe = header(&message, "List-Unsubscribe").expect("List-Unsubscribe");
+        assert!(unsubscribe.contains("<mailto:") && unsubscribe.contains("<https://"), "{unsubscribe}");
+        assert_eq!(header(&message, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+    }
+
+    // Replies arrive; cycle 2 an hour later applies them.
+    setup.reply("interested", 0).await;
+    setup.reply("unsubscribe", 1).await;
+    setup.reply("out-of-office", 2).await;
+    setup.reply("referral", 3).await;
+    setup.reply("bounce-hard", 4).await;
+    let second = setup.cycle("2026-03-03T11:00:00Z");
+    assert_eq!(count(&second, "inbox", "stored"), 5, "{second:#}");
+    assert_eq!(setup.lead(0).await.state, LeadState::Interested);
+    assert_eq!(setup.lead(1).await.state, LeadState::Lost);
+    assert_eq!(setup.lead(4).await.state, LeadState::Dead);
+    let suppressions = setup.store.list_suppressions(TENANT).await.expect("suppressions");
+    let reason_of = |email: &str| suppressions.iter().find(|s| s.value == email).map(|s| s.reason);
+    assert_eq!(reason_of("person1@company1.example"), Some(SuppressionReason::Unsubscribe));
+    assert_eq!(reason_of("person4@company4.example"), Some(SuppressionReason::HardBounce));
+    let deferred = setup.lead(2).await.next_action_at.expect("the out-of-office lead stays scheduled");
+    assert!(deferred.to_rfc3339().starts_with("2026-03-16"), "deferred to the return date, got {deferred}");
+    let referred = setup.store.lead_by_email(TENANT, "maria.keller@fjord-freight.example").await.expect("store");
+    assert!(referred.is_some(), "the referral became a lead");
+
+    // Exactly one alert, also written to the outbox for the operator.
+    let alerts = setup.store.list_alerts(TENANT, 100).await.expect("alerts");
+    let positive: Vec<_> = alerts.iter().filter(|a| a.alert.kind == "positive-reply").collect();
+    assert_eq!(positive.len(), 1, "{alerts:?}");
+    let operator_mails = eml_files(&setup.outbox()).into_iter().filter(|m| m.contains("To: operator@localhost")).count();
+    assert_eq!(operator_mails, 1);
+
+    // One bounce in six sent: the guardrail pauses the campaign and says why.
+    let campaign = setup.store.get_campaign(TENANT, setup.campaign_id).await.expect("campaign");
+    assert_eq!(campaign.status, CampaignStatus::Paused, "{second:#}");
+    assert!(campaign.status_actor.starts_with("decision-rule:guardrails@"), "{}", campaign.status_actor);
+    assert!(campaign.status_reason.to_lowercase().contains("bounce"), "{}", campaign.status_reason);
+    assert_eq!(second["campaign_status"], "PAUSED");
+
+    // The same interested reply delivered again raises no second alert.
+    setup.reply("interested", 0).await;
+    setup.cycle("2026-03-03T12:00:00Z");
+    let alerts = setup.store.list_alerts(TENANT, 100).await.expect("alerts");
+    assert_eq!(alerts.iter().filter(|a| a.alert.kind == "positive-reply").count(), 1);
+
+    // Three days later (resumed by an operator), the silent lead gets step 2
+    // threaded under step 1; the out-of-office one waits; stopped ones get nothing.
+    setup.store.set_campaign_status(TENANT, setup.campaign_id, CampaignStatus::Running, "checked", "operator").await.expect("resume");
+    setup.cycle("2026-03-06T10:00:00Z");
+    let follow_up = setup.sent_message(5, 1).await.expect("step 2 to the silent lead");
+    let first_id = header(&setup.sent_message(5, 0).await.expect("step 1"), "Message-ID").expect("id").to_string();
+    assert_eq!(header(&follow_up, "In-Reply-To"), Some(first_id.as_str()));
+    assert_eq!(header(&follow_up, "References"), Some(first_id.as_str()));
+    for stopped in [0, 1, 2, 3, 4] {
+        assert!(setup.sent_message(stopped, 1).await.is_none(), "lead {stopped} must not get step 2");
+    }
+
+    // On the return date the out-of-office lead gets its step 2.
+    setup.store.set_campaign_status(TENANT, setup.campaign_id, CampaignStatus::Running, "checked", "operator").await.expect("resume");
+    setup.cycle("2026-03-16T10:00:00Z");
+    assert!(setup.sent_message(2, 1).await.is_some(), "step 2 goes out after the return date");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_campaign_sends_nothing_and_says_why() {
+    let setup = Setup::new(2).await;
+    setup
+        .store
+        .set_campaign_status(TENANT, setup.campaign_id, CampaignStatus::Paused, "holiday freeze", "operator")
+        .await
+        .expect("pause");
+    let report = setup.cycle(T0);
+    assert_eq!(count(&report, "send", "sent"), 0);
+    let schedule = report["steps"].as_array().and_then(|s| s.iter().find(|s| s["step"] == "schedule")).expect("schedule");
+    assert_eq!(schedule["status"], "skipped");
+    assert!(schedule["notes"][0].as_str().is_some_and(|n| n.contains("holiday freeze")), "{schedule:#}");
+}
