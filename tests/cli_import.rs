@@ -25,7 +25,12 @@ fn import(setup: &Setup, file: &str, campaign: &str, extra: &[&str]) -> Value {
 
 fn leads_total(setup: &Setup, campaign: &str) -> u64 {
     let c = setup.campaign(campaign);
-    c["leads"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum()
+    c["leads"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum()
 }
 
 fn count(report: &Value, kind: &str) -> u64 {
@@ -45,7 +50,11 @@ fn assert_first_import_of_the_sample(report: &Value) {
     assert_eq!(report["suppressed"], 0);
     let rejected = report["rejected_rows"].as_array().unwrap();
     assert_eq!(rejected.len(), 10);
-    assert!(rejected.iter().all(|r| r["line"].as_u64().unwrap() > 1 && !r["reason"].as_str().unwrap().is_empty()));
+    assert!(
+        rejected
+            .iter()
+            .all(|r| r["line"].as_u64().unwrap() > 1 && !r["reason"].as_str().unwrap().is_empty())
+    );
 }
 
 fn assert_reimport_changes_nothing(report: &Value) {
@@ -87,11 +96,23 @@ async fn a_suppressed_address_is_never_imported() {
     let url = format!("sqlite://{}", setup.path().join("cam.db").display());
     let store = cam::store::open(&url).await.expect("open the store");
     store
-        .add_suppression("default", SuppressionKind::Address, "ASUZUKI@fuji-cloud-works.example", SuppressionReason::Unsubscribe, "asked")
+        .add_suppression(
+            "default",
+            SuppressionKind::Address,
+            "ASUZUKI@fuji-cloud-works.example",
+            SuppressionReason::Unsubscribe,
+            "asked",
+        )
         .await
         .expect("suppress");
     store
-        .add_suppression("default", SuppressionKind::Domain, "dune-logistics.example", SuppressionReason::Complaint, "")
+        .add_suppression(
+            "default",
+            SuppressionKind::Domain,
+            "dune-logistics.example",
+            SuppressionReason::Complaint,
+            "",
+        )
         .await
         .expect("suppress domain");
     drop(store);
@@ -114,7 +135,13 @@ async fn a_suppressed_address_is_never_imported() {
     assert_eq!(again["suppressed"], 8);
     assert_eq!(again["imported"], 0);
     let store = cam::store::open(&url).await.expect("open the store");
-    assert!(store.lead_by_email("default", "asuzuki@fuji-cloud-works.example").await.unwrap().is_none());
+    assert!(
+        store
+            .lead_by_email("default", "asuzuki@fuji-cloud-works.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -126,7 +153,10 @@ fn a_dry_run_reports_the_same_counts_and_writes_nothing() {
     assert_first_import_of_the_sample(&report);
     assert_eq!(leads_total(&setup, "sample"), 0);
     let out = setup.ok(&["import", &leads_csv(), "--campaign", "sample", "--dry-run"]);
-    assert!(out.contains("Dry run: nothing was written") && out.contains("Would import 295"), "{out}");
+    assert!(
+        out.contains("Dry run: nothing was written") && out.contains("Would import 295"),
+        "{out}"
+    );
     assert_eq!(leads_total(&setup, "sample"), 0);
 
     // After a real import a dry run sees every address as known.
@@ -142,9 +172,11 @@ fn a_hostile_file_imports_every_good_row() {
     let path = setup.path().join("nasty.csv");
     let mut file = std::fs::File::create(&path).unwrap();
     file.write_all(b"\xEF\xBB\xBFemail,first_name,company\n").unwrap(); // BOM, line 1
-    file.write_all(b"a1@example.com,Anna,\"Acme\nInternational\"\n").unwrap(); // quoted newline, lines 2-3
+    file.write_all(b"a1@example.com,Anna,\"Acme\nInternational\"\n")
+        .unwrap(); // quoted newline, lines 2-3
     file.write_all(b"a2@example.com,B\xE9a,Latin-1 GmbH\n").unwrap(); // not UTF-8, line 4
-    file.write_all(b"a3@example.com,Carl,Bar,extra one,extra two\n").unwrap(); // extra columns, line 5
+    file.write_all(b"a3@example.com,Carl,Bar,extra one,extra two\n")
+        .unwrap(); // extra columns, line 5
     file.write_all(b"a4@example.com,Dora,\"").unwrap(); // a 10 MB field, line 6
     file.write_all(&vec![b'x'; 10 * 1024 * 1024]).unwrap();
     file.write_all(b"\"\n").unwrap();
@@ -161,17 +193,32 @@ fn a_hostile_file_imports_every_good_row() {
         .iter()
         .map(|r| (r["line"].as_u64().unwrap(), r["kind"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(rejected, vec![(4, "non_utf8".to_owned()), (6, "field_too_large".to_owned())]);
+    assert_eq!(
+        rejected,
+        vec![(4, "non_utf8".to_owned()), (6, "field_too_large".to_owned())]
+    );
     assert_eq!(leads_total(&setup, "nasty"), 4);
     let store_url = format!("sqlite://{}", setup.path().join("cam.db").display());
     let leads = tokio::runtime::Runtime::new().unwrap().block_on(async move {
         let store = cam::store::open(&store_url).await.expect("open");
-        let a1 = store.lead_by_email("default", "a1@example.com").await.unwrap().expect("a1 imported");
-        let a3 = store.lead_by_email("default", "a3@example.com").await.unwrap().expect("a3 imported");
+        let a1 = store
+            .lead_by_email("default", "a1@example.com")
+            .await
+            .unwrap()
+            .expect("a1 imported");
+        let a3 = store
+            .lead_by_email("default", "a3@example.com")
+            .await
+            .unwrap()
+            .expect("a3 imported");
         (a1, a3)
     });
     assert_eq!(leads.0.fields.company, "Acme\nInternational");
-    assert_eq!(leads.1.fields.attributes.len(), 2, "extra columns are kept as attributes");
+    assert_eq!(
+        leads.1.fields.attributes.len(),
+        2,
+        "extra columns are kept as attributes"
+    );
 }
 
 #[test]
@@ -196,7 +243,12 @@ fn a_mapping_reads_an_oddly_named_email_column() {
     setup.ok(&["campaigns", "create", "c"]);
     let path = setup.path().join("odd.csv");
     std::fs::write(&path, "Kontakt;Vorname\nanna@acme.example;Anna\nbob@acme.example;Bob\n").unwrap();
-    let report = import(&setup, path.to_str().unwrap(), "c", &["--map", "Kontakt=email", "--delimiter", ";"]);
+    let report = import(
+        &setup,
+        path.to_str().unwrap(),
+        "c",
+        &["--map", "Kontakt=email", "--delimiter", ";"],
+    );
     assert_eq!(report["imported"], 2, "{report}");
 }
 
@@ -224,10 +276,17 @@ impl PostgresDatabase {
             }
         };
         let name = format!("cam_import_test_{:016x}", rand::thread_rng().r#gen::<u64>());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
         let mut url = url::Url::parse(&admin_url).expect("a URL");
         url.set_path(&name);
-        Some(PostgresDatabase { admin_url, name, url: url.to_string() })
+        Some(PostgresDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        })
     }
 }
 
@@ -236,10 +295,15 @@ impl Drop for PostgresDatabase {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside the test's runtime: use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
                 }
             });
         })
@@ -249,7 +313,9 @@ impl Drop for PostgresDatabase {
 
 #[tokio::test]
 async fn the_same_import_flow_works_on_postgresql() {
-    let Some(database) = PostgresDatabase::create().await else { return };
+    let Some(database) = PostgresDatabase::create().await else {
+        return;
+    };
     let setup = Setup::initialized_with(vec![("CAM_DATABASE_URL".into(), database.url.clone())]);
     assert!(setup.ok(&["migrate"]).contains(&database.name));
     setup.ok(&["campaigns", "create", "sample"]);
@@ -260,5 +326,11 @@ async fn the_same_import_flow_works_on_postgresql() {
     assert_eq!(leads_total(&setup, "sample"), 295);
     // Nothing went to SQLite by mistake.
     let store = cam::store::open(&database.url).await.expect("open");
-    assert!(store.lead_by_email("default", "asuzuki@fuji-cloud-works.example").await.unwrap().is_some());
+    assert!(
+        store
+            .lead_by_email("default", "asuzuki@fuji-cloud-works.example")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

@@ -22,7 +22,10 @@ pub struct Setup {
 impl Setup {
     /// An empty folder; nothing is set up yet.
     pub fn empty() -> Setup {
-        Setup { dir: tempfile::tempdir().expect("temp dir"), env: Vec::new() }
+        Setup {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
+        }
     }
 
     /// A folder after `cam init`.
@@ -32,7 +35,10 @@ impl Setup {
 
     /// A folder after `cam init` with extra environment.
     pub fn initialized_with(env: Vec<(String, String)>) -> Setup {
-        let setup = Setup { dir: tempfile::tempdir().expect("temp dir"), env };
+        let setup = Setup {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env,
+        };
         setup.ok(&["init"]);
         setup
     }
@@ -45,7 +51,11 @@ impl Setup {
     /// Runs `cam --config <dir>/cam.toml ARGS` with a controlled environment.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cam"));
-        command.arg("--config").arg(self.path().join("cam.toml")).args(args).current_dir(self.path());
+        command
+            .arg("--config")
+            .arg(self.path().join("cam.toml"))
+            .args(args)
+            .current_dir(self.path());
         for (name, _) in std::env::vars() {
             if name.starts_with("CAM_") {
                 command.env_remove(name);
@@ -105,7 +115,13 @@ fn init_creates_a_complete_setup_and_refuses_a_second_time() {
     assert!(dir.join("cam.toml").is_file());
     assert!(dir.join("cam.db").is_file());
     assert!(dir.join("outbox").is_dir() && dir.join("inbox").is_dir());
-    for plugin in ["http_json", "basic_enrich", "weighted_score", "heuristic_replies", "guardrails"] {
+    for plugin in [
+        "http_json",
+        "basic_enrich",
+        "weighted_score",
+        "heuristic_replies",
+        "guardrails",
+    ] {
         assert!(dir.join(format!("plugins/{plugin}.wasm")).is_file(), "{plugin}.wasm");
         assert!(dir.join(format!("plugins/{plugin}.toml")).is_file(), "{plugin}.toml");
     }
@@ -151,7 +167,11 @@ fn migrate_never_prints_the_database_password() {
     let config = "database_url = \"postgres://cam:hunter2@127.0.0.1:1/cam\"\n";
     std::fs::write(setup.path().join("cam.toml"), config).unwrap();
     let output = setup.run(&["migrate"]);
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(!output.status.success());
     assert!(!all.contains("hunter2") && all.contains("***"), "{all}");
 }
@@ -171,13 +191,24 @@ fn a_campaign_file_creates_a_paused_campaign_with_everything_in_it() {
     assert_eq!(c["mode"], "dry-run");
     assert_eq!(c["mailboxes"].as_array().unwrap().len(), 2);
     assert_eq!(c["send_window"]["fallback_time_zone"], "Europe/Berlin");
-    let delays: Vec<u64> = c["steps"].as_array().unwrap().iter().map(|s| s["delay_hours"].as_u64().unwrap()).collect();
+    let delays: Vec<u64> = c["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["delay_hours"].as_u64().unwrap())
+        .collect();
     assert_eq!(delays, vec![0, 72, 120]);
     assert_eq!(c["plugins"]["reply_classifier"], "keyword-classifier");
     assert_eq!(c["plugins"]["decision_rules"][0], "pause-on-bounces");
 
     let text = setup.ok(&["campaigns", "show", "dach-saas-founders"]);
-    for expected in ["step 3", "Should I close the loop?", "icp-scorer", "anna@outreach.example.com", "nurture"] {
+    for expected in [
+        "step 3",
+        "Should I close the loop?",
+        "icp-scorer",
+        "anna@outreach.example.com",
+        "nurture",
+    ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 
@@ -188,7 +219,18 @@ fn a_campaign_file_creates_a_paused_campaign_with_everything_in_it() {
 #[test]
 fn flags_create_a_campaign_with_a_three_step_default_sequence() {
     let setup = Setup::initialized();
-    setup.ok(&["campaigns", "create", "q4", "--daily-cap", "25", "--goal", "3", "--live", "--after-last-step", "dead"]);
+    setup.ok(&[
+        "campaigns",
+        "create",
+        "q4",
+        "--daily-cap",
+        "25",
+        "--goal",
+        "3",
+        "--live",
+        "--after-last-step",
+        "dead",
+    ]);
     let c = setup.campaign("q4");
     assert_eq!(c["daily_cap"], 25);
     assert_eq!(c["goal_qualified"], 3);
@@ -197,13 +239,25 @@ fn flags_create_a_campaign_with_a_three_step_default_sequence() {
     assert_eq!(c["after_last_step"], "dead");
     let steps = c["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 3);
-    assert!(steps.iter().all(|s| s["body"].as_str().unwrap().contains("{{first_name|there}}")));
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["body"].as_str().unwrap().contains("{{first_name|there}}"))
+    );
 }
 
 #[test]
 fn a_bad_campaign_is_refused_with_the_field_named() {
     let setup = Setup::initialized();
-    let err = setup.fails(&["campaigns", "create", "x", "--daily-cap", "0", "--fallback-tz", "Mars/Base"]);
+    let err = setup.fails(&[
+        "campaigns",
+        "create",
+        "x",
+        "--daily-cap",
+        "0",
+        "--fallback-tz",
+        "Mars/Base",
+    ]);
     assert!(err.contains("daily_cap") && err.contains("Mars/Base"), "{err}");
     let list = setup.json(&["campaigns", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 0);
@@ -221,10 +275,19 @@ fn a_paused_campaign_shows_who_paused_it_and_why_until_resumed() {
     assert_eq!(c["status_reason"], "bounce rate above 5%");
     assert_eq!(c["status_actor"], "operator:tester");
     let list = setup.ok(&["campaigns", "list"]);
-    let row = list.lines().find(|l| l.starts_with("spring")).expect("a row for spring");
-    assert!(row.contains("PAUSED") && row.contains("bounce rate above 5%") && row.contains("operator:tester"), "{list}");
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("spring"))
+        .expect("a row for spring");
+    assert!(
+        row.contains("PAUSED") && row.contains("bounce rate above 5%") && row.contains("operator:tester"),
+        "{list}"
+    );
     let show = setup.ok(&["campaigns", "show", "spring"]);
-    assert!(show.contains("PAUSED by operator:tester") && show.contains("bounce rate above 5%"), "{show}");
+    assert!(
+        show.contains("PAUSED by operator:tester") && show.contains("bounce rate above 5%"),
+        "{show}"
+    );
 
     setup.ok(&["campaigns", "resume", "spring"]);
     let c = setup.campaign("spring");
@@ -252,10 +315,21 @@ fn a_shown_campaign_as_toml_creates_the_same_campaign_again() {
     std::fs::write(&copy, toml).unwrap();
     setup.ok(&["campaigns", "create", "copy", "--file", copy.to_str().unwrap()]);
     let strip = |mut v: Value| {
-        for key in ["id", "name", "status", "status_reason", "status_actor", "status_changed_at", "created_at"] {
+        for key in [
+            "id",
+            "name",
+            "status",
+            "status_reason",
+            "status_actor",
+            "status_changed_at",
+            "created_at",
+        ] {
             v.as_object_mut().unwrap().remove(key);
         }
         v
     };
-    assert_eq!(strip(setup.campaign("copy")), strip(setup.campaign("dach-saas-founders")));
+    assert_eq!(
+        strip(setup.campaign("copy")),
+        strip(setup.campaign("dach-saas-founders"))
+    );
 }

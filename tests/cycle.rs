@@ -42,9 +42,15 @@ impl Setup {
         // Judge bounces from 5 sent emails on, so one bounce in six pauses.
         let manifest = plugins.join("guardrails.toml");
         let text = std::fs::read_to_string(&manifest).expect("manifest");
-        std::fs::write(&manifest, text.replace("min_sent_for_bounce = 50", "min_sent_for_bounce = 5")).expect("manifest");
+        std::fs::write(
+            &manifest,
+            text.replace("min_sent_for_bounce = 50", "min_sent_for_bounce = 5"),
+        )
+        .expect("manifest");
 
-        let store = cam::store::open(&format!("sqlite://{}", root.join("cam.db").display())).await.expect("store");
+        let store = cam::store::open(&format!("sqlite://{}", root.join("cam.db").display()))
+            .await
+            .expect("store");
         store.ensure_tenant(TENANT, "Test").await.expect("tenant");
         let mut def = CampaignDef::from_toml(CAMPAIGN_TOML).expect("example campaign");
         def.name = CAMPAIGN.into();
@@ -54,7 +60,10 @@ impl Setup {
         def.plugins.scorer = Some("weighted_score".into());
         def.plugins.classifier = Some("heuristic_replies".into());
         def.plugins.rules = vec!["guardrails".into()];
-        let campaign = store.create_campaign(TENANT, &def.to_new_campaign().expect("valid")).await.expect("campaign");
+        let campaign = store
+            .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))
+            .await
+            .expect("campaign");
         let leads: Vec<NewLead> = (0..leads)
             .map(|i| NewLead {
                 email: format!("person{i}@company{i}.example"),
@@ -71,8 +80,16 @@ impl Setup {
             })
             .collect();
         store.insert_leads(TENANT, campaign.id, &leads).await.expect("leads");
-        store.set_campaign_status(TENANT, campaign.id, CampaignStatus::Running, "test", "test").await.expect("start");
-        Setup { _dir: dir, root, store, campaign_id: campaign.id }
+        store
+            .set_campaign_status(TENANT, campaign.id, CampaignStatus::Running, "test", "test")
+            .await
+            .expect("start");
+        Setup {
+            _dir: dir,
+            root,
+            store,
+            campaign_id: campaign.id,
+        }
     }
 
     /// Runs `cam cycle` at `now` and returns its JSON report.
@@ -86,7 +103,11 @@ impl Setup {
             .output()
             .expect("cam runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "cam cycle failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "cam cycle failed: {}\n{stdout}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
     }
 
@@ -105,8 +126,14 @@ impl Setup {
     /// The outbox file of step `step` (0-based) to lead `i`.
     async fn sent_message(&self, i: usize, step: u32) -> Option<String> {
         let lead = self.lead(i).await;
-        let emails = self.store.emails_in_state(TENANT, Some(self.campaign_id), EmailState::Sent, u32::MAX).await.expect("emails");
-        let email = emails.into_iter().find(|e| e.email.lead_id == lead.id && e.email.step == step)?;
+        let emails = self
+            .store
+            .emails_in_state(TENANT, Some(self.campaign_id), EmailState::Sent, u32::MAX)
+            .await
+            .expect("emails");
+        let email = emails
+            .into_iter()
+            .find(|e| e.email.lead_id == lead.id && e.email.step == step)?;
         let path = cam::mail::outbox::OutboxSender::new(self.outbox()).path_for(&email.email.message_id);
         Some(std::fs::read_to_string(path).expect("outbox file"))
     }
@@ -114,11 +141,24 @@ impl Setup {
     /// Drops example reply `name` into the inbox as an answer to step 0 of lead `i`.
     async fn reply(&self, name: &str, i: usize) {
         let lead = self.lead(i).await;
-        let emails = self.store.emails_in_state(TENANT, Some(self.campaign_id), EmailState::Sent, u32::MAX).await.expect("emails");
-        let email = emails.into_iter().find(|e| e.email.lead_id == lead.id && e.email.step == 0).expect("step 0 sent");
-        let raw = EXAMPLE_REPLIES.iter().find(|(n, _)| *n == name).expect("example reply").1;
+        let emails = self
+            .store
+            .emails_in_state(TENANT, Some(self.campaign_id), EmailState::Sent, u32::MAX)
+            .await
+            .expect("emails");
+        let email = emails
+            .into_iter()
+            .find(|e| e.email.lead_id == lead.id && e.email.step == 0)
+            .expect("step 0 sent");
+        let raw = EXAMPLE_REPLIES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("example reply")
+            .1;
         let reply = address_reply(raw, &lead.fields.email, &email.email.message_id);
-        MaildirInbox::new(self.root.join("inbox")).deliver(&format!("{name}.{i}.test"), reply.as_bytes()).expect("deliver");
+        MaildirInbox::new(self.root.join("inbox"))
+            .deliver(&format!("{name}.{i}.test"), reply.as_bytes())
+            .expect("deliver");
     }
 }
 
@@ -139,7 +179,11 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 
 fn eml_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| std::fs::read_to_string(e.path()).expect("read")).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| std::fs::read_to_string(e.path()).expect("read"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -153,11 +197,23 @@ async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_
     for i in 0..6 {
         assert_eq!(setup.lead(i).await.state, LeadState::Contacted);
         let message = setup.sent_message(i, 0).await.expect("step 1 in the outbox");
-        assert!(header(&message, "Message-ID").is_some_and(|id| id.starts_with("<cam.") && id.ends_with("@outreach.example.com>")));
-        assert!(header(&message, "In-Reply-To").is_none(), "a first email is not a reply");
+        assert!(
+            header(&message, "Message-ID")
+                .is_some_and(|id| id.starts_with("<cam.") && id.ends_with("@outreach.example.com>"))
+        );
+        assert!(
+            header(&message, "In-Reply-To").is_none(),
+            "a first email is not a reply"
+        );
         let unsubscribe = header(&message, "List-Unsubscribe").expect("List-Unsubscribe");
-        assert!(unsubscribe.contains("<mailto:") && unsubscribe.contains("<https://"), "{unsubscribe}");
-        assert_eq!(header(&message, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+        assert!(
+            unsubscribe.contains("<mailto:") && unsubscribe.contains("<https://"),
+            "{unsubscribe}"
+        );
+        assert_eq!(
+            header(&message, "List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
     }
 
     // Replies arrive; cycle 2 an hour later applies them.
@@ -173,25 +229,57 @@ async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_
     assert_eq!(setup.lead(4).await.state, LeadState::Dead);
     let suppressions = setup.store.list_suppressions(TENANT).await.expect("suppressions");
     let reason_of = |email: &str| suppressions.iter().find(|s| s.value == email).map(|s| s.reason);
-    assert_eq!(reason_of("person1@company1.example"), Some(SuppressionReason::Unsubscribe));
-    assert_eq!(reason_of("person4@company4.example"), Some(SuppressionReason::HardBounce));
-    let deferred = setup.lead(2).await.next_action_at.expect("the out-of-office lead stays scheduled");
-    assert!(deferred.to_rfc3339().starts_with("2026-03-16"), "deferred to the return date, got {deferred}");
-    let referred = setup.store.lead_by_email(TENANT, "maria.keller@fjord-freight.example").await.expect("store");
+    assert_eq!(
+        reason_of("person1@company1.example"),
+        Some(SuppressionReason::Unsubscribe)
+    );
+    assert_eq!(
+        reason_of("person4@company4.example"),
+        Some(SuppressionReason::HardBounce)
+    );
+    let deferred = setup
+        .lead(2)
+        .await
+        .next_action_at
+        .expect("the out-of-office lead stays scheduled");
+    assert!(
+        deferred.to_rfc3339().starts_with("2026-03-16"),
+        "deferred to the return date, got {deferred}"
+    );
+    let referred = setup
+        .store
+        .lead_by_email(TENANT, "maria.keller@fjord-freight.example")
+        .await
+        .expect("store");
     assert!(referred.is_some(), "the referral became a lead");
 
     // Exactly one alert, also written to the outbox for the operator.
     let alerts = setup.store.list_alerts(TENANT, 100).await.expect("alerts");
     let positive: Vec<_> = alerts.iter().filter(|a| a.alert.kind == "positive-reply").collect();
     assert_eq!(positive.len(), 1, "{alerts:?}");
-    let operator_mails = eml_files(&setup.outbox()).into_iter().filter(|m| m.contains("To: operator@localhost")).count();
+    let operator_mails = eml_files(&setup.outbox())
+        .into_iter()
+        .filter(|m| m.contains("To: operator@localhost"))
+        .count();
     assert_eq!(operator_mails, 1);
 
     // One bounce in six sent: the guardrail pauses the campaign and says why.
-    let campaign = setup.store.get_campaign(TENANT, setup.campaign_id).await.expect("campaign");
+    let campaign = setup
+        .store
+        .get_campaign(TENANT, setup.campaign_id)
+        .await
+        .expect("campaign");
     assert_eq!(campaign.status, CampaignStatus::Paused, "{second:#}");
-    assert!(campaign.status_actor.starts_with("decision-rule:guardrails@"), "{}", campaign.status_actor);
-    assert!(campaign.status_reason.to_lowercase().contains("bounce"), "{}", campaign.status_reason);
+    assert!(
+        campaign.status_actor.starts_with("decision-rule:guardrails@"),
+        "{}",
+        campaign.status_actor
+    );
+    assert!(
+        campaign.status_reason.to_lowercase().contains("bounce"),
+        "{}",
+        campaign.status_reason
+    );
     assert_eq!(second["campaign_status"], "PAUSED");
 
     // The same interested reply delivered again raises no second alert.
@@ -202,20 +290,48 @@ async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_
 
     // Three days later (resumed by an operator), the silent lead gets step 2
     // threaded under step 1; the out-of-office one waits; stopped ones get nothing.
-    setup.store.set_campaign_status(TENANT, setup.campaign_id, CampaignStatus::Running, "checked", "operator").await.expect("resume");
+    setup
+        .store
+        .set_campaign_status(
+            TENANT,
+            setup.campaign_id,
+            CampaignStatus::Running,
+            "checked",
+            "operator",
+        )
+        .await
+        .expect("resume");
     setup.cycle("2026-03-06T10:00:00Z");
     let follow_up = setup.sent_message(5, 1).await.expect("step 2 to the silent lead");
-    let first_id = header(&setup.sent_message(5, 0).await.expect("step 1"), "Message-ID").expect("id").to_string();
+    let first_id = header(&setup.sent_message(5, 0).await.expect("step 1"), "Message-ID")
+        .expect("id")
+        .to_string();
     assert_eq!(header(&follow_up, "In-Reply-To"), Some(first_id.as_str()));
     assert_eq!(header(&follow_up, "References"), Some(first_id.as_str()));
     for stopped in [0, 1, 2, 3, 4] {
-        assert!(setup.sent_message(stopped, 1).await.is_none(), "lead {stopped} must not get step 2");
+        assert!(
+            setup.sent_message(stopped, 1).await.is_none(),
+            "lead {stopped} must not get step 2"
+        );
     }
 
     // On the return date the out-of-office lead gets its step 2.
-    setup.store.set_campaign_status(TENANT, setup.campaign_id, CampaignStatus::Running, "checked", "operator").await.expect("resume");
+    setup
+        .store
+        .set_campaign_status(
+            TENANT,
+            setup.campaign_id,
+            CampaignStatus::Running,
+            "checked",
+            "operator",
+        )
+        .await
+        .expect("resume");
     setup.cycle("2026-03-16T10:00:00Z");
-    assert!(setup.sent_message(2, 1).await.is_some(), "step 2 goes out after the return date");
+    assert!(
+        setup.sent_message(2, 1).await.is_some(),
+        "step 2 goes out after the return date"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,12 +339,26 @@ async fn a_paused_campaign_sends_nothing_and_says_why() {
     let setup = Setup::new(2).await;
     setup
         .store
-        .set_campaign_status(TENANT, setup.campaign_id, CampaignStatus::Paused, "holiday freeze", "operator")
+        .set_campaign_status(
+            TENANT,
+            setup.campaign_id,
+            CampaignStatus::Paused,
+            "holiday freeze",
+            "operator",
+        )
         .await
         .expect("pause");
     let report = setup.cycle(T0);
     assert_eq!(count(&report, "send", "sent"), 0);
-    let schedule = report["steps"].as_array().and_then(|s| s.iter().find(|s| s["step"] == "schedule")).expect("schedule");
+    let schedule = report["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "schedule"))
+        .expect("schedule");
     assert_eq!(schedule["status"], "skipped");
-    assert!(schedule["notes"][0].as_str().is_some_and(|n| n.contains("holiday freeze")), "{schedule:#}");
+    assert!(
+        schedule["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("holiday freeze")),
+        "{schedule:#}"
+    );
 }

@@ -37,7 +37,10 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    println!("{:<12} {:>10} {:>11} {:>12} {:>13} {:>11}", "case", "rows", "file MiB", "seconds", "rows/s", "peak MiB");
+    println!(
+        "{:<12} {:>10} {:>11} {:>12} {:>13} {:>11}",
+        "case", "rows", "file MiB", "seconds", "rows/s", "peak MiB"
+    );
     for rows in SIZES {
         let file = dir.path().join(format!("leads_{rows}.csv"));
         generate(&file, rows);
@@ -56,8 +59,13 @@ fn main() {
                 continue;
             };
             let fields: Vec<f64> = result.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-            let &[imported, seconds, peak_kib] = fields.as_slice() else { panic!("bad result line {result}") };
-            assert_eq!(imported as u64, rows, "{case}: every generated row is good and must be imported");
+            let &[imported, seconds, peak_kib] = fields.as_slice() else {
+                panic!("bad result line {result}")
+            };
+            assert_eq!(
+                imported as u64, rows,
+                "{case}: every generated row is good and must be imported"
+            );
             println!(
                 "{case:<12} {rows:>10} {mib:>11.1} {seconds:>12.2} {:>13.0} {:>11.1}",
                 rows as f64 / seconds,
@@ -71,9 +79,18 @@ fn main() {
 /// Writes `rows` distinct, valid leads: 20 people per company.
 fn generate(path: &Path, rows: u64) {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("create the file"));
-    writeln!(out, "email,first_name,last_name,company,title,country,timezone,employees,industry").expect("write");
+    writeln!(
+        out,
+        "email,first_name,last_name,company,title,country,timezone,employees,industry"
+    )
+    .expect("write");
     let titles = ["CEO", "CTO", "Head of Sales", "VP Engineering", "Founder"];
-    let zones = [("DE", "Europe/Berlin"), ("AT", "Europe/Vienna"), ("CH", "Europe/Zurich"), ("US", "America/New_York")];
+    let zones = [
+        ("DE", "Europe/Berlin"),
+        ("AT", "Europe/Vienna"),
+        ("CH", "Europe/Zurich"),
+        ("US", "America/New_York"),
+    ];
     for i in 0..rows {
         let company = i / 20;
         let (country, zone) = zones[(i % 4) as usize];
@@ -148,7 +165,9 @@ fn parse_only(file: &Path) -> (u64, f64) {
 async fn import_into(url: &str, file: &Path) -> (u64, f64) {
     let store = cam::store::open(url).await.expect("open the store");
     store.ensure_tenant("default", "Default").await.expect("tenant");
-    let campaign = CampaignDef::with_defaults("bench").to_new_campaign().expect("valid campaign");
+    let campaign = CampaignDef::with_defaults("bench")
+        .to_new_campaign()
+        .expect("valid campaign");
     let campaign = store.create_campaign("default", &campaign).await.expect("campaign");
     let target = ImportTarget {
         tenant: "default".into(),

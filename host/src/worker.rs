@@ -82,7 +82,11 @@ impl Worker<'_> {
         loop {
             let mut done_this_round = HashSet::new();
             while !*shutdown.borrow() {
-                let lease = match self.store.claim_next_campaign(&self.options.worker_id, self.options.lease_ttl).await {
+                let lease = match self
+                    .store
+                    .claim_next_campaign(&self.options.worker_id, self.options.lease_ttl)
+                    .await
+                {
                     Ok(Some(lease)) => lease,
                     Ok(None) => break,
                     Err(e) => {
@@ -93,7 +97,10 @@ impl Worker<'_> {
                 let key = (lease.tenant_id.clone(), lease.campaign_id);
                 if !done_this_round.insert(key) {
                     // Every free campaign has had its cycle this round.
-                    let _ = self.store.release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id).await;
+                    let _ = self
+                        .store
+                        .release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id)
+                        .await;
                     break;
                 }
                 match self.cycle(&lease.tenant_id, lease.campaign_id, shutdown.clone()).await {
@@ -103,8 +110,15 @@ impl Worker<'_> {
                     }
                     Err(e) => observer.error(&format!("campaign {} of {}: {e:#}", lease.campaign_id, lease.tenant_id)),
                 }
-                if let Err(e) = self.store.release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id).await {
-                    observer.error(&format!("cannot release the lease of campaign {}: {e}", lease.campaign_id));
+                if let Err(e) = self
+                    .store
+                    .release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id)
+                    .await
+                {
+                    observer.error(&format!(
+                        "cannot release the lease of campaign {}: {e}",
+                        lease.campaign_id
+                    ));
                 }
             }
             if self.options.once || *shutdown.borrow() {
@@ -124,11 +138,20 @@ impl Worker<'_> {
     }
 
     /// One cycle with a heartbeat renewing the lease meanwhile.
-    async fn cycle(&self, tenant: &str, campaign_id: i64, shutdown: watch::Receiver<bool>) -> anyhow::Result<CycleReport> {
+    async fn cycle(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<CycleReport> {
         let campaign = self.store.get_campaign(tenant, campaign_id).await?;
         let heartbeat = {
             let store = self.store.clone();
-            let (tenant, worker, ttl) = (tenant.to_string(), self.options.worker_id.clone(), self.options.lease_ttl);
+            let (tenant, worker, ttl) = (
+                tenant.to_string(),
+                self.options.worker_id.clone(),
+                self.options.lease_ttl,
+            );
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(ttl / 3);
                 tick.tick().await;
@@ -145,10 +168,17 @@ impl Worker<'_> {
                 }
             })
         };
-        let result = Cycle::new(self.store.clone(), self.runtime, self.registry, self.clock, campaign, self.transports.clone())
-            .with_shutdown(shutdown)
-            .run()
-            .await;
+        let result = Cycle::new(
+            self.store.clone(),
+            self.runtime,
+            self.registry,
+            self.clock,
+            campaign,
+            self.transports.clone(),
+        )
+        .with_shutdown(shutdown)
+        .run()
+        .await;
         heartbeat.abort();
         result
     }

@@ -114,7 +114,11 @@ pub async fn run(config: &Config, command: CampaignsCommand) -> anyhow::Result<E
         CampaignsCommand::Resume { name, reason } => {
             let reason = reason.unwrap_or_else(|| "resumed by an operator".to_owned());
             let campaign = set_status(store, tenant, &name, CampaignStatus::Running, reason.trim()).await?;
-            println!("Resumed campaign {} ({}).", campaign.config.name, status_line(&campaign));
+            println!(
+                "Resumed campaign {} ({}).",
+                campaign.config.name,
+                status_line(&campaign)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -212,11 +216,23 @@ async fn create(store: &dyn Store, tenant: &str, args: CreateArgs) -> anyhow::Re
     let actor = actor();
     campaign = if args.start {
         store
-            .set_campaign_status(tenant, campaign.id, CampaignStatus::Running, "started when created", &actor)
+            .set_campaign_status(
+                tenant,
+                campaign.id,
+                CampaignStatus::Running,
+                "started when created",
+                &actor,
+            )
             .await?
     } else {
         store
-            .set_campaign_status(tenant, campaign.id, CampaignStatus::Paused, "created; not started yet", &actor)
+            .set_campaign_status(
+                tenant,
+                campaign.id,
+                CampaignStatus::Paused,
+                "created; not started yet",
+                &actor,
+            )
             .await?
     };
     println!(
@@ -228,7 +244,10 @@ async fn create(store: &dyn Store, tenant: &str, args: CreateArgs) -> anyhow::Re
         mode(&campaign)
     );
     if campaign.status == CampaignStatus::Paused {
-        println!("It is paused; start it with: cam campaigns resume {}", quote_arg(&campaign.config.name));
+        println!(
+            "It is paused; start it with: cam campaigns resume {}",
+            quote_arg(&campaign.config.name)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -366,7 +385,10 @@ async fn show(store: &dyn Store, tenant: &str, name: &str, as_json: bool, as_tom
         return Ok(ExitCode::SUCCESS);
     }
     let c = &campaign.config;
-    println!("Campaign {} (id {}, tenant {})", c.name, campaign.id, campaign.tenant_id);
+    println!(
+        "Campaign {} (id {}, tenant {})",
+        c.name, campaign.id, campaign.tenant_id
+    );
     println!("  status           {}", status_line(&campaign));
     if !c.goal.is_empty() {
         println!("  goal             {}", c.goal);
@@ -377,12 +399,18 @@ async fn show(store: &dyn Store, tenant: &str, name: &str, as_json: bool, as_tom
     println!("  score threshold  {}", c.score_threshold);
     println!("  after last step  {}", c.after_last_step.as_str());
     println!("  leads            {}", counts_text(&counts));
-    println!("  created          {}", campaign.created_at.format("%Y-%m-%d %H:%M UTC"));
+    println!(
+        "  created          {}",
+        campaign.created_at.format("%Y-%m-%d %H:%M UTC")
+    );
     if c.mailboxes.is_empty() {
         println!("  mailboxes        (the tenant's default sender)");
     }
     for mailbox in &c.mailboxes {
-        println!("  mailbox          {} (daily cap {})", mailbox.address, mailbox.daily_cap);
+        println!(
+            "  mailbox          {} (daily cap {})",
+            mailbox.address, mailbox.daily_cap
+        );
     }
     let w = &c.send_window;
     let days = if w.weekdays.is_empty() {
@@ -398,11 +426,20 @@ async fn show(store: &dyn Store, tenant: &str, name: &str, as_json: bool, as_tom
         w.fallback_time_zone
     );
     let p = &c.plugins;
-    let names = |list: &[String]| if list.is_empty() { "-".to_owned() } else { list.join(", ") };
+    let names = |list: &[String]| {
+        if list.is_empty() {
+            "-".to_owned()
+        } else {
+            list.join(", ")
+        }
+    };
     println!("  plugins");
     println!("    lead sources      {}", names(&p.lead_sources));
     println!("    enrichers         {}", names(&p.enrichers));
-    println!("    scorer            {}", p.scorer.as_deref().unwrap_or("- (every lead scores 1.0)"));
+    println!(
+        "    scorer            {}",
+        p.scorer.as_deref().unwrap_or("- (every lead scores 1.0)")
+    );
     println!("    reply classifier  {}", p.reply_classifier.as_deref().unwrap_or("-"));
     println!("    decision rules    {}", names(&p.decision_rules));
     for (i, step) in c.steps.iter().enumerate() {
@@ -411,7 +448,11 @@ async fn show(store: &dyn Store, tenant: &str, name: &str, as_json: bool, as_tom
         } else {
             format!("{} hours", step.delay_hours)
         };
-        let after = if i == 0 { "after the lead is picked" } else { "after the previous step" };
+        let after = if i == 0 {
+            "after the lead is picked"
+        } else {
+            "after the previous step"
+        };
         println!("  step {} ({delay} {after})", i + 1);
         println!("    subject  {}", step.subject);
         for (n, line) in step.body.trim_end().lines().enumerate() {

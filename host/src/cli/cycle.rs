@@ -57,7 +57,11 @@ impl Setup {
         let store = crate::store::open(config.database_url()).await?;
         let runtime = Runtime::new(config.limits).context("starting the plugin runtime")?;
         let registry = load_plugins(&runtime, &config.plugins_dir, &config.tenant).await?;
-        Ok(Setup { store, runtime, registry })
+        Ok(Setup {
+            store,
+            runtime,
+            registry,
+        })
     }
 
     /// The dry-run transports of `config`.
@@ -70,7 +74,10 @@ impl Setup {
 /// Loads every plugin in `dir` (an absent folder is an empty registry).
 pub async fn load_plugins(runtime: &Runtime, dir: &Path, tenant: &str) -> anyhow::Result<PluginRegistry> {
     if !dir.exists() {
-        eprintln!("note: no plugins folder at {}; campaigns' plugin steps will fail", dir.display());
+        eprintln!(
+            "note: no plugins folder at {}; campaigns' plugin steps will fail",
+            dir.display()
+        );
         return Ok(PluginRegistry::new());
     }
     let (registry, failures) = PluginRegistry::load_dir(runtime, dir, runtime.scope(tenant, None))
@@ -85,9 +92,16 @@ pub async fn load_plugins(runtime: &Runtime, dir: &Path, tenant: &str) -> anyhow
 /// Runs `cam cycle`.
 pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
     let setup = Setup::open(config).await?;
-    let campaign = setup.store.campaign_by_name(&config.tenant, &args.campaign).await.with_context(|| {
-        format!("no campaign {:?} for tenant {:?}; see `cam campaigns list`", args.campaign, config.tenant)
-    })?;
+    let campaign = setup
+        .store
+        .campaign_by_name(&config.tenant, &args.campaign)
+        .await
+        .with_context(|| {
+            format!(
+                "no campaign {:?} for tenant {:?}; see `cam campaigns list`",
+                args.campaign, config.tenant
+            )
+        })?;
     if campaign.config.live {
         anyhow::bail!(
             "campaign {:?} is set to live, but live SMTP/IMAP sending is not available in this build; \

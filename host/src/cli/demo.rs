@@ -34,8 +34,14 @@ pub const CAMPAIGN_TOML: &str = include_str!("../../../examples/campaign.toml");
 /// The example replies (`examples/replies/*.eml`), by name.
 pub const EXAMPLE_REPLIES: &[(&str, &str)] = &[
     ("interested", include_str!("../../../examples/replies/interested.eml")),
-    ("not-interested", include_str!("../../../examples/replies/not-interested.eml")),
-    ("out-of-office", include_str!("../../../examples/replies/out-of-office.eml")),
+    (
+        "not-interested",
+        include_str!("../../../examples/replies/not-interested.eml"),
+    ),
+    (
+        "out-of-office",
+        include_str!("../../../examples/replies/out-of-office.eml"),
+    ),
     ("unsubscribe", include_str!("../../../examples/replies/unsubscribe.eml")),
     ("referral", include_str!("../../../examples/replies/referral.eml")),
     ("bounce-hard", include_str!("../../../examples/replies/bounce-hard.eml")),
@@ -61,7 +67,11 @@ pub struct DemoArgs {
 /// the failed recipient and the quoted Message-ID).
 pub fn address_reply(raw: &str, lead_email: &str, message_id: &str) -> String {
     let (old_address, old_id) = match recognise(raw.as_bytes()) {
-        Some(Recognised::Bounce { recipient, original_message_id, .. }) => (recipient, original_message_id),
+        Some(Recognised::Bounce {
+            recipient,
+            original_message_id,
+            ..
+        }) => (recipient, original_message_id),
         _ => match parse(raw.as_bytes()) {
             Some(p) => (Some(p.from), p.in_reply_to),
             None => (None, None),
@@ -87,7 +97,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("demo start time")?;
 
     println!("cam demo — in {}", dir.display());
-    println!("Everything below is dry-run: emails are written to {}/outbox, replies read from {}/inbox.", dir.display(), dir.display());
+    println!(
+        "Everything below is dry-run: emails are written to {}/outbox, replies read from {}/inbox.",
+        dir.display(),
+        dir.display()
+    );
     println!();
 
     let plugins_dir = dir.join("plugins");
@@ -95,7 +109,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(dir.join("cam.toml"), crate::config::DEFAULT_CONFIG_TEXT).context("writing cam.toml")?;
     let store = crate::store::open(&format!("sqlite://{}", dir.join("cam.db").display())).await?;
     // The example lead source asks for 5 s (it waits on HTTP); allow it.
-    let runtime = Runtime::new(Limits { timeout: std::time::Duration::from_secs(5), ..Limits::default() }).context("starting the plugin runtime")?;
+    let runtime = Runtime::new(Limits {
+        timeout: std::time::Duration::from_secs(5),
+        ..Limits::default()
+    })
+    .context("starting the plugin runtime")?;
     let tenant = crate::domain::model::DEFAULT_TENANT;
     store.ensure_tenant(tenant, "Demo tenant").await?;
     let registry = load_plugins(&runtime, &plugins_dir, tenant).await?;
@@ -114,21 +132,44 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("importing the example leads")?;
-    println!("1. Set up: tenant {tenant:?}, campaign {:?} (daily cap {}, 2 mailboxes, send window 09:00–17:00 Mon–Fri in each lead's time zone).", campaign.config.name, campaign.config.daily_cap);
-    let plugins: Vec<String> = registry.list().iter().map(|p| format!("{} ({})", p.name(), p.kind().as_str())).collect();
+    println!(
+        "1. Set up: tenant {tenant:?}, campaign {:?} (daily cap {}, 2 mailboxes, send window 09:00–17:00 Mon–Fri in each lead's time zone).",
+        campaign.config.name, campaign.config.daily_cap
+    );
+    let plugins: Vec<String> = registry
+        .list()
+        .iter()
+        .map(|p| format!("{} ({})", p.name(), p.kind().as_str()))
+        .collect();
     println!("   Plugins: {}.", plugins.join(", "));
-    println!("   Imported {} leads from examples/leads.csv ({} rows).", imported.imported, imported.rows);
-    store.set_campaign_status(tenant, campaign.id, CampaignStatus::Running, "started by cam demo", "demo").await?;
+    println!(
+        "   Imported {} leads from examples/leads.csv ({} rows).",
+        imported.imported, imported.rows
+    );
+    store
+        .set_campaign_status(
+            tenant,
+            campaign.id,
+            CampaignStatus::Running,
+            "started by cam demo",
+            "demo",
+        )
+        .await?;
 
     let transports = Transports::dry_run(&dir.join("outbox"), &dir.join("inbox"), "operator@demo.example");
     let cycle = async |at: DateTime<Utc>| -> anyhow::Result<CycleReport> {
         let clock = FixedClock(at);
         let campaign = store.get_campaign(tenant, campaign.id).await?;
-        Cycle::new(store.clone(), &runtime, &registry, &clock, campaign, transports.clone()).run().await
+        Cycle::new(store.clone(), &runtime, &registry, &clock, campaign, transports.clone())
+            .run()
+            .await
     };
 
     println!();
-    println!("2. First cycle, {}: leads are enriched, scored and the best ones written to, within caps and windows.", started.format("%a %Y-%m-%d %H:%M UTC"));
+    println!(
+        "2. First cycle, {}: leads are enriched, scored and the best ones written to, within caps and windows.",
+        started.format("%a %Y-%m-%d %H:%M UTC")
+    );
     let report = cycle(started).await?;
     print_report(&report);
 
@@ -141,7 +182,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let second = started + TimeDelta::hours(2);
     println!();
-    println!("4. Second cycle, {}: replies are matched, classified and acted on.", second.format("%a %H:%M"));
+    println!(
+        "4. Second cycle, {}: replies are matched, classified and acted on.",
+        second.format("%a %H:%M")
+    );
     let report = cycle(second).await?;
     print_report(&report);
 
@@ -149,14 +193,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let status = store.get_campaign(tenant, campaign.id).await?;
     println!();
     if status.status != CampaignStatus::Running {
-        println!("5. The campaign is {}: \"{}\" ({}).", status.status.as_str(), status.status_reason, status.status_actor);
+        println!(
+            "5. The campaign is {}: \"{}\" ({}).",
+            status.status.as_str(),
+            status.status_reason,
+            status.status_actor
+        );
         println!("   An operator checks the list and resumes it (what `cam campaigns resume` does).");
-        store.set_campaign_status(tenant, campaign.id, CampaignStatus::Running, "resumed after checking the list", "demo operator").await?;
+        store
+            .set_campaign_status(
+                tenant,
+                campaign.id,
+                CampaignStatus::Running,
+                "resumed after checking the list",
+                "demo operator",
+            )
+            .await?;
     } else {
         println!("5. The campaign is still RUNNING.");
     }
     println!();
-    println!("6. Third cycle, {}: step 2 follow-ups are due (3 days, no reply), threaded under step 1.", third.format("%a %Y-%m-%d %H:%M"));
+    println!(
+        "6. Third cycle, {}: step 2 follow-ups are due (3 days, no reply), threaded under step 1.",
+        third.format("%a %Y-%m-%d %H:%M")
+    );
     let report = cycle(third).await?;
     print_report(&report);
 
@@ -167,13 +227,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .find(|e| e.email.step == 1);
     println!();
     println!("Done. Look around:");
-    println!("   {}/outbox/        {} .eml files (outreach and the alert)", dir.display(), count_files(&dir.join("outbox")));
+    println!(
+        "   {}/outbox/        {} .eml files (outreach and the alert)",
+        dir.display(),
+        count_files(&dir.join("outbox"))
+    );
     if let Some(email) = follow_up {
         let file = crate::mail::outbox::OutboxSender::new(dir.join("outbox")).path_for(&email.email.message_id);
-        println!("   a follow-up:      {} (In-Reply-To, References, List-Unsubscribe)", file.display());
+        println!(
+            "   a follow-up:      {} (In-Reply-To, References, List-Unsubscribe)",
+            file.display()
+        );
     }
-    println!("   cd {} && cam campaigns list        # the campaign and its status", dir.display());
-    println!("   cd {} && cam cycle --campaign {} --now {}", dir.display(), campaign.config.name, (third + TimeDelta::days(5)).format("%Y-%m-%dT%H:%M:%SZ"));
+    println!(
+        "   cd {} && cam campaigns list        # the campaign and its status",
+        dir.display()
+    );
+    println!(
+        "   cd {} && cam cycle --campaign {} --now {}",
+        dir.display(),
+        campaign.config.name,
+        (third + TimeDelta::days(5)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,7 +257,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
     if dir.exists() {
         if !force {
-            anyhow::bail!("{} already exists; pass --force to replace the demo files in it, or --dir to pick another folder", dir.display());
+            anyhow::bail!(
+                "{} already exists; pass --force to replace the demo files in it, or --dir to pick another folder",
+                dir.display()
+            );
         }
         for name in ["cam.db", "cam.db-wal", "cam.db-shm", "cam.toml"] {
             let path = dir.join(name);
@@ -200,18 +278,22 @@ fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
-/// Writes the built-in plugins. The guardrails rule judges bounces from 20
+/// Writes the built-in plugins but the HTTP lead source. The guardrails rule judges bounces from 20
 /// sent emails on (instead of 50), so its check applies to a demo this size.
 fn write_plugins(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (stem, _, wasm, manifest) in BUILTIN_PLUGINS {
+        if *stem == "http_json" {
+            continue; // the demo's leads come from the CSV import, not an HTTP API
+        }
         let manifest = if *stem == "guardrails" {
             manifest.replace("min_sent_for_bounce = 50", "min_sent_for_bounce = 20")
         } else {
             manifest.to_string()
         };
         std::fs::write(dir.join(format!("{stem}.wasm")), wasm).with_context(|| format!("writing plugin {stem}"))?;
-        std::fs::write(dir.join(format!("{stem}.toml")), manifest).with_context(|| format!("writing manifest {stem}"))?;
+        std::fs::write(dir.join(format!("{stem}.toml")), manifest)
+            .with_context(|| format!("writing manifest {stem}"))?;
     }
     Ok(())
 }
@@ -220,7 +302,12 @@ fn write_plugins(dir: &Path) -> anyhow::Result<()> {
 async fn create_campaign(store: &dyn Store, registry: &PluginRegistry, tenant: &str) -> anyhow::Result<Campaign> {
     let mut def = CampaignDef::from_toml(CAMPAIGN_TOML).context("the example campaign")?;
     let of_kind = |kind: PluginKind| -> Vec<String> {
-        registry.list().iter().filter(|p| p.kind() == kind).map(|p| p.name().to_string()).collect()
+        registry
+            .list()
+            .iter()
+            .filter(|p| p.kind() == kind)
+            .map(|p| p.name().to_string())
+            .collect()
     };
     def.plugins.lead_sources = Vec::new(); // the leads come from the CSV import
     def.plugins.enrichers = of_kind(PluginKind::Enricher);
@@ -233,13 +320,26 @@ async fn create_campaign(store: &dyn Store, registry: &PluginRegistry, tenant: &
 
 /// Drops each example reply into the inbox, addressed from a lead that got
 /// the first email; returns (reply, lead email).
-async fn deliver_replies(store: &dyn Store, tenant: &str, campaign_id: i64, inbox: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let sent = store.emails_in_state(tenant, Some(campaign_id), EmailState::Sent, u32::MAX).await?;
+async fn deliver_replies(
+    store: &dyn Store,
+    tenant: &str,
+    campaign_id: i64,
+    inbox: &Path,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let sent = store
+        .emails_in_state(tenant, Some(campaign_id), EmailState::Sent, u32::MAX)
+        .await?;
     let maildir = MaildirInbox::new(inbox);
     let mut out = Vec::new();
-    for (i, ((name, raw), email)) in EXAMPLE_REPLIES.iter().zip(sent.iter().step_by((sent.len() / EXAMPLE_REPLIES.len()).max(1))).enumerate() {
+    for (i, ((name, raw), email)) in EXAMPLE_REPLIES
+        .iter()
+        .zip(sent.iter().step_by((sent.len() / EXAMPLE_REPLIES.len()).max(1)))
+        .enumerate()
+    {
         let reply = address_reply(raw, &email.email.to_address, &email.email.message_id);
-        maildir.deliver(&format!("17725320{i:02}.demo{i}.cam-demo"), reply.as_bytes()).context("delivering a reply")?;
+        maildir
+            .deliver(&format!("17725320{i:02}.demo{i}.cam-demo"), reply.as_bytes())
+            .context("delivering a reply")?;
         out.push((name.to_string(), email.email.to_address.clone()));
     }
     Ok(out)
@@ -252,29 +352,53 @@ fn count_files(dir: &Path) -> usize {
 /// One line per step, then what changed.
 fn print_report(report: &CycleReport) {
     for step in &report.steps {
-        let counts: Vec<String> = step.counts.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+        let counts: Vec<String> = step
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         let text = match step.status {
             StepStatus::Skipped => format!("skipped: {}", step.notes.first().cloned().unwrap_or_default()),
-            StepStatus::Failed => format!("FAILED: {}", step.failures.first().map(|f| f.reason.clone()).unwrap_or_default()),
+            StepStatus::Failed => format!(
+                "FAILED: {}",
+                step.failures.first().map(|f| f.reason.clone()).unwrap_or_default()
+            ),
             StepStatus::Ok if counts.is_empty() => "nothing to do".into(),
             StepStatus::Ok => counts.join(", "),
         };
         let failures = if step.status == StepStatus::Ok && step.failed_total > 0 {
-            format!(" ({} failed: {})", step.failed_total, step.failures.first().map(|f| f.reason.as_str()).unwrap_or(""))
+            format!(
+                " ({} failed: {})",
+                step.failed_total,
+                step.failures.first().map(|f| f.reason.as_str()).unwrap_or("")
+            )
         } else {
             String::new()
         };
         println!("   {:<10} {text}{failures}", step.step);
     }
     if !report.transition_counts.is_empty() {
-        let parts: Vec<String> = report.transition_counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let parts: Vec<String> = report
+            .transition_counts
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         println!("   lead states: {}", parts.join(", "));
     }
-    for change in report.state_changes.iter().filter(|c| !matches!(c.to.as_str(), "ENRICHED" | "CONTACTED")) {
+    for change in report
+        .state_changes
+        .iter()
+        .filter(|c| !matches!(c.to.as_str(), "ENRICHED" | "CONTACTED"))
+    {
         println!("     {} {}→{}: {}", change.email, change.from, change.to, change.reason);
     }
     for step in &report.steps {
-        for note in step.notes.iter().filter(|n| n.contains("referred") || n.contains("out of office")) {
+        for note in step
+            .notes
+            .iter()
+            .filter(|n| n.contains("referred") || n.contains("out of office"))
+        {
             println!("     {note}");
         }
     }

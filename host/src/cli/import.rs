@@ -79,7 +79,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
             .progress_chars("=> "),
     );
     let progress = bar.clone();
-    let result = import_leads(store.as_ref(), &target, file, options, move |bytes| progress.set_position(bytes)).await;
+    let result = import_leads(store.as_ref(), &target, file, options, move |bytes| {
+        progress.set_position(bytes)
+    })
+    .await;
     bar.finish_and_clear();
     let summary = result.with_context(|| format!("importing {}", args.file.display()))?;
 

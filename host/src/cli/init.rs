@@ -53,7 +53,11 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<ExitCode> {
 
     let config = Config::load(&config_path)?;
     let store = store::open(config.database_url()).await?;
-    let tenant_name = if config.tenant == DEFAULT_TENANT { "Default" } else { config.tenant.as_str() };
+    let tenant_name = if config.tenant == DEFAULT_TENANT {
+        "Default"
+    } else {
+        config.tenant.as_str()
+    };
     store
         .ensure_tenant(&config.tenant, tenant_name)
         .await
@@ -79,9 +83,17 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<ExitCode> {
     }
 
     println!("Set up cam in {}", dir.display());
-    println!("  {:<14} configuration (edit it, or override with CAM_* variables)", file_name(&config_path));
+    println!(
+        "  {:<14} configuration (edit it, or override with CAM_* variables)",
+        file_name(&config_path)
+    );
     println!("  {:<14} {} (migrated)", "database", redact_url(config.database_url()));
-    println!("  {:<14} {} example plugins: {}", "plugins/", installed.len(), installed.join(", "));
+    println!(
+        "  {:<14} {} example plugins: {}",
+        "plugins/",
+        installed.len(),
+        installed.join(", ")
+    );
     println!("  {:<14} dry-run outgoing mail (.eml files)", "outbox/");
     println!("  {:<14} dry-run replies (a Maildir)", "inbox/");
     println!();
@@ -99,9 +111,11 @@ fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .create_new(true)
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }

@@ -276,7 +276,10 @@ fn read_batches<R: Read>(
             }),
         }
         if batch.leads.len() == BATCH_SIZE {
-            if sender.blocking_send(std::mem::replace(&mut batch, new_batch())).is_err() {
+            if sender
+                .blocking_send(std::mem::replace(&mut batch, new_batch()))
+                .is_err()
+            {
                 // The store side gave up; it reports why.
                 break;
             }
@@ -299,7 +302,9 @@ async fn store_batch(
     batch: &Batch,
     rejected: &mut Vec<RejectedRow>,
 ) -> Result<u64, StoreError> {
-    let outcome = store.insert_leads(&target.tenant, target.campaign_id, &batch.leads).await?;
+    let outcome = store
+        .insert_leads(&target.tenant, target.campaign_id, &batch.leads)
+        .await?;
     if !outcome.duplicates.is_empty() || !outcome.suppressed.is_empty() {
         let line_of: HashMap<&str, u64> = batch
             .leads

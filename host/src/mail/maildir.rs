@@ -62,7 +62,11 @@ impl InboxSource for MaildirInbox {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).with_context(|| format!("cannot read the inbox folder {}", new.display())),
         };
-        while let Some(entry) = entries.next_entry().await.with_context(|| format!("reading {}", new.display()))? {
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .with_context(|| format!("reading {}", new.display()))?
+        {
             if entry.file_type().await.map(|t| t.is_file()).unwrap_or(false) {
                 names.push(entry.file_name().to_string_lossy().into_owned());
             }
@@ -74,7 +78,9 @@ impl InboxSource for MaildirInbox {
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let path = new.join(&name);
-            let raw = tokio::fs::read(&path).await.with_context(|| format!("cannot read {}", path.display()))?;
+            let raw = tokio::fs::read(&path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?;
             out.push(FetchedMessage { handle: name, raw });
         }
         Ok(out)
@@ -85,7 +91,9 @@ impl InboxSource for MaildirInbox {
             anyhow::bail!("refusing the Maildir handle {handle:?}: not a plain file name");
         }
         let cur = self.root.join("cur");
-        tokio::fs::create_dir_all(&cur).await.with_context(|| format!("cannot create {}", cur.display()))?;
+        tokio::fs::create_dir_all(&cur)
+            .await
+            .with_context(|| format!("cannot create {}", cur.display()))?;
         let from = self.root.join("new").join(handle);
         let to = cur.join(format!("{handle}:2,S"));
         tokio::fs::rename(&from, &to)
@@ -105,7 +113,10 @@ mod tests {
         inbox.deliver("1.a", b"Subject: one\r\n\r\n1\r\n").expect("deliver");
         inbox.deliver("2.b", b"Subject: two\r\n\r\n2\r\n").expect("deliver");
         let fetched = inbox.fetch_new(10).await.expect("fetch");
-        assert_eq!(fetched.iter().map(|m| m.handle.as_str()).collect::<Vec<_>>(), ["1.a", "2.b"]);
+        assert_eq!(
+            fetched.iter().map(|m| m.handle.as_str()).collect::<Vec<_>>(),
+            ["1.a", "2.b"]
+        );
         inbox.acknowledge("1.a").await.expect("ack");
         let again = inbox.fetch_new(10).await.expect("fetch");
         assert_eq!(again.len(), 1);

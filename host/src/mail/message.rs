@@ -63,7 +63,10 @@ pub struct Outreach<'a> {
 
 /// A header value, as an RFC 2047 encoded word when it is not plain ASCII.
 fn header_text(text: &str) -> String {
-    let one_line: String = text.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+    let one_line: String = text
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
     if one_line.is_ascii() {
         one_line
     } else {
@@ -86,7 +89,10 @@ pub fn build(outreach: &Outreach<'_>) -> Vec<u8> {
     if outreach.to_name.trim().is_empty() {
         header("To", outreach.to);
     } else {
-        header("To", &format!("{} <{}>", header_text(outreach.to_name.trim()), outreach.to));
+        header(
+            "To",
+            &format!("{} <{}>", header_text(outreach.to_name.trim()), outreach.to),
+        );
     }
     header("Subject", &header_text(outreach.subject));
     header("Message-ID", outreach.message_id);
@@ -232,8 +238,17 @@ mod tests {
     #[test]
     fn message_ids_are_stable_per_lead_and_step_and_differ_between_steps() {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("date");
-        assert_eq!(message_id("t", 1, at, 0, "d.example"), message_id("t", 1, at, 0, "d.example"));
-        assert_ne!(message_id("t", 1, at, 0, "d.example"), message_id("t", 1, at, 1, "d.example"));
-        assert_ne!(message_id("t", 1, at, 0, "d.example"), message_id("u", 1, at, 0, "d.example"));
+        assert_eq!(
+            message_id("t", 1, at, 0, "d.example"),
+            message_id("t", 1, at, 0, "d.example")
+        );
+        assert_ne!(
+            message_id("t", 1, at, 0, "d.example"),
+            message_id("t", 1, at, 1, "d.example")
+        );
+        assert_ne!(
+            message_id("t", 1, at, 0, "d.example"),
+            message_id("u", 1, at, 0, "d.example")
+        );
     }
 }

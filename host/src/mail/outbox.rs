@@ -38,7 +38,13 @@ fn file_stem(message_id: &str) -> String {
     message_id
         .trim_matches(|c| c == '<' || c == '>')
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -49,11 +55,16 @@ impl Sender for OutboxSender {
     }
 
     async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
-        let not_sent = |what: &str, e: std::io::Error| SendError::NotSent(format!("{what} {}: {e}", self.dir.display()));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(|e| not_sent("cannot create the outbox", e))?;
+        let not_sent =
+            |what: &str, e: std::io::Error| SendError::NotSent(format!("{what} {}: {e}", self.dir.display()));
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| not_sent("cannot create the outbox", e))?;
         let path = self.path_for(&message.message_id);
         let temporary = path.with_extension("eml.tmp");
-        tokio::fs::write(&temporary, &message.raw).await.map_err(|e| not_sent("cannot write into the outbox", e))?;
+        tokio::fs::write(&temporary, &message.raw)
+            .await
+            .map_err(|e| not_sent("cannot write into the outbox", e))?;
         // Once the bytes are written, a failed rename leaves a complete
         // message behind under the temporary name: it may count as sent.
         tokio::fs::rename(&temporary, &path)

@@ -67,7 +67,11 @@ pub fn recognise(raw: &[u8]) -> Option<Recognised> {
         .unwrap_or_default()
         .to_lowercase();
     let from_daemon = BOUNCE_SENDERS.iter().any(|s| from.starts_with(&format!("{s}@")));
-    if from_daemon || BOUNCE_SUBJECTS.iter().any(|s| subject.starts_with(s) || subject.contains(&format!(": {s}"))) {
+    if from_daemon
+        || BOUNCE_SUBJECTS
+            .iter()
+            .any(|s| subject.starts_with(s) || subject.contains(&format!(": {s}")))
+    {
         let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
         let status = status_code(&text).unwrap_or_default();
         let lower = text.to_lowercase();
@@ -130,15 +134,21 @@ fn delivery_status(message: &mail_parser::Message<'_>) -> Option<Recognised> {
 fn auto_reply(message: &mail_parser::Message<'_>) -> Option<Recognised> {
     let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_lowercase());
     if let Some(value) = header("Auto-Submitted").filter(|v| !v.is_empty() && !v.starts_with("no")) {
-        return Some(Recognised::AutoReply { reason: format!("Auto-Submitted: {value}") });
+        return Some(Recognised::AutoReply {
+            reason: format!("Auto-Submitted: {value}"),
+        });
     }
     for name in ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"] {
         if header(name).is_some() && name != "X-Auto-Response-Suppress" {
-            return Some(Recognised::AutoReply { reason: format!("{name} header") });
+            return Some(Recognised::AutoReply {
+                reason: format!("{name} header"),
+            });
         }
     }
     if let Some(value) = header("Precedence").filter(|v| matches!(v.as_str(), "auto_reply" | "bulk" | "junk")) {
-        return Some(Recognised::AutoReply { reason: format!("Precedence: {value}") });
+        return Some(Recognised::AutoReply {
+            reason: format!("Precedence: {value}"),
+        });
     }
     None
 }
@@ -160,14 +170,17 @@ fn address_of(value: &str) -> String {
 
 /// The first enhanced status code (`5.1.1`) in `text`.
 fn status_code(text: &str) -> Option<String> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == '.')).find_map(|word| {
-        let word = word.trim_matches('.');
-        let parts: Vec<&str> = word.split('.').collect();
-        let ok = parts.len() == 3
-            && matches!(parts[0], "2" | "4" | "5")
-            && parts[1..].iter().all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()));
-        ok.then(|| word.to_string())
-    })
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find_map(|word| {
+            let word = word.trim_matches('.');
+            let parts: Vec<&str> = word.split('.').collect();
+            let ok = parts.len() == 3
+                && matches!(parts[0], "2" | "4" | "5")
+                && parts[1..]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()));
+            ok.then(|| word.to_string())
+        })
 }
 
 #[cfg(test)]
@@ -215,15 +228,23 @@ Subject: hello\r\n\
 
     #[test]
     fn a_dsn_with_a_4xx_status_is_a_soft_bounce() {
-        let soft = DSN.replace("Status: 5.1.1", "Status: 4.2.2").replace("Action: failed", "Action: delayed");
-        assert!(matches!(recognise(soft.as_bytes()), Some(Recognised::Bounce { hard: false, .. })));
+        let soft = DSN
+            .replace("Status: 5.1.1", "Status: 4.2.2")
+            .replace("Action: failed", "Action: delayed");
+        assert!(matches!(
+            recognise(soft.as_bytes()),
+            Some(Recognised::Bounce { hard: false, .. })
+        ));
     }
 
     #[test]
     fn a_plain_text_undeliverable_notice_is_a_bounce() {
         let raw = "From: postmaster@corp.example\r\nSubject: Undeliverable: hello\r\n\r\n\
 Delivery has failed to these recipients: jo@corp.example\r\n550 5.1.10 RESOLVER.ADR.RecipientNotFound\r\n";
-        assert!(matches!(recognise(raw.as_bytes()), Some(Recognised::Bounce { hard: true, .. })));
+        assert!(matches!(
+            recognise(raw.as_bytes()),
+            Some(Recognised::Bounce { hard: true, .. })
+        ));
     }
 
     #[test]

@@ -68,7 +68,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             raw: raw.into_bytes(),
         };
         report.add("raised", 1);
-        ctx.alerts.push(format!("{} reply from {}: {:?}", reply.label, reply.email, reply.subject));
+        ctx.alerts.push(format!(
+            "{} reply from {}: {:?}",
+            reply.label, reply.email, reply.subject
+        ));
         match ctx.transports.sender.send(&message).await {
             Ok(()) => {
                 report.add("delivered", 1);
@@ -76,7 +79,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     report.fail(&reply.email, format!("alert sent, but cannot mark it delivered: {e}"));
                 }
                 if let Err(e) = ctx.store.mark_inbound_alerted(&ctx.tenant, reply.inbound_id).await {
-                    report.fail(&reply.email, format!("alert sent, but cannot mark the reply alerted: {e}"));
+                    report.fail(
+                        &reply.email,
+                        format!("alert sent, but cannot mark the reply alerted: {e}"),
+                    );
                 }
             }
             Err(e) => report.fail(&reply.email, format!("alert recorded but not delivered: {e}")),

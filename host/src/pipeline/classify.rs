@@ -39,8 +39,15 @@ const MAX_PER_CYCLE: u32 = 1_000;
 /// An out-of-office without a return date defers the next step this long.
 pub const DEFAULT_OUT_OF_OFFICE: TimeDelta = TimeDelta::days(7);
 /// Headers shown to the classifier.
-const CLASSIFIER_HEADERS: &[&str] =
-    &["auto-submitted", "precedence", "x-autoreply", "x-autorespond", "content-language", "in-reply-to", "list-id"];
+const CLASSIFIER_HEADERS: &[&str] = &[
+    "auto-submitted",
+    "precedence",
+    "x-autoreply",
+    "x-autorespond",
+    "content-language",
+    "in-reply-to",
+    "list-id",
+];
 /// The version recorded for labels the host decided.
 const HOST: &str = "host";
 
@@ -70,7 +77,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 Ok(lead) if lead.campaign_id == ctx.campaign.id => Some(lead),
                 Ok(_) => continue, // another campaign's cycle labels it
                 Err(e) => {
-                    report.fail(&message.message.message_id, format!("cannot read the matched lead: {e}"));
+                    report.fail(
+                        &message.message.message_id,
+                        format!("cannot read the matched lead: {e}"),
+                    );
                     continue;
                 }
             },
@@ -114,19 +124,40 @@ async fn verdict(
     lead: Option<&Lead>,
     report: &mut StepReport,
 ) -> Result<Verdict, String> {
-    let host = |label, reason: String, detail: String| Verdict { label, confidence: 1.0, reason, version: HOST.into(), detail };
+    let host = |label, reason: String, detail: String| Verdict {
+        label,
+        confidence: 1.0,
+        reason,
+        version: HOST.into(),
+        detail,
+    };
     let auto = match recognise(&message.message.raw) {
-        Some(Recognised::Bounce { hard, status, recipient, .. }) => {
+        Some(Recognised::Bounce {
+            hard,
+            status,
+            recipient,
+            ..
+        }) => {
             let kind = if hard { BounceKind::Hard } else { BounceKind::Soft };
             let detail = recipient.unwrap_or_default();
-            return Ok(host(ReplyLabel::Bounce(kind), format!("delivery status {status}"), detail));
+            return Ok(host(
+                ReplyLabel::Bounce(kind),
+                format!("delivery status {status}"),
+                detail,
+            ));
         }
         Some(Recognised::AutoReply { reason }) => Some(reason),
         None => None,
     };
     let fallback = |reason: String| match &auto {
         Some(why) => host(ReplyLabel::AutoReply, why.clone(), String::new()),
-        None => Verdict { label: ReplyLabel::Unknown, confidence: 0.0, reason, version: HOST.into(), detail: String::new() },
+        None => Verdict {
+            label: ReplyLabel::Unknown,
+            confidence: 0.0,
+            reason,
+            version: HOST.into(),
+            detail: String::new(),
+        },
     };
     let Some(lead) = lead else {
         return Ok(fallback("not matched to any lead".into()));
@@ -198,9 +229,16 @@ async fn apply(
     let step = lead.current_step.checked_sub(1);
     let by = Some(verdict.version.clone());
     let stop = async |ctx: &CycleContext<'_>| {
-        ctx.store.set_lead_schedule(&tenant, lead.id, lead.current_step, None).await.map_err(|e| e.to_string())
+        ctx.store
+            .set_lead_schedule(&tenant, lead.id, lead.current_step, None)
+            .await
+            .map_err(|e| e.to_string())
     };
-    let reason = if verdict.reason.is_empty() { label_name(&verdict.label) } else { verdict.reason.clone() };
+    let reason = if verdict.reason.is_empty() {
+        label_name(&verdict.label)
+    } else {
+        verdict.reason.clone()
+    };
     match &verdict.label {
         ReplyLabel::Interested | ReplyLabel::Question => {
             counters.record(step, |c| {
@@ -210,7 +248,8 @@ async fn apply(
             stop(ctx).await?;
             let interested = matches!(verdict.label, ReplyLabel::Interested);
             if interested && lead.state == LeadState::Contacted {
-                ctx.move_lead(lead, LeadState::Interested, &format!("replied: {reason}"), by).await?;
+                ctx.move_lead(lead, LeadState::Interested, &format!("replied: {reason}"), by)
+                    .await?;
             }
             ctx.positive_replies.push(PositiveReply {
                 lead_id: lead.id,
@@ -229,7 +268,8 @@ async fn apply(
             });
             stop(ctx).await?;
             if !lead.state.is_final() {
-                ctx.move_lead(lead, LeadState::Lost, &format!("not interested: {reason}"), by).await?;
+                ctx.move_lead(lead, LeadState::Lost, &format!("not interested: {reason}"), by)
+                    .await?;
             }
         }
         ReplyLabel::Unsubscribe => {
@@ -246,12 +286,17 @@ async fn apply(
         }
         ReplyLabel::Bounce(BounceKind::Hard) => {
             counters.record(step, |c| c.bounced += 1);
-            let address = if verdict.detail.is_empty() { lead.fields.email.clone() } else { verdict.detail.clone() };
+            let address = if verdict.detail.is_empty() {
+                lead.fields.email.clone()
+            } else {
+                verdict.detail.clone()
+            };
             suppress(ctx, &address, SuppressionReason::HardBounce, &reason).await?;
             report.add("suppressed", 1);
             stop(ctx).await?;
             if !lead.state.is_final() && lead.state != LeadState::Interested {
-                ctx.move_lead(lead, LeadState::Dead, &format!("hard bounce ({reason})"), by).await?;
+                ctx.move_lead(lead, LeadState::Dead, &format!("hard bounce ({reason})"), by)
+                    .await?;
             }
         }
         ReplyLabel::Bounce(BounceKind::Soft) => counters.record(step, |c| c.bounced += 1),
@@ -270,13 +315,18 @@ async fn apply(
                     .await
                     .map_err(|e| e.to_string())?;
                 report.add("deferred", 1);
-                report.note(format!("{} is out of office; next step deferred to {}", lead.fields.email, next.format("%Y-%m-%d")));
+                report.note(format!(
+                    "{} is out of office; next step deferred to {}",
+                    lead.fields.email,
+                    next.format("%Y-%m-%d")
+                ));
             }
         }
         ReplyLabel::Referral(referral) => {
             counters.record(step, |c| c.replied += 1);
             stop(ctx).await?;
-            let email = normalize(&referral.email).map_err(|e| format!("referral to an invalid address {:?}: {e}", referral.email))?;
+            let email = normalize(&referral.email)
+                .map_err(|e| format!("referral to an invalid address {:?}: {e}", referral.email))?;
             let (first, last) = referral
                 .name
                 .as_deref()
@@ -298,10 +348,18 @@ async fn apply(
                 source_version: verdict.version.clone(),
                 ..NewLead::default()
             };
-            let outcome = ctx.store.insert_leads(&tenant, ctx.campaign.id, &[new]).await.map_err(|e| e.to_string())?;
+            let outcome = ctx
+                .store
+                .insert_leads(&tenant, ctx.campaign.id, &[new])
+                .await
+                .map_err(|e| e.to_string())?;
             report.add("referred_leads", outcome.inserted);
             if outcome.inserted > 0 {
-                report.note(format!("{} referred us to {}: new lead", lead.fields.email, email.as_str()));
+                report.note(format!(
+                    "{} referred us to {}: new lead",
+                    lead.fields.email,
+                    email.as_str()
+                ));
             }
         }
         ReplyLabel::AutoReply => {}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc, WeekdaySet};
 
-use super::report::{MAX_LISTED, StateChange};
 use super::Transports;
+use super::report::{MAX_LISTED, StateChange};
 use crate::domain::lifecycle::{self, LeadState};
 use crate::domain::model::{Campaign, CampaignStatus, Lead, LeadTransition};
 use crate::domain::template::{Template, TemplateError};
@@ -144,7 +144,9 @@ impl<'a> CycleContext<'a> {
 
     /// A plugin call scope for this tenant at the cycle's clock, with kv in the store.
     pub fn scope(&self) -> CallScope {
-        let mut scope = self.runtime.scope(&self.tenant, Some(Arc::new(StoreKv(self.store.clone()))));
+        let mut scope = self
+            .runtime
+            .scope(&self.tenant, Some(Arc::new(StoreKv(self.store.clone()))));
         scope.now_ms = self.now.timestamp_millis();
         scope
     }
@@ -155,7 +157,11 @@ impl<'a> CycleContext<'a> {
             format!("plugin {name:?} is bound to the campaign but not loaded; see `cam plugins list`")
         })?;
         if plugin.kind() != kind {
-            return Err(format!("plugin {name:?} is a {}, not a {}", plugin.kind().as_str(), kind.as_str()));
+            return Err(format!(
+                "plugin {name:?} is a {}, not a {}",
+                plugin.kind().as_str(),
+                kind.as_str()
+            ));
         }
         if plugin.health().is_quarantined() {
             return Err(format!(
@@ -188,7 +194,10 @@ impl<'a> CycleContext<'a> {
             .transition_lead(&self.tenant, &transition)
             .await
             .map_err(|e| format!("could not record {} → {}: {e}", lead.state.as_str(), to.as_str()))?;
-        *self.change_counts.entry(format!("{}→{}", lead.state.as_str(), to.as_str())).or_default() += 1;
+        *self
+            .change_counts
+            .entry(format!("{}→{}", lead.state.as_str(), to.as_str()))
+            .or_default() += 1;
         if self.changes.len() < MAX_LISTED {
             self.changes.push(StateChange {
                 email: lead.fields.email.clone(),
@@ -221,7 +230,10 @@ fn parse_steps(campaign: &Campaign) -> Result<Vec<ParsedStep>, TemplateError> {
 fn parse_window(campaign: &Campaign) -> Result<SendWindow, String> {
     let window = &campaign.config.send_window;
     let tz: chrono_tz::Tz = window.fallback_time_zone.trim().parse().map_err(|_| {
-        format!("unknown fallback time zone {:?}; use an IANA name such as \"Europe/Berlin\"", window.fallback_time_zone)
+        format!(
+            "unknown fallback time zone {:?}; use an IANA name such as \"Europe/Berlin\"",
+            window.fallback_time_zone
+        )
     })?;
     let days = if window.weekdays.is_empty() {
         WeekdaySet::ALL

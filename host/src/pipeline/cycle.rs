@@ -97,7 +97,9 @@ impl<'a> Cycle<'a> {
                 break;
             }
             let timer = Instant::now();
-            let mut report = run_step(name, &mut ctx).instrument(tracing::info_span!(parent: &span, "step", step = name)).await;
+            let mut report = run_step(name, &mut ctx)
+                .instrument(tracing::info_span!(parent: &span, "step", step = name))
+                .await;
             report.duration_ms = u64::try_from(timer.elapsed().as_millis()).unwrap_or(u64::MAX);
             if report.failed_total > 0 {
                 tracing::warn!(parent: &span, step = name, failures = report.failed_total, "step had failures");
@@ -127,7 +129,10 @@ impl<'a> Cycle<'a> {
             summary: report.summary(),
             report: serde_json::to_value(&report).context("serializing the cycle report")?,
         };
-        self.store.insert_cycle_report(&tenant, &record).await.context("storing the cycle report")?;
+        self.store
+            .insert_cycle_report(&tenant, &record)
+            .await
+            .context("storing the cycle report")?;
         Ok(report)
     }
 }

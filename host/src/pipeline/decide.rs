@@ -58,7 +58,14 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 complaints: small(m.replies.complaints),
                 qualified: small(m.qualified),
             },
-            leads_by_state: m.leads_by_state.iter().map(|(s, n)| StateCount { state: wire::state(*s), count: small(*n) }).collect(),
+            leads_by_state: m
+                .leads_by_state
+                .iter()
+                .map(|(s, n)| StateCount {
+                    state: wire::state(*s),
+                    count: small(*n),
+                })
+                .collect(),
         };
         let decisions = match plugin.decide(ctx.scope(), &snapshot).await {
             Ok(d) => d,
@@ -84,22 +91,34 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 }
 
 /// Applies one action; `Some(line)` describes a change, `None` means nothing to do.
-async fn apply(ctx: &mut CycleContext<'_>, action: &Action, reason: &str, actor: &str) -> Result<Option<String>, String> {
+async fn apply(
+    ctx: &mut CycleContext<'_>,
+    action: &Action,
+    reason: &str,
+    actor: &str,
+) -> Result<Option<String>, String> {
     let tenant = ctx.tenant.clone();
     let id = ctx.campaign.id;
     let set_status = async |ctx: &mut CycleContext<'_>, to: CampaignStatus| -> Result<Option<String>, String> {
         if ctx.campaign.status == to {
             return Ok(None);
         }
-        let updated = ctx.store.set_campaign_status(&tenant, id, to, reason, actor).await.map_err(|e| e.to_string())?;
+        let updated = ctx
+            .store
+            .set_campaign_status(&tenant, id, to, reason, actor)
+            .await
+            .map_err(|e| e.to_string())?;
         ctx.campaign.status = updated.status;
         ctx.campaign.status_reason = updated.status_reason;
         ctx.campaign.status_actor = updated.status_actor;
-        Ok(Some(format!("{} the campaign: {reason} ({actor})", match to {
-            CampaignStatus::Running => "resumed",
-            CampaignStatus::Paused => "paused",
-            CampaignStatus::Done => "completed",
-        })))
+        Ok(Some(format!(
+            "{} the campaign: {reason} ({actor})",
+            match to {
+                CampaignStatus::Running => "resumed",
+                CampaignStatus::Paused => "paused",
+                CampaignStatus::Done => "completed",
+            }
+        )))
     };
     match action {
         Action::PauseCampaign => set_status(ctx, CampaignStatus::Paused).await,
@@ -109,8 +128,14 @@ async fn apply(ctx: &mut CycleContext<'_>, action: &Action, reason: &str, actor:
             if *cap == ctx.campaign.config.daily_cap {
                 return Ok(None);
             }
-            ctx.store.set_daily_cap(&tenant, id, *cap).await.map_err(|e| e.to_string())?;
-            let line = format!("daily cap {} → {cap}: {reason} ({actor})", ctx.campaign.config.daily_cap);
+            ctx.store
+                .set_daily_cap(&tenant, id, *cap)
+                .await
+                .map_err(|e| e.to_string())?;
+            let line = format!(
+                "daily cap {} → {cap}: {reason} ({actor})",
+                ctx.campaign.config.daily_cap
+            );
             ctx.campaign.config.daily_cap = *cap;
             Ok(Some(line))
         }
@@ -127,7 +152,11 @@ async fn apply(ctx: &mut CycleContext<'_>, action: &Action, reason: &str, actor:
                 return Ok(None);
             }
             ctx.move_lead(&lead, to, reason, Some(actor.to_string())).await?;
-            Ok(Some(format!("moved {} to {}: {reason} ({actor})", mv.email, to.as_str())))
+            Ok(Some(format!(
+                "moved {} to {}: {reason} ({actor})",
+                mv.email,
+                to.as_str()
+            )))
         }
         Action::RaiseAlert(text) => {
             let alert = NewAlert {
@@ -136,7 +165,12 @@ async fn apply(ctx: &mut CycleContext<'_>, action: &Action, reason: &str, actor:
                 lead_id: None,
                 payload: serde_json::json!({ "campaign": ctx.campaign.config.name, "message": text, "reason": reason, "rule": actor }),
             };
-            match ctx.store.insert_alert(&tenant, &alert).await.map_err(|e| e.to_string())? {
+            match ctx
+                .store
+                .insert_alert(&tenant, &alert)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 Insertion::New(_) => {
                     ctx.alerts.push(format!("{text} ({actor})"));
                     Ok(Some(format!("raised an alert: {text}")))

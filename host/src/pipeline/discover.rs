@@ -94,7 +94,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             // re-reads the page and the store's dedupe absorbs it.
             match page.next_cursor {
                 Some(next) => {
-                    if let Err(e) = ctx.store.set_source_cursor(&ctx.tenant, ctx.campaign.id, &name, &next).await {
+                    if let Err(e) = ctx
+                        .store
+                        .set_source_cursor(&ctx.tenant, ctx.campaign.id, &name, &next)
+                        .await
+                    {
                         report.fail(&name, format!("cannot save the source's cursor: {e}"));
                         break;
                     }

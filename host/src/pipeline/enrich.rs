@@ -39,7 +39,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     // Leads whose enrichment failed stay NEW; remember them so the loop ends.
     let mut tried = HashSet::new();
     loop {
-        let leads = match ctx.store.leads_in_state(&ctx.tenant, ctx.campaign.id, LeadState::New, BATCH + tried.len() as u32).await {
+        let leads = match ctx
+            .store
+            .leads_in_state(&ctx.tenant, ctx.campaign.id, LeadState::New, BATCH + tried.len() as u32)
+            .await
+        {
             Ok(leads) => leads,
             Err(e) => return report.failed("store", format!("cannot read NEW leads: {e}")),
         };
@@ -97,7 +101,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 continue;
             }
             let (to, reason, by) = if deliverable {
-                let by = plugins.iter().map(|p| format!("{}@{}", p.name(), p.version())).collect::<Vec<_>>().join(",");
+                let by = plugins
+                    .iter()
+                    .map(|p| format!("{}@{}", p.name(), p.version()))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 (LeadState::Enriched, "enriched".to_string(), Some(by))
             } else {
                 (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)

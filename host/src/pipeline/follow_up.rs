@@ -17,7 +17,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     if !ctx.running() {
         return report.skipped(ctx.not_running_note());
     }
-    let due = match ctx.store.leads_due(&ctx.tenant, ctx.campaign.id, ctx.now, MAX_PER_CYCLE).await {
+    let due = match ctx
+        .store
+        .leads_due(&ctx.tenant, ctx.campaign.id, ctx.now, MAX_PER_CYCLE)
+        .await
+    {
         Ok(due) => due,
         Err(e) => return report.failed("store", format!("cannot read due leads: {e}")),
     };
@@ -28,11 +32,25 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             report.add("due_for_next_step", 1);
             continue;
         }
-        let reason = format!("no reply {} days after the last step", super::send::LAST_STEP_REPLY_WAIT.num_days());
+        let reason = format!(
+            "no reply {} days after the last step",
+            super::send::LAST_STEP_REPLY_WAIT.num_days()
+        );
         match ctx.move_lead(&lead, ending, &reason, None).await {
             Ok(()) => {
-                report.add(if ending == LeadState::Nurture { "to_nurture" } else { "to_dead" }, 1);
-                if let Err(e) = ctx.store.set_lead_schedule(&ctx.tenant, lead.id, lead.current_step, None).await {
+                report.add(
+                    if ending == LeadState::Nurture {
+                        "to_nurture"
+                    } else {
+                        "to_dead"
+                    },
+                    1,
+                );
+                if let Err(e) = ctx
+                    .store
+                    .set_lead_schedule(&ctx.tenant, lead.id, lead.current_step, None)
+                    .await
+                {
                     report.fail(&lead.fields.email, format!("cannot clear the schedule: {e}"));
                 }
             }

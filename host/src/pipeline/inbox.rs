@@ -53,7 +53,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             None => report.add("unmatched", 1),
         }
         if let Err(e) = inbox.acknowledge(&message.handle).await {
-            report.fail(&message.handle, format!("stored, but cannot acknowledge it at the source: {e:#}"));
+            report.fail(
+                &message.handle,
+                format!("stored, but cannot acknowledge it at the source: {e:#}"),
+            );
         }
     }
     report
@@ -64,7 +67,11 @@ async fn match_lead(ctx: &CycleContext<'_>, parsed: &ParsedInbound, raw: &[u8]) 
     let mut ids: Vec<&String> = parsed.in_reply_to.iter().collect();
     ids.extend(parsed.references.iter().rev());
     let bounce = match recognise(raw) {
-        Some(Recognised::Bounce { recipient, original_message_id, .. }) => Some((recipient, original_message_id)),
+        Some(Recognised::Bounce {
+            recipient,
+            original_message_id,
+            ..
+        }) => Some((recipient, original_message_id)),
         _ => None,
     };
     if let Some((_, Some(original))) = &bounce {

@@ -71,7 +71,9 @@ pub async fn load(store: &dyn Store, tenant: &str, campaign_id: i64) -> StoreRes
 /// Saves a campaign's counters.
 pub async fn save(store: &dyn Store, tenant: &str, campaign_id: i64, counters: &ReplyCounters) -> StoreResult<()> {
     let bytes = serde_json::to_vec(counters).unwrap_or_default();
-    store.kv_set(tenant, NAMESPACE, &key(campaign_id), &bytes, QUOTA_BYTES).await
+    store
+        .kv_set(tenant, NAMESPACE, &key(campaign_id), &bytes, QUOTA_BYTES)
+        .await
 }
 
 /// One step's numbers.
@@ -116,7 +118,10 @@ fn rate(n: u64, of: u64) -> f64 {
 pub async fn compute(store: &dyn Store, tenant: &str, campaign_id: i64) -> StoreResult<CampaignMetrics> {
     let mut m = CampaignMetrics::default();
     for state in [EmailState::Sent, EmailState::Uncertain] {
-        for email in store.emails_in_state(tenant, Some(campaign_id), state, u32::MAX).await? {
+        for email in store
+            .emails_in_state(tenant, Some(campaign_id), state, u32::MAX)
+            .await?
+        {
             m.sent += 1;
             m.by_step.entry(email.email.step + 1).or_default().sent += 1;
             *m.sent_by_mailbox.entry(email.email.mailbox).or_default() += 1;
@@ -128,7 +133,11 @@ pub async fn compute(store: &dyn Store, tenant: &str, campaign_id: i64) -> Store
         m.by_step.entry(step + 1).or_default().replies = counts;
     }
     m.leads_by_state = store.count_leads_by_state(tenant, campaign_id).await?;
-    m.qualified = m.leads_by_state.iter().find(|(s, _)| *s == LeadState::Qualified).map_or(0, |(_, n)| *n);
+    m.qualified = m
+        .leads_by_state
+        .iter()
+        .find(|(s, _)| *s == LeadState::Qualified)
+        .map_or(0, |(_, n)| *n);
     m.reply_rate = rate(m.replies.replied, m.sent);
     m.positive_rate = rate(m.replies.positive, m.sent);
     m.bounce_rate = rate(m.replies.bounced, m.sent);
@@ -154,7 +163,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 m.unsubscribe_rate * 100.0
             ));
             for (step, s) in &m.by_step {
-                report.note(format!("step {step}: sent {}, replied {}, positive {}", s.sent, s.replies.replied, s.replies.positive));
+                report.note(format!(
+                    "step {step}: sent {}, replied {}, positive {}",
+                    s.sent, s.replies.replied, s.replies.positive
+                ));
             }
             ctx.metrics = Some(m);
             report

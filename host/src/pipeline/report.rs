@@ -82,7 +82,10 @@ impl StepReport {
     pub fn fail(&mut self, subject: impl Into<String>, reason: impl Into<String>) {
         self.failed_total += 1;
         if self.failures.len() < MAX_LISTED {
-            self.failures.push(StepFailure { subject: subject.into(), reason: reason.into() });
+            self.failures.push(StepFailure {
+                subject: subject.into(),
+                reason: reason.into(),
+            });
         }
     }
 
@@ -115,7 +118,12 @@ impl StepReport {
 
     /// The counts as `name=n` pairs for one table cell.
     fn counts_text(&self) -> String {
-        let parts: Vec<String> = self.counts.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k}={n}")).collect();
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k}={n}"))
+            .collect();
         if parts.is_empty() { "-".into() } else { parts.join(" ") }
     }
 }
@@ -172,7 +180,11 @@ impl CycleReport {
     /// One line for lists.
     pub fn summary(&self) -> String {
         let count = |step: &str, name: &str| {
-            self.steps.iter().find(|s| s.step == step).map(|s| s.count(name)).unwrap_or(0)
+            self.steps
+                .iter()
+                .find(|s| s.step == step)
+                .map(|s| s.count(name))
+                .unwrap_or(0)
         };
         let failed = self.steps.iter().filter(|s| s.status == StepStatus::Failed).count();
         format!(
@@ -183,7 +195,11 @@ impl CycleReport {
             count("send", "sent"),
             count("inbox", "stored"),
             self.alerts.len(),
-            if failed > 0 { format!(", {failed} steps failed") } else { String::new() }
+            if failed > 0 {
+                format!(", {failed} steps failed")
+            } else {
+                String::new()
+            }
         )
     }
 
@@ -211,7 +227,14 @@ impl CycleReport {
                 StepStatus::Failed => "FAILED",
                 StepStatus::Skipped => "skipped",
             };
-            let _ = writeln!(out, "  {:<10} {:<8} {:>6}  {}", step.step, status, step.duration_ms, step.counts_text());
+            let _ = writeln!(
+                out,
+                "  {:<10} {:<8} {:>6}  {}",
+                step.step,
+                status,
+                step.duration_ms,
+                step.counts_text()
+            );
             for failure in step.failures.iter().take(5) {
                 let _ = writeln!(out, "  {:<10}   ! {}: {}", "", failure.subject, failure.reason);
             }
@@ -234,7 +257,10 @@ impl CycleReport {
         }
         let _ = writeln!(out, "  campaign is {} ({})", self.campaign_status, self.status_reason);
         if self.interrupted {
-            let _ = writeln!(out, "  interrupted by a shutdown request; the remaining steps run next cycle");
+            let _ = writeln!(
+                out,
+                "  interrupted by a shutdown request; the remaining steps run next cycle"
+            );
         }
         out
     }

@@ -40,7 +40,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     };
     let mailboxes = ctx.campaign.config.mailboxes.clone();
     if mailboxes.is_empty() {
-        return report.failed("mailboxes", "the campaign has no sending mailbox; add one to its configuration");
+        return report.failed(
+            "mailboxes",
+            "the campaign has no sending mailbox; add one to its configuration",
+        );
     }
     let budget = match budget(ctx).await {
         Ok(budget) => budget,
@@ -79,7 +82,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             continue;
         }
         let Some(parsed) = ctx.steps.get(step) else { continue };
-        let rendered = parsed.subject.render(&lead).and_then(|s| parsed.body.render(&lead).map(|b| (s, b)));
+        let rendered = parsed
+            .subject
+            .render(&lead)
+            .and_then(|s| parsed.body.render(&lead).map(|b| (s, b)));
         let (subject, body) = match rendered {
             Ok(pair) => pair,
             Err(e) => {
@@ -119,7 +125,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 /// counting emails already queued as taken.
 async fn budget(ctx: &CycleContext<'_>) -> crate::store::StoreResult<SendBudget> {
     let since = ctx.now - CAP_WINDOW;
-    let queued = ctx.store.emails_in_state(&ctx.tenant, Some(ctx.campaign.id), EmailState::Queued, u32::MAX).await?;
+    let queued = ctx
+        .store
+        .emails_in_state(&ctx.tenant, Some(ctx.campaign.id), EmailState::Queued, u32::MAX)
+        .await?;
     let mut queued_by_mailbox: HashMap<&str, u32> = HashMap::new();
     for email in &queued {
         *queued_by_mailbox.entry(email.email.mailbox.as_str()).or_default() += 1;
@@ -128,7 +137,10 @@ async fn budget(ctx: &CycleContext<'_>) -> crate::store::StoreResult<SendBudget>
     let campaign = room_from_count(clamp(sent) + queued.len() as u32, None, ctx.campaign.config.daily_cap);
     let mut rooms: Vec<CapRoom> = Vec::new();
     for mailbox in &ctx.campaign.config.mailboxes {
-        let sent = ctx.store.count_sent_by_mailbox_since(&ctx.tenant, &mailbox.address, since).await?;
+        let sent = ctx
+            .store
+            .count_sent_by_mailbox_since(&ctx.tenant, &mailbox.address, since)
+            .await?;
         let pending = queued_by_mailbox.get(mailbox.address.as_str()).copied().unwrap_or(0);
         rooms.push(room_from_count(clamp(sent) + pending, None, mailbox.daily_cap));
     }

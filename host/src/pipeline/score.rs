@@ -18,7 +18,11 @@ const MAX_PER_CYCLE: u32 = 200_000;
 /// The state leads wait for first contact in: ENRICHED when the campaign has
 /// enrichers, NEW otherwise.
 pub fn waiting_state(ctx: &CycleContext<'_>) -> LeadState {
-    if ctx.campaign.config.plugins.enrichers.is_empty() { LeadState::New } else { LeadState::Enriched }
+    if ctx.campaign.config.plugins.enrichers.is_empty() {
+        LeadState::New
+    } else {
+        LeadState::Enriched
+    }
 }
 
 /// Runs the step.
@@ -36,12 +40,19 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     };
     report.used(plugin.name(), plugin.version());
     let state = waiting_state(ctx);
-    let leads = match ctx.store.leads_in_state(&ctx.tenant, ctx.campaign.id, state, MAX_PER_CYCLE).await {
+    let leads = match ctx
+        .store
+        .leads_in_state(&ctx.tenant, ctx.campaign.id, state, MAX_PER_CYCLE)
+        .await
+    {
         Ok(leads) => leads,
         Err(e) => return report.failed("store", format!("cannot read {} leads: {e}", state.as_str())),
     };
     let version = plugin.version().to_string();
-    let todo: Vec<_> = leads.into_iter().filter(|l| l.scorer_version.as_deref() != Some(version.as_str())).collect();
+    let todo: Vec<_> = leads
+        .into_iter()
+        .filter(|l| l.scorer_version.as_deref() != Some(version.as_str()))
+        .collect();
     for batch in todo.chunks(BATCH) {
         let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
         let scores = match plugin.score(ctx.scope(), &wire_leads).await {
@@ -53,7 +64,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         };
         report.add("batches", 1);
         for (lead, score) in batch.iter().zip(scores) {
-            match ctx.store.update_score(&ctx.tenant, lead.id, f64::from(score.value), &score.reasons, &version).await {
+            match ctx
+                .store
+                .update_score(&ctx.tenant, lead.id, f64::from(score.value), &score.reasons, &version)
+                .await
+            {
                 Ok(()) => {
                     report.add("scored", 1);
                     if f64::from(score.value) >= ctx.campaign.config.score_threshold {

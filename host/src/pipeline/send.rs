@@ -31,18 +31,28 @@ const MAX_PER_CYCLE: u32 = 10_000;
 pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     let mut report = StepReport::new("send");
     report.note(ctx.transports.sender.describe());
-    match ctx.store.mark_stale_sending_uncertain(&ctx.tenant, ctx.now - STALE_SENDING).await {
+    match ctx
+        .store
+        .mark_stale_sending_uncertain(&ctx.tenant, ctx.now - STALE_SENDING)
+        .await
+    {
         Ok(0) => {}
         Ok(n) => {
             report.add("marked_uncertain", n);
-            report.note(format!("{n} emails were interrupted mid-send earlier; marked UNCERTAIN for review, not re-sent"));
+            report.note(format!(
+                "{n} emails were interrupted mid-send earlier; marked UNCERTAIN for review, not re-sent"
+            ));
         }
         Err(e) => report.fail("store", format!("cannot recover interrupted sends: {e}")),
     }
     if !ctx.running() {
         return report.skipped(ctx.not_running_note());
     }
-    let queued = match ctx.store.emails_in_state(&ctx.tenant, Some(ctx.campaign.id), EmailState::Queued, MAX_PER_CYCLE).await {
+    let queued = match ctx
+        .store
+        .emails_in_state(&ctx.tenant, Some(ctx.campaign.id), EmailState::Queued, MAX_PER_CYCLE)
+        .await
+    {
         Ok(q) => q,
         Err(e) => return report.failed("store", format!("cannot read queued emails: {e}")),
     };
@@ -56,25 +66,39 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 
 async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mut StepReport) -> Result<(), String> {
     let tenant = ctx.tenant.clone();
-    let lead = ctx.store.get_lead(&tenant, email.email.lead_id).await.map_err(|e| format!("cannot read the lead: {e}"))?;
+    let lead = ctx
+        .store
+        .get_lead(&tenant, email.email.lead_id)
+        .await
+        .map_err(|e| format!("cannot read the lead: {e}"))?;
     let still_wanted = match lead.state {
         LeadState::New | LeadState::Enriched => email.email.step == 0,
         LeadState::Contacted => true,
         _ => false,
     };
-    let suppressed = ctx.store.is_suppressed(&tenant, &lead.fields.email).await.map_err(|e| e.to_string())?;
+    let suppressed = ctx
+        .store
+        .is_suppressed(&tenant, &lead.fields.email)
+        .await
+        .map_err(|e| e.to_string())?;
     if !still_wanted || suppressed {
         let why = if suppressed {
             "the address is suppressed".to_string()
         } else {
             format!("the lead is {} now; its sequence stopped", lead.state.as_str())
         };
-        ctx.store.mark_email_failed(&tenant, email.id, &why).await.map_err(|e| e.to_string())?;
+        ctx.store
+            .mark_email_failed(&tenant, email.id, &why)
+            .await
+            .map_err(|e| e.to_string())?;
         report.add("cancelled", 1);
         return Ok(());
     }
     let raw = render(ctx, email, &lead).await;
-    ctx.store.mark_email_sending(&tenant, email.id, ctx.now).await.map_err(|e| format!("cannot mark SENDING: {e}"))?;
+    ctx.store
+        .mark_email_sending(&tenant, email.id, ctx.now)
+        .await
+        .map_err(|e| format!("cannot mark SENDING: {e}"))?;
     let message = OutgoingMessage {
         message_id: email.email.message_id.clone(),
         from: email.email.mailbox.clone(),
@@ -84,20 +108,30 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
     match ctx.transports.sender.send(&message).await {
         Ok(()) => {}
         Err(SendError::NotSent(reason)) => {
-            ctx.store.mark_email_failed(&tenant, email.id, &reason).await.map_err(|e| e.to_string())?;
+            ctx.store
+                .mark_email_failed(&tenant, email.id, &reason)
+                .await
+                .map_err(|e| e.to_string())?;
             return Err(reason);
         }
         Err(SendError::Uncertain(reason)) => {
-            ctx.store.mark_email_uncertain(&tenant, email.id, &reason).await.map_err(|e| e.to_string())?;
+            ctx.store
+                .mark_email_uncertain(&tenant, email.id, &reason)
+                .await
+                .map_err(|e| e.to_string())?;
             report.add("uncertain", 1);
             return Err(reason);
         }
     }
-    ctx.store.mark_email_sent(&tenant, email.id, ctx.now).await.map_err(|e| format!("sent, but cannot mark SENT: {e}"))?;
+    ctx.store
+        .mark_email_sent(&tenant, email.id, ctx.now)
+        .await
+        .map_err(|e| format!("sent, but cannot mark SENT: {e}"))?;
     report.add("sent", 1);
     report.add(&format!("sent_step_{}", email.email.step + 1), 1);
     if lead.state != LeadState::Contacted {
-        ctx.move_lead(&lead, LeadState::Contacted, "first email sent", None).await?;
+        ctx.move_lead(&lead, LeadState::Contacted, "first email sent", None)
+            .await?;
     }
     let next_step = email.email.step + 1;
     let next_at = match ctx.steps.get(next_step as usize) {

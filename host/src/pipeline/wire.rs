@@ -20,7 +20,10 @@ pub fn lead(lead: &Lead) -> types::Lead {
         attributes: f
             .attributes
             .iter()
-            .map(|(key, value)| types::Attribute { key: key.clone(), value: value.clone() })
+            .map(|(key, value)| types::Attribute {
+                key: key.clone(),
+                value: value.clone(),
+            })
             .collect(),
     }
 }

@@ -47,6 +47,7 @@ pub struct LoadedPlugin {
     pre: WorldPre,
     component: Component,
     health: Health,
+    call_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -139,6 +140,7 @@ impl LoadedPlugin {
             pre,
             component,
             health: Health::default(),
+            call_permits: runtime.call_permits(),
         };
         let info = plugin.describe(scope).await?;
         let missing: Vec<&str> = info
@@ -328,6 +330,9 @@ impl LoadedPlugin {
                 format!("input of {input_bytes} bytes exceeds the {} byte cap; use smaller batches", limits.max_input_bytes),
             ));
         }
+        let Ok(_permit) = self.call_permits.acquire().await else {
+            return Err(self.error(FailureKind::Host, "the runtime is shutting down".into()));
+        };
         let engine = self.component.engine();
         let mut store = Store::new(engine, PluginState::new(self.identity.clone(), scope));
         store.limiter(|state| &mut state.limiter);

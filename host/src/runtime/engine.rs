@@ -18,9 +18,12 @@ use super::state::{CallScope, PluginState};
 /// the ticker's cost negligible and a deadline overshoot small.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
-/// Instance slots in the pool: how many plugin calls can run at once.
-/// A 2-core worker runs a handful; a hosted worker a few hundred.
-const POOL_INSTANCES: u32 = 512;
+/// Instance slots in the pool: how many plugin calls can run at once in one
+/// process. A worker runs a few calls per core; each memory slot reserves
+/// about 6 GiB of address space (4 GiB plus guard pages, which lets wasmtime
+/// drop bounds checks), so 128 instances × 2 memories stay near 1.5 TiB of the
+/// 128 TiB a process has, leaving room for several runtimes in one test process.
+const POOL_INSTANCES: u32 = 128;
 /// Core modules per component: Rust components have a few, JavaScript ones more.
 const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
 /// Table elements per table: a JavaScript engine has large function tables.
@@ -38,6 +41,7 @@ pub struct Runtime {
     limits: Limits,
     http: reqwest::Client,
     ticker_stop: Arc<AtomicBool>,
+    call_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -61,7 +65,8 @@ impl Runtime {
             .context("creating the HTTP client")?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone())?;
-        Ok(Runtime { engine, linker, limits, http, ticker_stop })
+        let call_permits = Arc::new(tokio::sync::Semaphore::new(POOL_INSTANCES as usize));
+        Ok(Runtime { engine, linker, limits, http, ticker_stop, call_permits })
     }
 
     /// The engine (for compiling components).
@@ -83,6 +88,12 @@ impl Runtime {
     /// the host import itself, so each hop is checked).
     pub fn http_client(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// One permit per pool slot: a call waits for a free slot instead of
+    /// failing to instantiate when every slot is busy.
+    pub(crate) fn call_permits(&self) -> Arc<tokio::sync::Semaphore> {
+        self.call_permits.clone()
     }
 
     /// A call scope for `tenant` at the current time, with kv data in `kv`.
