@@ -362,3 +362,101 @@ async fn a_paused_campaign_sends_nothing_and_says_why() {
         "{schedule:#}"
     );
 }
+
+/// Starts `cam run` on the setup.
+fn worker(setup: &Setup, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cam"))
+        .arg("--config")
+        .arg(setup.root.join("cam.toml"))
+        .arg("run")
+        .args(args)
+        .env_remove("CAM_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cam run starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_runs_each_running_campaign_once_per_round_and_releases_its_lease() {
+    let setup = Setup::new(3).await;
+    let output = worker(&setup, &["--once", "--worker-id", "w1"])
+        .wait_with_output()
+        .expect("cam run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("worker stopped after 1 cycles"), "{stdout}");
+    // The lease was released: another worker can take the campaign at once.
+    let taken = setup
+        .store
+        .try_acquire_lease(TENANT, setup.campaign_id, "w2", std::time::Duration::from_secs(60))
+        .await
+        .expect("store");
+    assert!(taken, "w1 left its lease behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_worker_says_why_it_has_nothing_to_do_while_the_first_holds_the_lease() {
+    let setup = Setup::new(1).await;
+    let held = setup
+        .store
+        .try_acquire_lease(
+            TENANT,
+            setup.campaign_id,
+            "first-worker",
+            std::time::Duration::from_secs(600),
+        )
+        .await
+        .expect("store");
+    assert!(held);
+    let output = worker(&setup, &["--once", "--worker-id", "second-worker"])
+        .wait_with_output()
+        .expect("cam run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("other workers hold their leases"), "{stdout}");
+    assert!(stdout.contains("after 0 cycles"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_worker_cleanly_and_releases_its_lease() {
+    let setup = Setup::new(2).await;
+    let child = worker(&setup, &["--interval", "3600", "--worker-id", "w1"]);
+    // Wait for the first round to finish (its report is stored), then signal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let reports = setup
+            .store
+            .recent_cycle_reports(TENANT, Some(setup.campaign_id), 1)
+            .await
+            .expect("store");
+        if !reports.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never finished a cycle"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("worker exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "exit {:?}: {stdout}", output.status);
+    assert!(stdout.contains("worker stopped after 1 cycles"), "{stdout}");
+    let taken = setup
+        .store
+        .try_acquire_lease(TENANT, setup.campaign_id, "w2", std::time::Duration::from_secs(60))
+        .await
+        .expect("store");
+    assert!(taken, "the stopped worker left its lease behind");
+}

@@ -81,7 +81,8 @@ async fn basic_enrich_flags_role_accounts_free_mail_and_disposable_domains() {
 #[tokio::test(flavor = "multi_thread")]
 async fn heuristic_replies_labels_replies_in_four_languages() {
     let plugin = load("heuristic_replies").await.expect("loads");
-    let cases: Vec<(&str, &str, Box<dyn Fn(&ReplyLabel) -> bool>)> = vec![
+    type Expectation = Box<dyn Fn(&ReplyLabel) -> bool>;
+    let cases: Vec<(&str, &str, Expectation)> = vec![
         ("Re: intro", "Sounds interesting, can we set up a call next week?\n\nOn Mon, Bob wrote:\n> buy our stuff", Box::new(|l| matches!(l, ReplyLabel::Interested))),
         ("Re: intro", "No thanks, we are not interested.", Box::new(|l| matches!(l, ReplyLabel::NotInterested))),
         ("Re: intro", "Please unsubscribe me from this list.", Box::new(|l| matches!(l, ReplyLabel::Unsubscribe))),

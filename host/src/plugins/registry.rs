@@ -140,6 +140,11 @@ impl PluginRegistry {
         );
     }
 
+    /// Forgets the failure of `file` (it loaded since).
+    pub fn clear_failure(&self, file: &Path) {
+        write(&self.failures).remove(file);
+    }
+
     /// The files that failed their last load, by path.
     pub fn failures(&self) -> Vec<LoadFailure> {
         read(&self.failures).values().cloned().collect()

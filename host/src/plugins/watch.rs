@@ -434,6 +434,7 @@ impl Reloader {
                 let _busy = self.busy.lock().await;
                 match self.load_version(name, &record.plugin.sha256).await {
                     Ok(plugin) => {
+                        self.registry.clear_failure(&self.versions.wasm_path(&record.plugin.sha256));
                         let replaced = self.registry.activate_shared(plugin.clone());
                         tracing::info!(
                             plugin = %name,
@@ -466,6 +467,7 @@ impl Reloader {
             }
             match self.load_version(&name, &sha256).await {
                 Ok(plugin) => {
+                    self.registry.clear_failure(&self.versions.wasm_path(&sha256));
                     tracing::info!(plugin = %name, version = %plugin.version(), "shadow candidate installed");
                     self.registry.set_shadow(plugin);
                 }

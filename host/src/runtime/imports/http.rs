@@ -63,17 +63,17 @@ impl PluginState {
             let response = builder.send().await.map_err(|e| {
                 if e.is_timeout() { Error::Timeout } else { Error::Transport(error_chain(&e)) }
             })?;
-            if response.status().is_redirection() {
-                if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
-                    let location = location.to_str().map_err(|_| Error::Transport("redirect with a non-ASCII Location".into()))?;
-                    url = url.join(location).map_err(|e| Error::Transport(format!("bad redirect Location `{location}`: {e}")))?;
-                    // 303 (and, by browser custom, 301/302 on POST) turn into GET.
-                    if response.status() == reqwest::StatusCode::SEE_OTHER || method == reqwest::Method::POST {
-                        method = reqwest::Method::GET;
-                        body = None;
-                    }
-                    continue;
+            let location = response.headers().get(reqwest::header::LOCATION);
+            if let (true, Some(location)) = (response.status().is_redirection(), location) {
+                let location =
+                    location.to_str().map_err(|_| Error::Transport("redirect with a non-ASCII Location".into()))?;
+                url = url.join(location).map_err(|e| Error::Transport(format!("bad redirect Location `{location}`: {e}")))?;
+                // 303 (and, by browser custom, 301/302 on POST) turn into GET.
+                if response.status() == reqwest::StatusCode::SEE_OTHER || method == reqwest::Method::POST {
+                    method = reqwest::Method::GET;
+                    body = None;
                 }
+                continue;
             }
             return read_response(response, max_body).await;
         }
@@ -82,10 +82,8 @@ impl PluginState {
 }
 
 async fn read_response(response: reqwest::Response, max_body: usize) -> Result<Response, Error> {
-    if let Some(len) = response.content_length() {
-        if len > max_body as u64 {
-            return Err(Error::TooLarge(len));
-        }
+    if let Some(len) = response.content_length().filter(|len| *len > max_body as u64) {
+        return Err(Error::TooLarge(len));
     }
     let status = response.status().as_u16();
     let headers = response
