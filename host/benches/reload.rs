@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cam::plugins::PluginRegistry;
+use cam::plugins::Reloader;
 use cam::plugins::loaded::sha256_hex;
-use cam::plugins::watch::Reloader;
 use cam::runtime::{Limits, Runtime};
 
 /// The example plugins: (component stem, folder under plugins/examples).

@@ -52,8 +52,9 @@ impl WorkerOptions {
 pub trait WorkerObserver: Send + Sync {
     /// A cycle finished.
     fn cycle_done(&self, report: &CycleReport);
-    /// A round found no free campaign.
-    fn idle(&self, interval: Duration);
+    /// A round found no free campaign; `next_check` is `None` when the
+    /// worker stops now (`once`).
+    fn idle(&self, next_check: Option<Duration>);
     /// Something went wrong with one campaign; the loop goes on.
     fn error(&self, message: &str);
 }
@@ -121,11 +122,11 @@ impl Worker<'_> {
                     ));
                 }
             }
+            if done_this_round.is_empty() && !*shutdown.borrow() {
+                observer.idle((!self.options.once).then_some(self.options.interval));
+            }
             if self.options.once || *shutdown.borrow() {
                 return Ok(cycles);
-            }
-            if done_this_round.is_empty() {
-                observer.idle(self.options.interval);
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.options.interval) => {}
@@ -145,8 +146,24 @@ impl Worker<'_> {
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<CycleReport> {
         let campaign = self.store.get_campaign(tenant, campaign_id).await?;
+        // The cycle stops between steps on shutdown or when the lease is
+        // lost (another worker took it over after a stall): two workers
+        // must never run the same campaign's steps at once.
+        let (stop, stop_cycle) = watch::channel(*shutdown.borrow());
+        let stop = Arc::new(stop);
+        let forward = {
+            let (stop, mut shutdown) = (stop.clone(), shutdown);
+            tokio::spawn(async move {
+                while shutdown.changed().await.is_ok() {
+                    if *shutdown.borrow() {
+                        let _ = stop.send(true);
+                    }
+                }
+            })
+        };
         let heartbeat = {
             let store = self.store.clone();
+            let stop = stop.clone();
             let (tenant, worker, ttl) = (
                 tenant.to_string(),
                 self.options.worker_id.clone(),
@@ -160,7 +177,11 @@ impl Worker<'_> {
                     match store.renew_lease(&tenant, campaign_id, &worker, ttl).await {
                         Ok(true) => {}
                         Ok(false) => {
-                            tracing::error!(campaign_id, "lost the lease: another worker took over after it lapsed");
+                            tracing::error!(
+                                campaign_id,
+                                "lost the lease (another worker took it over); stopping this cycle"
+                            );
+                            let _ = stop.send(true);
                             break;
                         }
                         Err(e) => tracing::warn!(campaign_id, error = %e, "heartbeat failed; retrying"),
@@ -176,10 +197,11 @@ impl Worker<'_> {
             campaign,
             self.transports.clone(),
         )
-        .with_shutdown(shutdown)
+        .with_shutdown(stop_cycle)
         .run()
         .await;
         heartbeat.abort();
+        forward.abort();
         result
     }
 }

@@ -37,6 +37,8 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<ExitCode> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // Messages name the folder as the user would find it, not as `.`.
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     let database = dir.join(DEFAULT_DATABASE_FILE);
     for existing in [&config_path, &database] {
         if existing.exists() {

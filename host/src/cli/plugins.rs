@@ -1,6 +1,6 @@
 //! `cam plugins ...`: list the plugins folder, check one file, scaffold a new
 //! plugin, and the version commands (history, rollback, shadow, diff,
-//! promote, upload, release) in [`versions`].
+//! promote, upload, release) in the `versions` submodule.
 
 mod versions;
 
@@ -42,7 +42,7 @@ pub enum PluginsCommand {
         kind: PluginKind,
         /// The plugin's name (a crate name: letters, digits, `-`).
         name: String,
-        /// Where to create it (default: ./<name>).
+        /// Where to create it (default: `./NAME`).
         #[arg(long)]
         dir: Option<PathBuf>,
         /// The cam-plugin-sdk crate to depend on (default: the SDK of the
@@ -256,6 +256,19 @@ async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // What running workers serve follows the store (a rollback or promotion
+    // may differ from the file) and the shadow designations.
+    let active = versions::active_by_name(config).await;
+    let shadows = crate::plugins::versions::VersionFolder::in_plugins_dir(&config.plugins_dir).shadows();
+    for row in rows.iter_mut().filter(|row| row["ok"] == true) {
+        let name = row["name"].as_str().unwrap_or_default().to_string();
+        if let Some(sha) = active.get(&name) {
+            row["active_sha256"] = json!(sha);
+        }
+        if let Some(sha) = shadows.get(&name) {
+            row["shadow_sha256"] = json!(sha);
+        }
+    }
     if as_json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if rows.is_empty() {
@@ -264,7 +277,21 @@ async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
         println!("{:<22} {:<17} {:<13} STATUS", "NAME", "KIND", "VERSION");
         for row in &rows {
             let status = if row["ok"] == true {
-                "serving".to_string()
+                let mut status = "serving".to_string();
+                if let Some(active) = row["active_sha256"]
+                    .as_str()
+                    .filter(|a| Some(*a) != row["sha256"].as_str())
+                {
+                    status = format!(
+                        "serving {} from history (the file holds {}; see `cam plugins history`)",
+                        &active[..12.min(active.len())],
+                        row["version"].as_str().unwrap_or("-")
+                    );
+                }
+                if let Some(shadow) = row["shadow_sha256"].as_str() {
+                    status.push_str(&format!(", shadow candidate {}", &shadow[..12.min(shadow.len())]));
+                }
+                status
             } else {
                 format!(
                     "FAILED {}: {}",

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use super::cycle::Setup;
 use crate::config::Config;
-use crate::pipeline::{CycleReport, SystemClock};
+use crate::pipeline::{Clock, CycleReport, FixedClock, SystemClock};
 use crate::worker::{Worker, WorkerObserver, WorkerOptions};
 
 /// `cam run` arguments.
@@ -20,9 +20,17 @@ pub struct RunArgs {
     /// Run one round and exit.
     #[arg(long)]
     pub once: bool,
+    /// Seconds a lease lasts without a heartbeat (another worker takes a
+    /// dead worker's campaigns over after this).
+    #[arg(long, default_value_t = crate::worker::DEFAULT_LEASE_TTL.as_secs())]
+    pub lease_ttl: u64,
     /// This worker's id in leases (default: host name and process id).
     #[arg(long)]
     pub worker_id: Option<String>,
+    /// Run every cycle as if it were this instant (RFC 3339); for tests and
+    /// replays only.
+    #[arg(long, env = "CAM_NOW", value_parser = super::cycle::parse_now)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 struct Printer;
@@ -32,11 +40,12 @@ impl WorkerObserver for Printer {
         println!("{}", report.summary());
     }
 
-    fn idle(&self, interval: Duration) {
-        println!(
-            "no campaign to work on: none is RUNNING, or other workers hold their leases; checking again in {}s",
-            interval.as_secs()
-        );
+    fn idle(&self, next_check: Option<Duration>) {
+        let next = match next_check {
+            Some(interval) => format!("checking again in {}s", interval.as_secs()),
+            None => "stopping (--once)".to_string(),
+        };
+        println!("no campaign to work on: none is RUNNING, or other workers hold their leases; {next}");
     }
 
     fn error(&self, message: &str) {
@@ -49,6 +58,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let setup = Setup::open(config).await?;
     let mut options = WorkerOptions::new(Duration::from_secs(args.interval.max(1)));
     options.once = args.once;
+    options.lease_ttl = Duration::from_secs(args.lease_ttl.max(1));
     if let Some(id) = args.worker_id {
         options.worker_id = id;
     }
@@ -59,11 +69,15 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         let _ = stop.send(true);
     });
     println!("worker {} started; Ctrl-C stops it cleanly", options.worker_id);
+    let clock: Box<dyn Clock> = match args.now {
+        Some(now) => Box::new(FixedClock(now)),
+        None => Box::new(SystemClock),
+    };
     let worker = Worker {
         store: setup.store.clone(),
         runtime: &setup.runtime,
         registry: &setup.registry,
-        clock: &SystemClock,
+        clock: clock.as_ref(),
         transports: Setup::transports(config),
         options,
     };

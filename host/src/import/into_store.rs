@@ -110,6 +110,15 @@ pub enum ImportRunError {
     /// was imported; what came before was, and importing again is safe).
     #[error(transparent)]
     File(#[from] ImportError),
+    /// Reading failed part-way, after some leads were stored.
+    #[error("reading the file stopped after {imported} leads were imported (importing it again is safe)")]
+    Interrupted {
+        /// Leads stored before the failure.
+        imported: u64,
+        /// The cause.
+        #[source]
+        source: ImportError,
+    },
     /// The database refused a batch.
     #[error("storing leads failed after {imported} were imported (importing the file again is safe)")]
     Store {
@@ -229,7 +238,16 @@ where
             source,
         });
     }
-    let read = read?;
+    let read = match read {
+        Ok(read) => read,
+        Err(source) if summary.imported > 0 => {
+            return Err(ImportRunError::Interrupted {
+                imported: summary.imported,
+                source,
+            });
+        }
+        Err(source) => return Err(source.into()),
+    };
     summary.rows = read.rows;
     summary.bytes = read.bytes;
     summary.warnings = read.warnings;
@@ -263,8 +281,18 @@ fn read_batches<R: Read>(
     };
     let mut batch = new_batch();
     while let Some(outcome) = import.next() {
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // Keep what was read before the failure: store it, then report.
+                if !batch.leads.is_empty() {
+                    let _ = sender.blocking_send(batch);
+                }
+                return Err(error);
+            }
+        };
         result.rows += 1;
-        match outcome? {
+        match outcome {
             RowOutcome::Accepted { line, row } => {
                 batch.leads.push(row.into_new_lead(source_name));
                 batch.lines.push(line);
@@ -351,5 +379,102 @@ fn already_imported(line: u64) -> RejectedRow {
         line,
         kind: ALREADY_IMPORTED,
         reason: "the address is already a lead (imported before or found by a lead source)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::campaign_def::CampaignDef;
+    use crate::domain::model::SuppressionReason;
+
+    const CSV: &str = "email,first_name,company,industry\n\
+                       anna@acme.example,Anna,Acme,logistics\n\
+                       bob@acme.example,Bob,Acme,\n\
+                       ANNA@acme.example,Anna again,Acme,\n\
+                       not-an-address,X,Y,\n\
+                       eve@blocked.example,Eve,Blocked,\n";
+
+    async fn setup() -> (std::sync::Arc<dyn Store>, ImportTarget) {
+        let store = crate::store::open("sqlite::memory:").await.expect("store");
+        store.ensure_tenant("t", "T").await.expect("tenant");
+        let campaign = CampaignDef::with_defaults("c").to_new_campaign().expect("campaign");
+        let campaign = store.create_campaign("t", &campaign).await.expect("campaign");
+        let target = ImportTarget {
+            tenant: "t".into(),
+            campaign_id: campaign.id,
+            source_name: "leads.csv".into(),
+            dry_run: false,
+        };
+        (store, target)
+    }
+
+    async fn run(store: &dyn Store, target: &ImportTarget) -> ImportSummary {
+        let input = std::io::Cursor::new(CSV.as_bytes().to_vec());
+        import_leads(store, target, input, ImportOptions::default(), |_| {})
+            .await
+            .expect("import")
+    }
+
+    #[tokio::test]
+    async fn every_row_is_counted_once_and_reimporting_changes_nothing() {
+        let (store, target) = setup().await;
+        store
+            .add_suppression(
+                "t",
+                SuppressionKind::Domain,
+                "blocked.example",
+                SuppressionReason::Manual,
+                "",
+            )
+            .await
+            .expect("suppress");
+        let first = run(store.as_ref(), &target).await;
+        assert_eq!((first.rows, first.imported), (5, 2));
+        assert_eq!((first.duplicates_in_file, first.suppressed), (1, 1));
+        assert_eq!(first.rejected.get("invalid_email"), Some(&1));
+        assert_eq!(first.rows, first.imported + first.rejected_total());
+        let lines: Vec<u64> = first.rejected_rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![4, 5, 6]);
+
+        let second = run(store.as_ref(), &target).await;
+        assert_eq!((second.imported, second.duplicates_in_database), (0, 2));
+        assert_eq!(second.rows, second.imported + second.rejected_total());
+
+        let anna = store
+            .lead_by_email("t", "anna@acme.example")
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(anna.fields.first_name, "Anna");
+        assert_eq!(anna.fields.source_plugin, IMPORT_SOURCE);
+        assert_eq!(anna.fields.source_version, "leads.csv");
+        assert_eq!(
+            anna.fields.attributes.get("industry").map(String::as_str),
+            Some("logistics")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_counts_like_an_import_but_stores_nothing() {
+        let (store, mut target) = setup().await;
+        target.dry_run = true;
+        let summary = run(store.as_ref(), &target).await;
+        assert!(summary.dry_run);
+        assert_eq!(summary.imported, 3);
+        assert!(store.lead_by_email("t", "anna@acme.example").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_file_without_an_email_column_is_refused_before_anything_is_stored() {
+        let (store, target) = setup().await;
+        let input = std::io::Cursor::new(b"name,company\nAnna,Acme\n".to_vec());
+        let err = import_leads(store.as_ref(), &target, input, ImportOptions::default(), |_| {})
+            .await
+            .expect_err("no email column");
+        assert!(
+            matches!(err, ImportRunError::File(ImportError::NoEmailColumn { .. })),
+            "{err}"
+        );
     }
 }

@@ -6,7 +6,8 @@ use std::io::Read;
 use super::columns::{ColumnPlan, ColumnWarning, LeadField, Target};
 use super::record::{MAX_COLUMNS, Overflow, RawRecord, RecordReader};
 use super::row::{ImportRow, RejectReason, RowOutcome};
-use crate::domain::email::{Deduper, normalize};
+use super::seen::SeenAddresses;
+use crate::domain::email::normalize;
 use crate::domain::suppression::SuppressionList;
 
 /// The default per-field limit. Real lead fields are short; 64 KiB leaves
@@ -80,7 +81,8 @@ pub enum ImportError {
 /// could not be read any further (and is the last item). The reader holds
 /// one record at a time and keeps at most `max_field_bytes` of a field and
 /// [`MAX_COLUMNS`] columns of a record, so memory stays flat whatever the
-/// input, even a quote that never closes. See [`LeadImport::bytes_read`]
+/// input, even a quote that never closes, apart from a 16-byte digest per
+/// distinct address for the in-file dedupe. See [`LeadImport::bytes_read`]
 /// for progress.
 ///
 /// Bad content never stops the file: non-UTF-8 bytes, oversized fields,
@@ -94,7 +96,7 @@ pub struct LeadImport<R: Read> {
     email_column: usize,
     max_field_bytes: usize,
     suppression: SuppressionList,
-    deduper: Deduper,
+    seen: SeenAddresses,
     failed: bool,
 }
 
@@ -141,7 +143,7 @@ impl<R: Read> LeadImport<R> {
             email_column,
             max_field_bytes: options.max_field_bytes,
             suppression: options.suppression,
-            deduper: Deduper::new(),
+            seen: SeenAddresses::default(),
             failed: false,
         })
     }
@@ -217,7 +219,7 @@ impl<R: Read> LeadImport<R> {
         if let Some(hit) = self.suppression.check(&email) {
             return Err(RejectReason::Suppressed(hit));
         }
-        if let Some(first_line) = self.deduper.first_seen_with(&email, line) {
+        if let Some(first_line) = self.seen.first_seen_at(email.as_str(), line) {
             return Err(RejectReason::Duplicate { first_line });
         }
 

@@ -36,23 +36,23 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             Err(reason) => return report.failed(name, reason),
         }
     }
-    // Leads whose enrichment failed stay NEW; remember them so the loop ends.
-    let mut tried = HashSet::new();
+    // Leads whose enrichment failed stay NEW; remember them so the loop
+    // ends and each query skips past them (enriched ones leave NEW).
+    let mut stuck = HashSet::new();
     loop {
         let leads = match ctx
             .store
-            .leads_in_state(&ctx.tenant, ctx.campaign.id, LeadState::New, BATCH + tried.len() as u32)
+            .leads_in_state(&ctx.tenant, ctx.campaign.id, LeadState::New, BATCH + stuck.len() as u32)
             .await
         {
             Ok(leads) => leads,
             Err(e) => return report.failed("store", format!("cannot read NEW leads: {e}")),
         };
-        let mut batch: Vec<_> = leads.into_iter().filter(|l| !tried.contains(&l.id)).collect();
+        let mut batch: Vec<_> = leads.into_iter().filter(|l| !stuck.contains(&l.id)).collect();
         batch.truncate(BATCH as usize);
         if batch.is_empty() {
             break;
         }
-        tried.extend(batch.iter().map(|l| l.id));
         report.add("batches", 1);
         let mut results: Vec<Vec<Result<Enrichment, String>>> = Vec::new();
         let mut call_failed = false;
@@ -70,6 +70,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         if call_failed {
             break;
         }
+        // Until a lead leaves NEW it counts as stuck.
+        stuck.extend(batch.iter().map(|l| l.id));
         for (i, lead) in batch.iter().enumerate() {
             let mut merged = LeadEnrichment::default();
             let mut deliverable = true;
@@ -111,8 +113,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)
             };
             match ctx.move_lead(lead, to, &reason, by).await {
-                Ok(()) if deliverable => report.add("enriched", 1),
-                Ok(()) => report.add("undeliverable", 1),
+                Ok(()) => {
+                    stuck.remove(&lead.id);
+                    report.add(if deliverable { "enriched" } else { "undeliverable" }, 1);
+                }
                 Err(reason) => report.fail(&lead.fields.email, reason),
             }
         }

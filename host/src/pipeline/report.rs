@@ -265,3 +265,60 @@ impl CycleReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> CycleReport {
+        let mut send = StepReport::new("send");
+        send.add("sent", 3);
+        for i in 0..7 {
+            send.fail(format!("lead{i}@x.example"), "mailbox refused");
+        }
+        CycleReport {
+            tenant: "t".into(),
+            campaign: "c".into(),
+            campaign_id: 1,
+            started_at: DateTime::UNIX_EPOCH,
+            finished_at: DateTime::UNIX_EPOCH,
+            dry_run: true,
+            campaign_status: "PAUSED".into(),
+            status_reason: "bounce rate 3% > 2%".into(),
+            steps: vec![StepReport::new("discover").skipped("no lead source bound"), send],
+            transition_counts: BTreeMap::new(),
+            state_changes: vec![],
+            alerts: vec![],
+            decisions: vec!["paused the campaign: bounce rate 3% > 2%".into()],
+            interrupted: false,
+        }
+    }
+
+    #[test]
+    fn the_table_shows_partial_steps_a_few_failures_and_why_the_campaign_is_paused() {
+        let table = report().to_table();
+        assert!(table.contains("send       partial"), "{table}");
+        assert!(table.contains("! lead0@x.example: mailbox refused"), "{table}");
+        assert!(table.contains("... 2 more failures"), "{table}");
+        assert!(table.contains("· no lead source bound"), "{table}");
+        assert!(table.contains("campaign is PAUSED (bounce rate 3% > 2%)"), "{table}");
+    }
+
+    #[test]
+    fn failures_beyond_the_listing_cap_are_counted_not_listed() {
+        let mut step = StepReport::new("enrich");
+        for _ in 0..(MAX_LISTED + 10) {
+            step.fail("x", "y");
+        }
+        assert_eq!(step.failures.len(), MAX_LISTED);
+        assert_eq!(step.failed_total, (MAX_LISTED + 10) as u64);
+    }
+
+    #[test]
+    fn the_summary_names_sends_and_alerts() {
+        assert_eq!(
+            report().summary(),
+            "c: 0 discovered, 0 queued, 3 sent, 0 replies, 0 alerts"
+        );
+    }
+}

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use super::loaded::LoadedPlugin;
 use super::manifest::Manifest;
-use super::watch::{Reloader, new_version};
+use super::reloader::{Reloader, new_version};
 use crate::domain::model::PluginVersionRecord;
 use crate::runtime::Runtime;
 use crate::store::{PLUGIN_CHANGES_CHANNEL, Store};

@@ -358,3 +358,48 @@ fn show_decisions(decisions: &[Decision]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(input: &str, agree: bool, candidate: &str) -> ShadowRecord {
+        ShadowRecord {
+            at: Utc::now(),
+            plugin: "p".into(),
+            input: input.into(),
+            active_version: "aaa".into(),
+            active_output: "0.5".into(),
+            candidate_version: candidate.into(),
+            candidate_output: "0.7".into(),
+            agree,
+        }
+    }
+
+    #[test]
+    fn the_diff_counts_agreement_for_the_current_candidate_only() {
+        let records = vec![
+            record("a@x.com", true, "c1"),
+            record("b@x.com", false, "c1"),
+            record("c@x.com", false, "old"),
+        ];
+        let report = DiffReport::from_records("p", records.clone(), Some("c1"));
+        assert_eq!((report.total, report.agreed), (2, 1));
+        assert_eq!(report.disagreements[0].input, "b@x.com");
+        assert!((report.agreement_rate() - 0.5).abs() < f64::EPSILON);
+        assert_eq!(DiffReport::from_records("p", records, None).total, 3);
+        assert_eq!(DiffReport::from_records("p", Vec::new(), None).agreement_rate(), 1.0);
+    }
+
+    #[test]
+    fn shadow_records_append_and_read_back_as_json_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = ShadowLog::for_plugin(dir.path(), "p");
+        assert!(log.read().expect("reads").is_empty());
+        log.append(&[record("a@x.com", true, "c1")]).expect("appends");
+        log.append(&[record("b@x.com", false, "c1")]).expect("appends");
+        assert_eq!(log.read().expect("reads").len(), 2);
+        log.clear().expect("clears");
+        assert!(log.read().expect("reads").is_empty());
+    }
+}

@@ -146,3 +146,59 @@ pub fn previous_version(history: &[PluginVersionRecord]) -> Option<&PluginVersio
     let active = history.iter().position(|v| v.active)?;
     history.get(active + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::NewPluginVersion;
+
+    fn record(sha: &str, active: bool) -> PluginVersionRecord {
+        PluginVersionRecord {
+            id: 1,
+            tenant_id: "t".into(),
+            plugin: NewPluginVersion {
+                name: "p".into(),
+                kind: "scorer".into(),
+                version: "1".into(),
+                sha256: sha.into(),
+                source: "test".into(),
+            },
+            recorded_at: chrono::Utc::now(),
+            active,
+        }
+    }
+
+    #[test]
+    fn a_sha_prefix_names_one_version_or_says_why_not() {
+        let history = [record("abc123", false), record("abd456", true), record("ff0000", false)];
+        assert_eq!(
+            find_version(&history, "ABC").map(|v| v.plugin.sha256.as_str()),
+            Ok("abc123")
+        );
+        assert!(find_version(&history, "ab").unwrap_err().contains("2 versions"));
+        assert!(find_version(&history, "00").unwrap_err().contains("no version"));
+    }
+
+    #[test]
+    fn rollback_without_a_target_picks_the_version_before_the_active_one() {
+        let history = [record("new", false), record("mid", true), record("old", false)];
+        assert_eq!(
+            previous_version(&history).map(|v| v.plugin.sha256.as_str()),
+            Some("old")
+        );
+        assert!(previous_version(&history[..2]).is_none());
+    }
+
+    #[test]
+    fn shadow_designations_and_release_requests_round_trip_through_the_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let versions = VersionFolder::in_plugins_dir(dir.path());
+        versions.set_shadow("p", Some("abc")).expect("set");
+        assert_eq!(versions.shadows().get("p").map(String::as_str), Some("abc"));
+        versions.set_shadow("p", None).expect("clear");
+        assert!(versions.shadows().is_empty());
+        versions.request_release("p").expect("request");
+        assert_eq!(versions.take_release_requests(), vec!["p".to_string()]);
+        assert!(versions.take_release_requests().is_empty());
+    }
+}

@@ -3,6 +3,7 @@
 //! running worker follows within its sync interval (at once on PostgreSQL,
 //! through `LISTEN/NOTIFY`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,9 +14,9 @@ use crate::config::Config;
 use crate::plugins::LoadedPlugin;
 use crate::plugins::fleet;
 use crate::plugins::manifest::Manifest;
+use crate::plugins::reloader::{SYNC_INTERVAL, new_version};
 use crate::plugins::shadow::{DiffReport, ShadowLog};
 use crate::plugins::versions::{VersionFolder, find_version, previous_version};
-use crate::plugins::watch::{SYNC_INTERVAL, new_version};
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -23,6 +24,25 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let store = crate::store::open(config.database_url()).await?;
     store.ensure_tenant(&config.tenant, &config.tenant).await?;
     Ok(store)
+}
+
+/// The tenant's active version (sha256) of each plugin, when a database
+/// exists; empty otherwise (listing never creates a database).
+pub async fn active_by_name(config: &Config) -> BTreeMap<String, String> {
+    let url = config.database_url();
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or_default();
+        if !Path::new(path).exists() {
+            return BTreeMap::new();
+        }
+    }
+    let Ok(store) = crate::store::open(url).await else {
+        return BTreeMap::new();
+    };
+    match store.active_plugin_versions(&config.tenant).await {
+        Ok(active) => active.into_iter().map(|v| (v.plugin.name, v.plugin.sha256)).collect(),
+        Err(_) => BTreeMap::new(),
+    }
 }
 
 fn short(sha256: &str) -> &str {
