@@ -18,12 +18,8 @@ const GUEST_TARGET: &str = "wasm32-wasip2";
 const PLUGIN_GROUPS: &[&str] = &["examples", "hostile", "testing"];
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf();
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ has a parent").to_path_buf();
     let plugins_dir = root.join("plugins");
     let target_dir = env::var_os("CAM_PLUGINS_TARGET_DIR")
         .map(PathBuf::from)
@@ -43,14 +39,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CAM_PLUGINS_TARGET_DIR");
 
     let wasm_dir = target_dir.join(GUEST_TARGET).join("release");
-    println!(
-        "cargo:rustc-env=CAM_BUILT_PLUGINS_DIR={}",
-        wasm_dir.display()
-    );
-    println!(
-        "cargo:rustc-env=CAM_PLUGINS_SOURCE_DIR={}",
-        plugins_dir.display()
-    );
+    println!("cargo:rustc-env=CAM_BUILT_PLUGINS_DIR={}", wasm_dir.display());
+    println!("cargo:rustc-env=CAM_PLUGINS_SOURCE_DIR={}", plugins_dir.display());
 
     let mut builtin = String::from(
         "/// Example plugins compiled into the binary: (file stem, kind folder, wasm, manifest).\n\
@@ -112,15 +102,7 @@ fn build_plugin(plugins_dir: &Path, target_dir: &Path, package: &str) -> Result<
     let mut command = Command::new(cargo);
     command
         .current_dir(plugins_dir)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            GUEST_TARGET,
-            "-p",
-            package,
-        ])
+        .args(["build", "--release", "--quiet", "--target", GUEST_TARGET, "-p", package])
         .arg("--target-dir")
         .arg(target_dir);
     // The outer build's settings are for the host, not the guests (clippy's
@@ -137,9 +119,7 @@ fn build_plugin(plugins_dir: &Path, target_dir: &Path, package: &str) -> Result<
     ] {
         command.env_remove(var);
     }
-    let output = command
-        .output()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
+    let output = command.output().map_err(|e| format!("could not run cargo: {e}"))?;
     if output.status.success() {
         return Ok(());
     }
@@ -149,10 +129,6 @@ fn build_plugin(plugins_dir: &Path, target_dir: &Path, package: &str) -> Result<
             "the {GUEST_TARGET} target is missing: run `rustup target add {GUEST_TARGET}`"
         ));
     }
-    let tail: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error"))
-        .take(3)
-        .collect();
+    let tail: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).take(3).collect();
     Err(tail.join(" | "))
 }

@@ -35,7 +35,11 @@ async fn weighted_score_ranks_a_senior_lead_at_a_target_company_above_a_junior_o
     junior.employees = Some(3);
     let scores = plugin.score(scope(), &[senior, junior]).await.expect("scores");
     assert!(scores[0].value > scores[1].value + 0.3, "{scores:?}");
-    assert!(scores[0].reasons.iter().any(|r| r.to_lowercase().contains("title")), "{:?}", scores[0].reasons);
+    assert!(
+        scores[0].reasons.iter().any(|r| r.to_lowercase().contains("title")),
+        "{:?}",
+        scores[0].reasons
+    );
     assert!((0.0..=1.0).contains(&scores[1].value));
 }
 
@@ -43,7 +47,12 @@ async fn weighted_score_ranks_a_senior_lead_at_a_target_company_above_a_junior_o
 async fn weighted_score_scores_a_batch_of_a_thousand_leads_one_per_lead_in_order() {
     let plugin = load("weighted_score").await.expect("loads");
     let leads: Vec<Lead> = (0..1000)
-        .map(|i| lead(&format!("p{i}@acme.de"), if i % 2 == 0 { "VP Sales" } else { "Assistant" }))
+        .map(|i| {
+            lead(
+                &format!("p{i}@acme.de"),
+                if i % 2 == 0 { "VP Sales" } else { "Assistant" },
+            )
+        })
         .collect();
     let scores = plugin.score(scope(), &leads).await.expect("scores");
     assert_eq!(scores.len(), 1000);
@@ -63,7 +72,10 @@ async fn basic_enrich_flags_role_accounts_free_mail_and_disposable_domains() {
     let out = plugin.enrich(scope(), &leads).await.expect("enriches");
     assert_eq!(out.len(), 4);
     let attr = |i: usize, key: &str| {
-        out[i].as_ref().ok().and_then(|e| e.attributes.iter().find(|a| a.key == key).map(|a| a.value.clone()))
+        out[i]
+            .as_ref()
+            .ok()
+            .and_then(|e| e.attributes.iter().find(|a| a.key == key).map(|a| a.value.clone()))
     };
     let first = out[0].as_ref().expect("valid address");
     assert_eq!(first.email.as_deref(), Some("info@acme-industries.com"));
@@ -83,9 +95,21 @@ async fn heuristic_replies_labels_replies_in_four_languages() {
     let plugin = load("heuristic_replies").await.expect("loads");
     type Expectation = Box<dyn Fn(&ReplyLabel) -> bool>;
     let cases: Vec<(&str, &str, Expectation)> = vec![
-        ("Re: intro", "Sounds interesting, can we set up a call next week?\n\nOn Mon, Bob wrote:\n> buy our stuff", Box::new(|l| matches!(l, ReplyLabel::Interested))),
-        ("Re: intro", "No thanks, we are not interested.", Box::new(|l| matches!(l, ReplyLabel::NotInterested))),
-        ("Re: intro", "Please unsubscribe me from this list.", Box::new(|l| matches!(l, ReplyLabel::Unsubscribe))),
+        (
+            "Re: intro",
+            "Sounds interesting, can we set up a call next week?\n\nOn Mon, Bob wrote:\n> buy our stuff",
+            Box::new(|l| matches!(l, ReplyLabel::Interested)),
+        ),
+        (
+            "Re: intro",
+            "No thanks, we are not interested.",
+            Box::new(|l| matches!(l, ReplyLabel::NotInterested)),
+        ),
+        (
+            "Re: intro",
+            "Please unsubscribe me from this list.",
+            Box::new(|l| matches!(l, ReplyLabel::Unsubscribe)),
+        ),
         (
             "Abwesenheitsnotiz",
             "Ich bin bis zum 12.03.2026 nicht im Büro und habe keinen Zugriff auf E-Mails.",
@@ -108,7 +132,10 @@ async fn heuristic_replies_labels_replies_in_four_languages() {
         ),
     ];
     for (subject, body, expected) in cases {
-        let label = plugin.classify(scope(), &reply(subject, body)).await.expect("classifies");
+        let label = plugin
+            .classify(scope(), &reply(subject, body))
+            .await
+            .expect("classifies");
         assert!(expected(&label.label), "{body:?} → {label:?}");
         assert!((0.0..=1.0).contains(&label.confidence));
     }
@@ -140,18 +167,34 @@ fn snapshot(sent: u32, bounced: u32, complaints: u32) -> CampaignSnapshot {
 async fn guardrails_pause_on_a_high_bounce_rate_with_the_numbers_in_the_reason() {
     let plugin = load("guardrails").await.expect("loads");
     let decisions = plugin.decide(scope(), &snapshot(200, 7, 0)).await.expect("decides");
-    let pause = decisions.iter().find(|d| matches!(d.action, Action::PauseCampaign)).expect("pauses");
-    assert!(pause.reason.contains("3.5%") && pause.reason.contains("2%"), "{}", pause.reason);
+    let pause = decisions
+        .iter()
+        .find(|d| matches!(d.action, Action::PauseCampaign))
+        .expect("pauses");
+    assert!(
+        pause.reason.contains("3.5%") && pause.reason.contains("2%"),
+        "{}",
+        pause.reason
+    );
     let calm = plugin.decide(scope(), &snapshot(200, 1, 0)).await.expect("decides");
-    assert!(!calm.iter().any(|d| matches!(d.action, Action::PauseCampaign)), "{calm:?}");
+    assert!(
+        !calm.iter().any(|d| matches!(d.action, Action::PauseCampaign)),
+        "{calm:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guardrails_pause_and_alert_on_any_spam_complaint() {
     let plugin = load("guardrails").await.expect("loads");
     let decisions = plugin.decide(scope(), &snapshot(100, 0, 1)).await.expect("decides");
-    assert!(decisions.iter().any(|d| matches!(d.action, Action::PauseCampaign)), "{decisions:?}");
-    assert!(decisions.iter().any(|d| matches!(d.action, Action::RaiseAlert(_))), "{decisions:?}");
+    assert!(
+        decisions.iter().any(|d| matches!(d.action, Action::PauseCampaign)),
+        "{decisions:?}"
+    );
+    assert!(
+        decisions.iter().any(|d| matches!(d.action, Action::RaiseAlert(_))),
+        "{decisions:?}"
+    );
 }
 
 /// A paged JSON API on loopback: 5 people, `?page=N&limit=M`, bearer auth.
@@ -165,34 +208,50 @@ async fn people_api() -> (String, Arc<AtomicUsize>) {
     let app = axum::Router::new()
         .route(
             "/v1/people",
-            get(|State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap, Query(q): Query<Page>| async move {
-                hits.fetch_add(1, Ordering::SeqCst);
-                if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer s3cret") {
-                    return (StatusCode::UNAUTHORIZED, "{}".to_string());
-                }
-                let people: Vec<serde_json::Value> = (0..5)
-                    .skip((q.page - 1) * q.limit)
-                    .take(q.limit)
-                    .map(|i| {
-                        serde_json::json!({
-                            "email": format!("person{i}@example.com"),
-                            "name": {"first": format!("P{i}"), "last": "Example"},
-                            "title": "CTO",
-                            "company": {"name": "Example Inc", "employees": 42},
+            get(
+                |State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap, Query(q): Query<Page>| async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer s3cret") {
+                        return (StatusCode::UNAUTHORIZED, "{}".to_string());
+                    }
+                    let people: Vec<serde_json::Value> = (0..5)
+                        .skip((q.page - 1) * q.limit)
+                        .take(q.limit)
+                        .map(|i| {
+                            serde_json::json!({
+                                "email": format!("person{i}@example.com"),
+                                "name": {"first": format!("P{i}"), "last": "Example"},
+                                "title": "CTO",
+                                "company": {"name": "Example Inc", "employees": 42},
+                            })
                         })
-                    })
-                    .collect();
-                (StatusCode::OK, serde_json::json!({"data": {"items": people}}).to_string())
-            }),
+                        .collect();
+                    (
+                        StatusCode::OK,
+                        serde_json::json!({"data": {"items": people}}).to_string(),
+                    )
+                },
+            ),
         )
-        .route("/v1/broken", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "oops") }))
+        .route(
+            "/v1/broken",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "oops") }),
+        )
         .route(
             "/v1/redirect",
             get(|State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap| async move {
                 hits.fetch_add(1, Ordering::SeqCst);
                 // Same server, but named `localhost`: a host the allow-list does not name.
-                let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().replace("127.0.0.1", "localhost");
-                (StatusCode::FOUND, [("location", format!("http://{host}/v1/people?page=1&limit=2"))], String::new())
+                let host = headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default()
+                    .replace("127.0.0.1", "localhost");
+                (
+                    StatusCode::FOUND,
+                    [("location", format!("http://{host}/v1/people?page=1&limit=2"))],
+                    String::new(),
+                )
             }),
         )
         .route("/v1/huge", get(|| async { "x".repeat(9 << 20) }))
@@ -231,19 +290,28 @@ async fn http_json_pages_through_a_local_api_until_it_is_exhausted() {
             break;
         }
     }
-    assert_eq!(emails, (0..5).map(|i| format!("person{i}@example.com")).collect::<Vec<_>>());
+    assert_eq!(
+        emails,
+        (0..5).map(|i| format!("person{i}@example.com")).collect::<Vec<_>>()
+    );
     assert!(hits.load(Ordering::SeqCst) >= 3, "paged with max_page_size = 2");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_json_reports_an_api_error_naming_the_url_without_leaking_the_token() {
     let (base, _) = people_api().await;
-    let plugin = load_with_manifest("http_json", &http_json_manifest(&format!("{base}/v1/people"), "wrong-token"))
-        .await
-        .expect("loads");
+    let plugin = load_with_manifest(
+        "http_json",
+        &http_json_manifest(&format!("{base}/v1/people"), "wrong-token"),
+    )
+    .await
+    .expect("loads");
     let err = plugin.next_page(scope(), None, 10).await.expect_err("401");
     assert_eq!(err.kind, FailureKind::PluginError, "{err}");
-    assert!(err.message.contains("401") && err.message.contains("/v1/people"), "{err}");
+    assert!(
+        err.message.contains("401") && err.message.contains("/v1/people"),
+        "{err}"
+    );
     assert!(!err.message.contains("wrong-token"), "the token must not leak: {err}");
 }
 
@@ -266,25 +334,39 @@ async fn the_javascript_reply_classifier_runs_through_the_host() {
         "{} is missing: scripts/test.sh builds it with plugins/js/build.sh",
         wasm.display()
     );
-    let plugin = LoadedPlugin::load_file(runtime(), &wasm, scope()).await.expect("the JS component loads");
+    let plugin = LoadedPlugin::load_file(runtime(), &wasm, scope())
+        .await
+        .expect("the JS component loads");
     assert_eq!(plugin.kind(), cam::plugins::PluginKind::ReplyClassifier);
     let label = plugin
-        .classify(scope(), &reply("Re: hello", "Yes, I'm interested. Let's set up a call."))
+        .classify(
+            scope(),
+            &reply("Re: hello", "Yes, I'm interested. Let's set up a call."),
+        )
         .await
         .expect("classifies");
     assert!(matches!(label.label, ReplyLabel::Interested), "{label:?}");
-    let label = plugin.classify(scope(), &reply("Re: hello", "Please unsubscribe me.")).await.expect("classifies");
+    let label = plugin
+        .classify(scope(), &reply("Re: hello", "Please unsubscribe me."))
+        .await
+        .expect("classifies");
     assert!(matches!(label.label, ReplyLabel::Unsubscribe), "{label:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_to_a_host_outside_the_allow_list_is_refused() {
     let (base, hits) = people_api().await;
-    let plugin = load_with_manifest("http_json", &http_json_manifest(&format!("{base}/v1/redirect"), "s3cret"))
-        .await
-        .expect("loads");
+    let plugin = load_with_manifest(
+        "http_json",
+        &http_json_manifest(&format!("{base}/v1/redirect"), "s3cret"),
+    )
+    .await
+    .expect("loads");
     let err = plugin.next_page(scope(), None, 10).await.expect_err("redirect denied");
-    assert!(err.message.contains("localhost") && err.message.contains("allow-list"), "{err}");
+    assert!(
+        err.message.contains("localhost") && err.message.contains("allow-list"),
+        "{err}"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 1, "only the redirecting request was made");
 }
 
@@ -295,5 +377,8 @@ async fn an_http_response_larger_than_the_cap_is_refused() {
         .await
         .expect("loads");
     let err = plugin.next_page(scope(), None, 10).await.expect_err("too large");
-    assert!(err.message.to_lowercase().contains("too large") || err.message.contains("TooLarge"), "{err}");
+    assert!(
+        err.message.to_lowercase().contains("too large") || err.message.contains("TooLarge"),
+        "{err}"
+    );
 }

@@ -23,13 +23,27 @@ async fn kv_data_persists_in_the_database_per_tenant_and_the_quota_is_enforced()
     }
     let mut last = Vec::new();
     for _ in 0..3 {
-        last = plugin.score(scope_for("acme"), &[lead("a@b.com", "CTO")]).await.expect("scores")[0].reasons.clone();
+        last = plugin
+            .score(scope_for("acme"), &[lead("a@b.com", "CTO")])
+            .await
+            .expect("scores")[0]
+            .reasons
+            .clone();
     }
     assert_eq!(last[0], "calls=3", "{last:?}");
-    assert_eq!(last[1], "now=1700000000123", "the clock import returns the cycle's clock: {last:?}");
-    assert!(last[2].contains("refused") && last[2].contains("QuotaExceeded"), "{last:?}");
+    assert_eq!(
+        last[1], "now=1700000000123",
+        "the clock import returns the cycle's clock: {last:?}"
+    );
+    assert!(
+        last[2].contains("refused") && last[2].contains("QuotaExceeded"),
+        "{last:?}"
+    );
 
-    let other = plugin.score(scope_for("globex"), &[lead("a@b.com", "CTO")]).await.expect("scores");
+    let other = plugin
+        .score(scope_for("globex"), &[lead("a@b.com", "CTO")])
+        .await
+        .expect("scores");
     assert_eq!(other[0].reasons[0], "calls=1", "another tenant has its own kv data");
 
     // A new process (a new store handle) sees the same data.

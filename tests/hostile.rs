@@ -10,20 +10,32 @@ use crate::support::{lead, load, load_with_manifest, scope};
 /// Calls a hostile scorer, asserts the failure kind, then proves a healthy
 /// plugin still answers.
 async fn assert_scorer_fails_with(crate_name: &str, expected: FailureKind) -> String {
-    let plugin = load(crate_name).await.unwrap_or_else(|e| panic!("{crate_name} loads: {e}"));
+    let plugin = load(crate_name)
+        .await
+        .unwrap_or_else(|e| panic!("{crate_name} loads: {e}"));
     let started = Instant::now();
-    let err = plugin.score(scope(), &[lead("a@b.com", "CTO")]).await.expect_err("hostile call must fail");
+    let err = plugin
+        .score(scope(), &[lead("a@b.com", "CTO")])
+        .await
+        .expect_err("hostile call must fail");
     assert_eq!(err.kind, expected, "{crate_name}: {err}");
     assert_eq!(err.plugin, crate_name);
     assert_eq!(err.version.len(), 12, "the error names the version: {err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{crate_name} took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{crate_name} took {:?}",
+        started.elapsed()
+    );
     healthy_plugin_still_answers().await;
     err.message
 }
 
 async fn healthy_plugin_still_answers() {
     let healthy = load("weighted_score").await.expect("weighted_score loads");
-    let scores = healthy.score(scope(), &[lead("ceo@acme.com", "CEO")]).await.expect("healthy call succeeds");
+    let scores = healthy
+        .score(scope(), &[lead("ceo@acme.com", "CEO")])
+        .await
+        .expect("healthy call succeeds");
     assert_eq!(scores.len(), 1);
 }
 
@@ -63,7 +75,10 @@ async fn a_hundred_megabyte_result_is_output_too_large() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_flood_is_cut_off_and_the_call_still_answers() {
     let plugin = load("hostile_log_flood").await.expect("loads");
-    let scores = plugin.score(scope(), &[lead("a@b.com", "CTO")]).await.expect("the flood is dropped, not fatal");
+    let scores = plugin
+        .score(scope(), &[lead("a@b.com", "CTO")])
+        .await
+        .expect("the flood is dropped, not fatal");
     assert_eq!(scores.len(), 1);
     healthy_plugin_still_answers().await;
 }
@@ -71,9 +86,15 @@ async fn a_log_flood_is_cut_off_and_the_call_still_answers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn http_to_a_host_not_granted_is_an_error_value_not_a_trap() {
     let plugin = load("hostile_http").await.expect("loads");
-    let scores = plugin.score(scope(), &[lead("a@b.com", "CTO")]).await.expect("a denied request is a value");
+    let scores = plugin
+        .score(scope(), &[lead("a@b.com", "CTO")])
+        .await
+        .expect("a denied request is a value");
     let reasons = scores[0].reasons.join(" ");
-    assert!(reasons.contains("forbidden.example") && reasons.contains("allow-list"), "{reasons}");
+    assert!(
+        reasons.contains("forbidden.example") && reasons.contains("allow-list"),
+        "{reasons}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,7 +103,11 @@ async fn a_truncated_wasm_file_is_an_invalid_component() {
     let good = std::fs::read(crate::support::wasm_path("weighted_score")).expect("read");
     let path = dir.path().join("weighted_score.wasm");
     std::fs::write(&path, &good[..good.len() / 2]).expect("write");
-    std::fs::copy(crate::support::manifest_source("weighted_score"), dir.path().join("weighted_score.toml")).expect("copy");
+    std::fs::copy(
+        crate::support::manifest_source("weighted_score"),
+        dir.path().join("weighted_score.toml"),
+    )
+    .expect("copy");
     let err = cam::plugins::LoadedPlugin::load_file(crate::support::runtime(), &path, scope())
         .await
         .expect_err("a truncated file must not load");
@@ -93,7 +118,9 @@ async fn a_truncated_wasm_file_is_an_invalid_component() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_for_another_world_is_a_wrong_world_error_that_says_which() {
-    let err = load_with_manifest("wrong_world", "kind = \"scorer\"\n").await.expect_err("must not load");
+    let err = load_with_manifest("wrong_world", "kind = \"scorer\"\n")
+        .await
+        .expect_err("must not load");
     assert_eq!(err.kind, FailureKind::WrongWorld, "{err}");
     assert!(err.message.contains("decision-rule"), "says what it is instead: {err}");
     healthy_plugin_still_answers().await;
@@ -101,23 +128,39 @@ async fn a_component_for_another_world_is_a_wrong_world_error_that_says_which() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_that_keeps_failing_is_quarantined_until_released() {
-    let plugin = load_with_manifest("hostile_panic", "kind = \"scorer\"\n").await.expect("loads");
+    let plugin = load_with_manifest("hostile_panic", "kind = \"scorer\"\n")
+        .await
+        .expect("loads");
     let quarantine_after = plugin.identity().limits.quarantine_after;
     for _ in 0..quarantine_after {
-        let err = plugin.score(scope(), &[lead("a@b.com", "CTO")]).await.expect_err("panics");
+        let err = plugin
+            .score(scope(), &[lead("a@b.com", "CTO")])
+            .await
+            .expect_err("panics");
         assert_eq!(err.kind, FailureKind::Trap);
     }
-    let err = plugin.score(scope(), &[lead("a@b.com", "CTO")]).await.expect_err("quarantined");
+    let err = plugin
+        .score(scope(), &[lead("a@b.com", "CTO")])
+        .await
+        .expect_err("quarantined");
     assert_eq!(err.kind, FailureKind::Quarantined, "{err}");
     plugin.health().release();
-    let err = plugin.score(scope(), &[lead("a@b.com", "CTO")]).await.expect_err("called again, panics again");
+    let err = plugin
+        .score(scope(), &[lead("a@b.com", "CTO")])
+        .await
+        .expect_err("called again, panics again");
     assert_eq!(err.kind, FailureKind::Trap);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_needing_a_capability_its_manifest_does_not_grant_is_refused_at_load() {
     // hostile_log_flood says it needs `log`; without the grant it must not load.
-    let err = load_with_manifest("hostile_log_flood", "kind = \"scorer\"\n").await.expect_err("log not granted");
+    let err = load_with_manifest("hostile_log_flood", "kind = \"scorer\"\n")
+        .await
+        .expect_err("log not granted");
     assert_eq!(err.kind, FailureKind::CapabilityDenied, "{err}");
-    assert!(err.message.contains("needs log") && err.message.contains("[capabilities]"), "{err}");
+    assert!(
+        err.message.contains("needs log") && err.message.contains("[capabilities]"),
+        "{err}"
+    );
 }

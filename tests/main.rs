@@ -20,3 +20,4 @@ mod host_imports;
 mod hostile;
 mod hot_reload;
 mod support;
+mod worker_reload;

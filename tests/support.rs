@@ -21,14 +21,20 @@ pub fn plugins_source_dir() -> PathBuf {
 /// The compiled component for `crate_name` (e.g. `weighted_score`).
 pub fn wasm_path(crate_name: &str) -> PathBuf {
     let path = built_plugins_dir().join(format!("{crate_name}.wasm"));
-    assert!(path.exists(), "{} was not built: see the cargo warnings of the `cam` build script", path.display());
+    assert!(
+        path.exists(),
+        "{} was not built: see the cargo warnings of the `cam` build script",
+        path.display()
+    );
     path
 }
 
 /// The manifest source for `crate_name`, found under `plugins/*/*/`.
 pub fn manifest_source(crate_name: &str) -> PathBuf {
     for group in ["examples", "hostile", "testing"] {
-        let Ok(entries) = std::fs::read_dir(plugins_source_dir().join(group)) else { continue };
+        let Ok(entries) = std::fs::read_dir(plugins_source_dir().join(group)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let candidate = entry.path().join(format!("{crate_name}.toml"));
             if candidate.exists() {
@@ -52,7 +58,10 @@ pub fn install_plugin(dir: &Path, crate_name: &str) -> PathBuf {
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let limits = Limits { timeout: std::time::Duration::from_millis(3000), ..Limits::default() };
+        let limits = Limits {
+            timeout: std::time::Duration::from_millis(3000),
+            ..Limits::default()
+        };
         Runtime::new(limits).expect("runtime starts")
     })
 }
@@ -105,4 +114,29 @@ pub fn lead(email: &str, title: &str) -> cam::runtime::bindings::types::Lead {
 /// Keeps a shared value alive for the test binary.
 pub fn shared<T: Send + Sync + 'static>(make: impl FnOnce() -> T, cell: &'static OnceLock<Arc<T>>) -> Arc<T> {
     cell.get_or_init(|| Arc::new(make())).clone()
+}
+
+/// A component with a custom section appended: same behaviour, new sha256.
+pub fn retagged(wasm: &[u8], tag: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"cam-test-version";
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb(payload.len(), &mut out);
+    out.extend_from_slice(&payload);
+    out
 }

@@ -27,7 +27,14 @@ use cam::runtime::{Limits, Runtime};
 const BATCH: usize = 1_000;
 
 fn leads() -> Vec<Lead> {
-    let titles = ["Chief Executive Officer", "VP Sales", "Head of Growth", "Software Engineer", "Marketing Intern", "Founder & CEO"];
+    let titles = [
+        "Chief Executive Officer",
+        "VP Sales",
+        "Head of Growth",
+        "Software Engineer",
+        "Marketing Intern",
+        "Founder & CEO",
+    ];
     let countries = ["DE", "US", "NL", "FR", "AT", "BR"];
     (0..BATCH)
         .map(|i| Lead {
@@ -41,7 +48,10 @@ fn leads() -> Vec<Lead> {
             timezone: "Europe/Berlin".to_string(),
             employees: Some(((i * 37) % 3000) as u32 + 1),
             attributes: if i % 3 == 0 {
-                vec![Attribute { key: "hiring".into(), value: "true".into() }]
+                vec![Attribute {
+                    key: "hiring".into(),
+                    value: "true".into(),
+                }]
             } else {
                 vec![]
             },
@@ -99,9 +109,16 @@ async fn run() -> anyhow::Result<()> {
     let runtime = Runtime::new(Limits::default())?;
     let bytes = std::fs::read(built.join("weighted_score.wasm"))?;
     let scope = runtime.scope("bench", None);
-    let plugin = LoadedPlugin::load(&runtime, &bytes, manifest.clone(), "weighted_score", "weighted_score.wasm", scope.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plugin = LoadedPlugin::load(
+        &runtime,
+        &bytes,
+        manifest.clone(),
+        "weighted_score",
+        "weighted_score.wasm",
+        scope.clone(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // The native rules get exactly the config the component sees.
     let config_json = serde_json::to_string(&manifest.config)?;
@@ -110,9 +127,15 @@ async fn run() -> anyhow::Result<()> {
 
     // Check both agree before timing anything.
     let native = score_native(&rules, &leads);
-    let wasm = plugin.score(scope.clone(), &leads).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let wasm = plugin
+        .score(scope.clone(), &leads)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for (n, w) in native.iter().zip(&wasm) {
-        anyhow::ensure!((n.0 - w.value).abs() < 1e-6 && n.1 == w.reasons, "native and wasm disagree: {n:?} vs {w:?}");
+        anyhow::ensure!(
+            (n.0 - w.value).abs() < 1e-6 && n.1 == w.reasons,
+            "native and wasm disagree: {n:?} vs {w:?}"
+        );
     }
 
     // 1. Batch scoring.
@@ -128,7 +151,12 @@ async fn run() -> anyhow::Result<()> {
     let native_ns = per_lead_ns(started.elapsed(), iterations);
     let started = Instant::now();
     for _ in 0..iterations {
-        std::hint::black_box(plugin.score(scope.clone(), &leads).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+        std::hint::black_box(
+            plugin
+                .score(scope.clone(), &leads)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
     }
     let wasm_ns = per_lead_ns(started.elapsed(), iterations);
 
@@ -137,15 +165,31 @@ async fn run() -> anyhow::Result<()> {
     let mut guarded = Vec::with_capacity(calls);
     let mut unguarded = Vec::with_capacity(calls);
     for _ in 0..500 {
-        plugin.describe(scope.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        plugin.describe_unguarded(scope.clone()).await.map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        plugin
+            .describe(scope.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        plugin
+            .describe_unguarded(scope.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     }
     for _ in 0..calls {
         let t = Instant::now();
-        std::hint::black_box(plugin.describe_unguarded(scope.clone()).await.map_err(|e| anyhow::anyhow!("{e:#}"))?);
+        std::hint::black_box(
+            plugin
+                .describe_unguarded(scope.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?,
+        );
         unguarded.push(t.elapsed());
         let t = Instant::now();
-        std::hint::black_box(plugin.describe(scope.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+        std::hint::black_box(
+            plugin
+                .describe(scope.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         guarded.push(t.elapsed());
     }
     let g50 = percentile(&mut guarded, 0.5);
@@ -159,7 +203,12 @@ async fn run() -> anyhow::Result<()> {
         let t = Instant::now();
         for _ in 0..10_000 {
             let pipe = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(8192);
-            std::hint::black_box(wasmtime_wasi::WasiCtx::builder().stderr(pipe.clone()).stdout(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(8192)).build());
+            std::hint::black_box(
+                wasmtime_wasi::WasiCtx::builder()
+                    .stderr(pipe.clone())
+                    .stdout(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(8192))
+                    .build(),
+            );
         }
         eprintln!("WasiCtx build: {:.2} µs", us(t.elapsed()) / 10_000.0);
     }

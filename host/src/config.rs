@@ -93,12 +93,14 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let file: ConfigFile = match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                toml::from_str("").context("empty config")?
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::from_str("").context("empty config")?,
             Err(e) => return Err(e).with_context(|| format!("cannot read config file {}", path.display())),
         };
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
 
@@ -112,7 +114,10 @@ impl Config {
             _ => database_url,
         };
         let mut limits = Limits::default();
-        if let Some(ms) = env("CAM_TIMEOUT_MS").and_then(|v| v.parse().ok()).or(file.limits.timeout_ms) {
+        if let Some(ms) = env("CAM_TIMEOUT_MS")
+            .and_then(|v| v.parse().ok())
+            .or(file.limits.timeout_ms)
+        {
             limits.timeout = Duration::from_millis(ms);
         }
         if let Some(mib) = file.limits.memory_mib {
@@ -127,10 +132,27 @@ impl Config {
         Ok(Config {
             path: path.to_path_buf(),
             database_url,
-            plugins_dir: resolve(env("CAM_PLUGINS_DIR").map(PathBuf::from).or(file.plugins_dir).unwrap_or("plugins".into())),
-            outbox_dir: resolve(env("CAM_OUTBOX_DIR").map(PathBuf::from).or(file.outbox_dir).unwrap_or("outbox".into())),
-            inbox_dir: resolve(env("CAM_INBOX_DIR").map(PathBuf::from).or(file.inbox_dir).unwrap_or("inbox".into())),
-            tenant: env("CAM_TENANT").or(file.tenant).unwrap_or_else(|| "default".to_string()),
+            plugins_dir: resolve(
+                env("CAM_PLUGINS_DIR")
+                    .map(PathBuf::from)
+                    .or(file.plugins_dir)
+                    .unwrap_or("plugins".into()),
+            ),
+            outbox_dir: resolve(
+                env("CAM_OUTBOX_DIR")
+                    .map(PathBuf::from)
+                    .or(file.outbox_dir)
+                    .unwrap_or("outbox".into()),
+            ),
+            inbox_dir: resolve(
+                env("CAM_INBOX_DIR")
+                    .map(PathBuf::from)
+                    .or(file.inbox_dir)
+                    .unwrap_or("inbox".into()),
+            ),
+            tenant: env("CAM_TENANT")
+                .or(file.tenant)
+                .unwrap_or_else(|| "default".to_string()),
             limits,
         })
     }
@@ -185,7 +207,10 @@ mod tests {
         std::fs::write(&path, DEFAULT_CONFIG_TEXT).expect("write");
         let config = Config::load(&path).expect("loads");
         assert_eq!(config.plugins_dir, dir.path().join("plugins"));
-        assert_eq!(config.database_url(), format!("sqlite://{}", dir.path().join("cam.db").display()));
+        assert_eq!(
+            config.database_url(),
+            format!("sqlite://{}", dir.path().join("cam.db").display())
+        );
         assert_eq!(config.limits.timeout, Duration::from_millis(2000));
     }
 

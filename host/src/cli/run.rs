@@ -6,8 +6,15 @@ use std::time::Duration;
 use clap::Args;
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
 use super::cycle::Setup;
 use crate::config::Config;
+use crate::plugins::{fleet, watch as plugin_watch};
+use crate::runtime::Runtime;
+use crate::store::{Backend, backend_of};
 use crate::pipeline::{Clock, CycleReport, FixedClock, SystemClock};
 use crate::worker::{Worker, WorkerObserver, WorkerOptions};
 
@@ -53,9 +60,23 @@ impl WorkerObserver for Printer {
     }
 }
 
-/// Runs `cam run`.
+/// Runs `cam run`. The plugins folder is watched while the worker runs: a
+/// new or changed `.wasm` is validated and swapped in between calls, and
+/// rollbacks/promotions made with `cam plugins` are followed. On PostgreSQL
+/// the worker also listens for versions uploaded to the database by any
+/// machine of the fleet.
 pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let setup = Setup::open(config).await?;
+    let store = crate::store::open(config.database_url()).await?;
+    let runtime = Arc::new(Runtime::new(config.limits).context("starting the plugin runtime")?);
+    std::fs::create_dir_all(&config.plugins_dir)
+        .with_context(|| format!("creating the plugins folder {}", config.plugins_dir.display()))?;
+    let (reloader, _watching) =
+        plugin_watch::start(runtime.clone(), &config.plugins_dir, &config.tenant, Some(store.clone())).await?;
+    let _fleet = match backend_of(config.database_url())? {
+        Backend::Postgres => Some(fleet::listen(config.database_url(), &config.tenant, reloader.clone()).await?),
+        Backend::Sqlite => None,
+    };
+    let registry = reloader.registry().clone();
     let mut options = WorkerOptions::new(Duration::from_secs(args.interval.max(1)));
     options.once = args.once;
     options.lease_ttl = Duration::from_secs(args.lease_ttl.max(1));
@@ -74,9 +95,9 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(SystemClock),
     };
     let worker = Worker {
-        store: setup.store.clone(),
-        runtime: &setup.runtime,
-        registry: &setup.registry,
+        store,
+        runtime: &runtime,
+        registry: &registry,
         clock: clock.as_ref(),
         transports: Setup::transports(config),
         options,

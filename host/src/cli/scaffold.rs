@@ -10,21 +10,35 @@ use crate::plugins::PluginKind;
 /// Creates the crate for a `kind` plugin called `name` in `dir`, depending on
 /// the SDK at `sdk`. Refuses to write into a non-empty folder.
 pub fn create(kind: PluginKind, name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.starts_with(|c: char| c.is_ascii_digit()) {
+    if name.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || name.starts_with(|c: char| c.is_ascii_digit())
+    {
         bail!("`{name}` is not a valid plugin name: use letters, digits, `-` and `_`, starting with a letter");
     }
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         bail!("{} already exists and is not empty; pick another --dir", dir.display());
     }
     if !sdk.join("Cargo.toml").exists() {
-        bail!("no cam-plugin-sdk at {}; pass --sdk /path/to/cam/plugins/sdk", sdk.display());
+        bail!(
+            "no cam-plugin-sdk at {}; pass --sdk /path/to/cam/plugins/sdk",
+            sdk.display()
+        );
     }
-    let sdk = sdk.canonicalize().with_context(|| format!("resolving {}", sdk.display()))?;
+    let sdk = sdk
+        .canonicalize()
+        .with_context(|| format!("resolving {}", sdk.display()))?;
     let crate_name = name.replace('-', "_");
     let files = [
         ("Cargo.toml", cargo_toml(kind, name, &sdk)),
-        (".cargo/config.toml", "[build]\ntarget = \"wasm32-wasip2\"\n".to_string()),
-        ("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\ntargets = [\"wasm32-wasip2\"]\n".to_string()),
+        (
+            ".cargo/config.toml",
+            "[build]\ntarget = \"wasm32-wasip2\"\n".to_string(),
+        ),
+        (
+            "rust-toolchain.toml",
+            "[toolchain]\nchannel = \"stable\"\ntargets = [\"wasm32-wasip2\"]\n".to_string(),
+        ),
         (".gitignore", "/target\n".to_string()),
         ("src/lib.rs", lib_rs(kind)),
         (&format!("{crate_name}.toml"), manifest(kind)),
@@ -69,7 +83,8 @@ strip = true
 
 fn lib_rs(kind: PluginKind) -> String {
     let body = match kind {
-        PluginKind::LeadSource => r#"use cam_plugin_sdk::{Capability, Lead, LeadPage, LeadSource, PluginInfo};
+        PluginKind::LeadSource => {
+            r#"use cam_plugin_sdk::{Capability, Lead, LeadPage, LeadSource, PluginInfo};
 
 /// The plugin.
 pub struct Plugin;
@@ -93,8 +108,10 @@ impl LeadSource for Plugin {
 }
 
 cam_plugin_sdk::export_lead_source!(Plugin);
-"#,
-        PluginKind::Enricher => r#"use cam_plugin_sdk::{Capability, Enricher, Enrichment, Lead, PluginInfo};
+"#
+        }
+        PluginKind::Enricher => {
+            r#"use cam_plugin_sdk::{Capability, Enricher, Enrichment, Lead, PluginInfo};
 
 /// The plugin.
 pub struct Plugin;
@@ -118,8 +135,10 @@ impl Enricher for Plugin {
 }
 
 cam_plugin_sdk::export_enricher!(Plugin);
-"#,
-        PluginKind::Scorer => r#"use cam_plugin_sdk::{Capability, Lead, PluginInfo, Score, Scorer};
+"#
+        }
+        PluginKind::Scorer => {
+            r#"use cam_plugin_sdk::{Capability, Lead, PluginInfo, Score, Scorer};
 
 /// The plugin.
 pub struct Plugin;
@@ -146,8 +165,10 @@ impl Scorer for Plugin {
 }
 
 cam_plugin_sdk::export_scorer!(Plugin);
-"#,
-        PluginKind::ReplyClassifier => r#"use cam_plugin_sdk::{Capability, Classification, InboundReply, PluginInfo, ReplyClassifier, ReplyLabel};
+"#
+        }
+        PluginKind::ReplyClassifier => {
+            r#"use cam_plugin_sdk::{Capability, Classification, InboundReply, PluginInfo, ReplyClassifier, ReplyLabel};
 
 /// The plugin.
 pub struct Plugin;
@@ -172,8 +193,10 @@ impl ReplyClassifier for Plugin {
 }
 
 cam_plugin_sdk::export_reply_classifier!(Plugin);
-"#,
-        PluginKind::DecisionRule => r#"use cam_plugin_sdk::{Action, CampaignSnapshot, CampaignStatus, Capability, Decision, DecisionRule, PluginInfo};
+"#
+        }
+        PluginKind::DecisionRule => {
+            r#"use cam_plugin_sdk::{Action, CampaignSnapshot, CampaignStatus, Capability, Decision, DecisionRule, PluginInfo};
 
 /// The plugin.
 pub struct Plugin;
@@ -194,7 +217,8 @@ impl DecisionRule for Plugin {
 }
 
 cam_plugin_sdk::export_decision_rule!(Plugin);
-"#,
+"#
+        }
     };
     format!("//! A cam {kind} plugin. Build: `cargo build --release`.\n\n{body}")
 }

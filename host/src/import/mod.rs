@@ -3,7 +3,7 @@
 //! The reader streams: it holds one record at a time, with each field and
 //! the column count capped, so a file of any size (or shape) imports in
 //! flat memory except for the in-file dedupe set, which keeps a 16-byte
-//! digest per distinct address (about 25–50 bytes with the hash table; see
+//! entry per distinct address (about 17–34 bytes with the hash table; see
 //! `docs/BENCHMARKS.md` for measured peaks). Columns are mapped by header ([`columns`]), each
 //! record becomes a [`RowOutcome`] ([`row`]), and bad content rejects only
 //! its own row, with the physical line number and a reason, while every good

@@ -81,7 +81,7 @@ pub enum ImportError {
 /// could not be read any further (and is the last item). The reader holds
 /// one record at a time and keeps at most `max_field_bytes` of a field and
 /// [`MAX_COLUMNS`] columns of a record, so memory stays flat whatever the
-/// input, even a quote that never closes, apart from a 16-byte digest per
+/// input, even a quote that never closes, apart from a 16-byte entry per
 /// distinct address for the in-file dedupe. See [`LeadImport::bytes_read`]
 /// for progress.
 ///

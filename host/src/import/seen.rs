@@ -1,12 +1,12 @@
 //! The in-file dedupe set, sized for files of millions of rows.
 //!
-//! It is the one thing an import keeps per row, so it stores a 128-bit
-//! digest of each address (the first 16 bytes of its SHA-256) instead of the
-//! address itself: about 25–50 bytes per distinct address (hash table slack
-//! included) instead of about 150, so a million-row file needs tens of MB,
-//! not hundreds. Two different addresses share a digest with probability
-//! about n²/2¹²⁹ — for a billion rows, about 1 in 10²⁰ — so the set is exact
-//! in practice.
+//! It is the one thing an import keeps per row, so it stores a 96-bit
+//! digest of each address (the first 12 bytes of its SHA-256) and the line
+//! as a `u32` — 16 bytes a slot, about 17–34 per distinct address with the
+//! hash table's slack — instead of the address itself (about 150 bytes with
+//! its allocation). Two different addresses share a digest with
+//! probability about n²/2⁹⁷: for a billion rows, about 1 in 10¹⁰, so the
+//! set is exact in practice.
 
 use std::collections::HashMap;
 
@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 /// Addresses seen so far in one file, each with the line it first appeared on.
 #[derive(Debug, Default)]
 pub(crate) struct SeenAddresses {
-    first_line: HashMap<[u8; 16], u64>,
+    first_line: HashMap<[u8; 12], u32>,
 }
 
 impl SeenAddresses {
@@ -23,12 +23,14 @@ impl SeenAddresses {
     /// line it first appeared on.
     pub(crate) fn first_seen_at(&mut self, email: &str, line: u64) -> Option<u64> {
         let digest = Sha256::digest(email.as_bytes());
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
+        let mut key = [0u8; 12];
+        key.copy_from_slice(&digest[..12]);
         match self.first_line.entry(key) {
-            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Occupied(first) => Some(u64::from(*first.get())),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(line);
+                // A file of more than 4 billion lines (hundreds of GB) would
+                // point its duplicates at line 4294967295; they are still caught.
+                slot.insert(u32::try_from(line).unwrap_or(u32::MAX));
                 None
             }
         }

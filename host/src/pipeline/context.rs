@@ -194,6 +194,13 @@ impl<'a> CycleContext<'a> {
             .transition_lead(&self.tenant, &transition)
             .await
             .map_err(|e| format!("could not record {} → {}: {e}", lead.state.as_str(), to.as_str()))?;
+        self.record_move(lead, to, reason, plugin_version);
+        Ok(())
+    }
+
+    /// Counts (and lists, up to the report's limit) a move the store has
+    /// already recorded, e.g. in a batch.
+    pub fn record_move(&mut self, lead: &Lead, to: LeadState, reason: &str, plugin_version: Option<String>) {
         *self
             .change_counts
             .entry(format!("{}→{}", lead.state.as_str(), to.as_str()))
@@ -207,7 +214,6 @@ impl<'a> CycleContext<'a> {
                 plugin_version,
             });
         }
-        Ok(())
     }
 }
 

@@ -7,10 +7,11 @@ use std::collections::HashSet;
 use super::context::CycleContext;
 use super::report::StepReport;
 use super::wire;
-use crate::domain::lifecycle::LeadState;
-use crate::domain::model::LeadEnrichment;
+use crate::domain::lifecycle::{self, LeadState};
+use crate::domain::model::{LeadEnrichment, LeadTransition};
 use crate::plugins::PluginKind;
 use crate::runtime::bindings::types::Enrichment;
+use crate::store::EnrichmentUpdate;
 
 /// Leads per enricher call: large enough that the call boundary is noise,
 /// small enough to stay far below the boundary's size cap.
@@ -36,6 +37,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             Err(reason) => return report.failed(name, reason),
         }
     }
+    let all_versions = plugins
+        .iter()
+        .map(|p| format!("{}@{}", p.name(), p.version()))
+        .collect::<Vec<_>>()
+        .join(",");
     // Leads whose enrichment failed stay NEW; remember them so the loop
     // ends and each query skips past them (enriched ones leave NEW).
     let mut stuck = HashSet::new();
@@ -56,8 +62,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         report.add("batches", 1);
         let mut results: Vec<Vec<Result<Enrichment, String>>> = Vec::new();
         let mut call_failed = false;
+        let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
         for plugin in &plugins {
-            let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
             match plugin.enrich(ctx.scope(), &wire_leads).await {
                 Ok(out) => results.push(out),
                 Err(e) => {
@@ -72,6 +78,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         }
         // Until a lead leaves NEW it counts as stuck.
         stuck.extend(batch.iter().map(|l| l.id));
+        let mut updates = Vec::with_capacity(batch.len());
+        let mut moves = Vec::with_capacity(batch.len());
         for (i, lead) in batch.iter().enumerate() {
             let mut merged = LeadEnrichment::default();
             let mut deliverable = true;
@@ -79,8 +87,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             let mut failure = None;
             let mut version = None;
             for (plugin, out) in plugins.iter().zip(&results) {
-                match &out[i] {
-                    Ok(e) => {
+                match out.get(i) {
+                    Some(Ok(e)) => {
                         merge(&mut merged, e);
                         notes.extend(e.notes.iter().cloned());
                         if !e.deliverable && deliverable {
@@ -88,7 +96,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                             version = Some(format!("{}@{}", plugin.name(), plugin.version()));
                         }
                     }
-                    Err(reason) => failure = Some(format!("{}: {reason}", plugin.name())),
+                    Some(Err(reason)) => failure = Some(format!("{}: {reason}", plugin.name())),
+                    None => failure = Some(format!("{}: returned no result for this lead", plugin.name())),
                 }
             }
             if let Some(reason) = failure {
@@ -98,27 +107,55 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             if !notes.is_empty() {
                 merged.attributes.insert("enrich_notes".into(), notes.join("; "));
             }
-            if let Err(e) = ctx.store.update_enrichment(&ctx.tenant, lead.id, &merged).await {
-                report.fail(&lead.fields.email, format!("cannot store enrichment: {e}"));
-                continue;
-            }
             let (to, reason, by) = if deliverable {
-                let by = plugins
-                    .iter()
-                    .map(|p| format!("{}@{}", p.name(), p.version()))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                (LeadState::Enriched, "enriched".to_string(), Some(by))
+                (LeadState::Enriched, "enriched".to_string(), Some(all_versions.clone()))
             } else {
                 (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)
             };
-            match ctx.move_lead(lead, to, &reason, by).await {
-                Ok(()) => {
-                    stuck.remove(&lead.id);
-                    report.add(if deliverable { "enriched" } else { "undeliverable" }, 1);
-                }
-                Err(reason) => report.fail(&lead.fields.email, reason),
+            if let Err(e) = lifecycle::transition(lead.state, to) {
+                report.fail(&lead.fields.email, e.to_string());
+                continue;
             }
+            updates.push(EnrichmentUpdate {
+                lead_id: lead.id,
+                enrichment: merged,
+                transition: Some(LeadTransition {
+                    lead_id: lead.id,
+                    from: lead.state,
+                    to,
+                    reason: reason.clone(),
+                    plugin_version: by.clone(),
+                    at: ctx.now,
+                }),
+            });
+            moves.push((lead, to, reason, by));
+        }
+        let outcome = match ctx.store.apply_enrichments(&ctx.tenant, &updates).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                report.fail("store", format!("cannot store {} enrichments: {e}", updates.len()));
+                break;
+            }
+        };
+        let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
+        for (lead, to, reason, by) in moves {
+            if skipped.contains(&lead.id) {
+                report.fail(
+                    &lead.fields.email,
+                    format!("not enriched: the lead left {} meanwhile", lead.state.as_str()),
+                );
+                continue;
+            }
+            ctx.record_move(lead, to, &reason, by);
+            stuck.remove(&lead.id);
+            report.add(
+                if to == LeadState::Enriched {
+                    "enriched"
+                } else {
+                    "undeliverable"
+                },
+                1,
+            );
         }
     }
     report

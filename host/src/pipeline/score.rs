@@ -4,11 +4,14 @@
 //! A lead is (re)scored when it has no score from the active scorer
 //! version, so swapping the scorer rescales who is contacted first.
 
+use std::collections::HashSet;
+
 use super::context::CycleContext;
 use super::report::StepReport;
 use super::wire;
 use crate::domain::lifecycle::LeadState;
 use crate::plugins::PluginKind;
+use crate::store::ScoreUpdate;
 
 /// Leads per scorer call.
 pub const BATCH: usize = 500;
@@ -40,21 +43,25 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     };
     report.used(plugin.name(), plugin.version());
     let state = waiting_state(ctx);
-    let leads = match ctx
-        .store
-        .leads_in_state(&ctx.tenant, ctx.campaign.id, state, MAX_PER_CYCLE)
-        .await
-    {
-        Ok(leads) => leads,
-        Err(e) => return report.failed("store", format!("cannot read {} leads: {e}", state.as_str())),
-    };
     let version = plugin.version().to_string();
-    let todo: Vec<_> = leads
-        .into_iter()
-        .filter(|l| l.scorer_version.as_deref() != Some(version.as_str()))
-        .collect();
-    for batch in todo.chunks(BATCH) {
-        let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
+    let threshold = ctx.campaign.config.score_threshold;
+    // One page in memory at a time: the page's leads go to the scorer and
+    // their scores back to the store before the next page is read.
+    let mut after_id = 0;
+    let mut considered = 0;
+    while considered < MAX_PER_CYCLE {
+        let page = match ctx
+            .store
+            .unscored_leads(&ctx.tenant, ctx.campaign.id, state, &version, after_id, BATCH as u32)
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return report.failed("store", format!("cannot read {} leads: {e}", state.as_str())),
+        };
+        let Some(last) = page.last() else { break };
+        after_id = last.id;
+        considered += page.len() as u32;
+        let wire_leads: Vec<_> = page.iter().map(wire::lead).collect();
         let scores = match plugin.score(ctx.scope(), &wire_leads).await {
             Ok(scores) => scores,
             Err(e) => {
@@ -63,19 +70,43 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             }
         };
         report.add("batches", 1);
-        for (lead, score) in batch.iter().zip(scores) {
-            match ctx
-                .store
-                .update_score(&ctx.tenant, lead.id, f64::from(score.value), &score.reasons, &version)
-                .await
-            {
-                Ok(()) => {
-                    report.add("scored", 1);
-                    if f64::from(score.value) >= ctx.campaign.config.score_threshold {
-                        report.add("above_threshold", 1);
-                    }
-                }
-                Err(e) => report.fail(&lead.fields.email, format!("cannot store the score: {e}")),
+        if scores.len() != page.len() {
+            report.fail(
+                plugin.name(),
+                format!(
+                    "returned {} scores for {} leads; the page is skipped",
+                    scores.len(),
+                    page.len()
+                ),
+            );
+            continue;
+        }
+        let updates: Vec<ScoreUpdate> = page
+            .iter()
+            .zip(scores)
+            .map(|(lead, score)| ScoreUpdate {
+                lead_id: lead.id,
+                score: f64::from(score.value),
+                reasons: score.reasons,
+                scorer_version: version.clone(),
+            })
+            .collect();
+        let outcome = match ctx.store.update_scores(&ctx.tenant, &updates).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                report.fail("store", format!("cannot store {} scores: {e}", updates.len()));
+                break;
+            }
+        };
+        let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
+        for (lead, update) in page.iter().zip(&updates) {
+            if skipped.contains(&lead.id) {
+                report.fail(&lead.fields.email, "cannot store the score: the lead is gone");
+                continue;
+            }
+            report.add("scored", 1);
+            if update.score >= threshold {
+                report.add("above_threshold", 1);
             }
         }
     }

@@ -58,7 +58,10 @@ impl Health {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.failures.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut last) = self.last_failure.lock() {
-            *last = Some(LastFailure { kind, message: message.to_string() });
+            *last = Some(LastFailure {
+                kind,
+                message: message.to_string(),
+            });
         }
         if !kind.counts_against_plugin() {
             return false;

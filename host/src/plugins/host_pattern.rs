@@ -34,7 +34,9 @@ pub struct HostPattern {
 
 /// Why an allow-list entry was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid allowed host `{pattern}`: {reason} (expected host[:port], e.g. `api.example.com`, `*.example.com`, `127.0.0.1:8080` or `localhost:*`)")]
+#[error(
+    "invalid allowed host `{pattern}`: {reason} (expected host[:port], e.g. `api.example.com`, `*.example.com`, `127.0.0.1:8080` or `localhost:*`)"
+)]
 pub struct HostPatternError {
     pattern: String,
     reason: &'static str,
@@ -44,7 +46,10 @@ impl FromStr for HostPattern {
     type Err = HostPatternError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let err = |reason| HostPatternError { pattern: raw.to_string(), reason };
+        let err = |reason| HostPatternError {
+            pattern: raw.to_string(),
+            reason,
+        };
         let text = raw.trim();
         if text.is_empty() {
             return Err(err("it is empty"));
@@ -86,7 +91,11 @@ impl FromStr for HostPattern {
         if wildcard && url.host().is_some_and(|h| !matches!(h, url::Host::Domain(_))) {
             return Err(err("a wildcard needs a domain name, not an IP address"));
         }
-        let host = if wildcard { HostMatch::Subdomains(host) } else { HostMatch::Exact(host) };
+        let host = if wildcard {
+            HostMatch::Subdomains(host)
+        } else {
+            HostMatch::Exact(host)
+        };
         Ok(HostPattern { host, port })
     }
 }
@@ -192,7 +201,14 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_rejected_with_a_reason() {
-        for bad in ["", "https://example.com", "exa*mple.com", "example.com:99999", "*.127.0.0.1", "a/b"] {
+        for bad in [
+            "",
+            "https://example.com",
+            "exa*mple.com",
+            "example.com:99999",
+            "*.127.0.0.1",
+            "a/b",
+        ] {
             let err = bad.parse::<HostPattern>().expect_err(bad);
             assert!(err.to_string().contains("expected host[:port]"), "{err}");
         }

@@ -69,12 +69,26 @@ impl LoadedPlugin {
     /// Loads `path` and the manifest beside it: parse the manifest, compile,
     /// check the world, and smoke-call `describe`.
     pub async fn load_file(runtime: &Runtime, path: &Path, scope: CallScope) -> Result<LoadedPlugin, PluginError> {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plugin".into());
         let bytes = tokio::fs::read(path).await.map_err(|e| {
-            PluginError::new(FailureKind::InvalidComponent, &stem, "-", format!("cannot read {}: {e}", path.display()))
+            PluginError::new(
+                FailureKind::InvalidComponent,
+                &stem,
+                "-",
+                format!("cannot read {}: {e}", path.display()),
+            )
         })?;
-        let manifest = Manifest::load_for(path)
-            .map_err(|e| PluginError::new(FailureKind::InvalidManifest, &stem, &short(&sha256_hex(&bytes)), e.to_string()))?;
+        let manifest = Manifest::load_for(path).map_err(|e| {
+            PluginError::new(
+                FailureKind::InvalidManifest,
+                &stem,
+                &short(&sha256_hex(&bytes)),
+                e.to_string(),
+            )
+        })?;
         LoadedPlugin::load(runtime, &bytes, manifest, &stem, &path.display().to_string(), scope).await
     }
 
@@ -116,9 +130,8 @@ impl LoadedPlugin {
         let version = short(&sha256);
         let name = manifest.name.clone().unwrap_or_else(|| default_name.to_string());
         let fail = |kind, message: String| PluginError::new(kind, &name, &version, message);
-        let pre = world_pre(runtime, &component, manifest.kind).map_err(|message| {
-            fail(FailureKind::WrongWorld, format!("{origin}: {message}"))
-        })?;
+        let pre = world_pre(runtime, &component, manifest.kind)
+            .map_err(|message| fail(FailureKind::WrongWorld, format!("{origin}: {message}")))?;
         let (limits, notes) = runtime.limits().lowered_by(&manifest.limits);
         for note in &notes {
             tracing::warn!(plugin = %name, version = %version, "{note}");
@@ -134,7 +147,12 @@ impl LoadedPlugin {
             identity,
             kind: manifest.kind,
             sha256,
-            info: PluginInfo { name: name.clone(), version: String::new(), description: String::new(), needs: Vec::new() },
+            info: PluginInfo {
+                name: name.clone(),
+                version: String::new(),
+                description: String::new(),
+                needs: Vec::new(),
+            },
             manifest,
             notes,
             pre,
@@ -248,21 +266,35 @@ impl LoadedPlugin {
             return Err(self.wrong_kind(PluginKind::LeadSource));
         };
         let result = self
-            .guarded(scope, cursor.map_or(0, |c| c.len()), async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store).await?.call_next_page(&mut *store, cursor, limit).await
-            })
+            .guarded(
+                scope,
+                cursor.map_or(0, |c| c.len()),
+                async |store: &mut Store<PluginState>| {
+                    pre.instantiate_async(&mut *store)
+                        .await?
+                        .call_next_page(&mut *store, cursor, limit)
+                        .await
+                },
+            )
             .await?;
         self.plugin_result(result)
     }
 
     /// Enricher: one result per lead, in order.
-    pub async fn enrich(&self, scope: CallScope, leads: &[Lead]) -> Result<Vec<Result<Enrichment, String>>, PluginError> {
+    pub async fn enrich(
+        &self,
+        scope: CallScope,
+        leads: &[Lead],
+    ) -> Result<Vec<Result<Enrichment, String>>, PluginError> {
         let WorldPre::Enricher(pre) = &self.pre else {
             return Err(self.wrong_kind(PluginKind::Enricher));
         };
         let out = self
             .guarded(scope, leads.wire_size(), async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store).await?.call_enrich(&mut *store, leads).await
+                pre.instantiate_async(&mut *store)
+                    .await?
+                    .call_enrich(&mut *store, leads)
+                    .await
             })
             .await?;
         self.expect_len(out, leads.len())
@@ -275,7 +307,10 @@ impl LoadedPlugin {
         };
         let result = self
             .guarded(scope, leads.wire_size(), async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store).await?.call_score(&mut *store, leads).await
+                pre.instantiate_async(&mut *store)
+                    .await?
+                    .call_score(&mut *store, leads)
+                    .await
             })
             .await?;
         let scores = self.expect_len(self.plugin_result(result)?, leads.len())?;
@@ -294,7 +329,10 @@ impl LoadedPlugin {
             return Err(self.wrong_kind(PluginKind::ReplyClassifier));
         };
         self.guarded(scope, reply.wire_size(), async |store: &mut Store<PluginState>| {
-            pre.instantiate_async(&mut *store).await?.call_classify(&mut *store, reply).await
+            pre.instantiate_async(&mut *store)
+                .await?
+                .call_classify(&mut *store, reply)
+                .await
         })
         .await
     }
@@ -305,7 +343,10 @@ impl LoadedPlugin {
             return Err(self.wrong_kind(PluginKind::DecisionRule));
         };
         self.guarded(scope, snapshot.wire_size(), async |store: &mut Store<PluginState>| {
-            pre.instantiate_async(&mut *store).await?.call_decide(&mut *store, snapshot).await
+            pre.instantiate_async(&mut *store)
+                .await?
+                .call_decide(&mut *store, snapshot)
+                .await
         })
         .await
     }
@@ -327,7 +368,10 @@ impl LoadedPlugin {
         if input_bytes > limits.max_input_bytes {
             return Err(self.failed(
                 FailureKind::InputTooLarge,
-                format!("input of {input_bytes} bytes exceeds the {} byte cap; use smaller batches", limits.max_input_bytes),
+                format!(
+                    "input of {input_bytes} bytes exceeds the {} byte cap; use smaller batches",
+                    limits.max_input_bytes
+                ),
             ));
         }
         let Ok(_permit) = self.call_permits.acquire().await else {
@@ -356,7 +400,10 @@ impl LoadedPlugin {
             Err(_elapsed) => {
                 return Err(self.failed(
                     FailureKind::Timeout,
-                    format!("no answer within {} ms (blocked in a host call)", limits.timeout.as_millis()),
+                    format!(
+                        "no answer within {} ms (blocked in a host call)",
+                        limits.timeout.as_millis()
+                    ),
                 ));
             }
             Ok(Err(error)) => {
@@ -369,7 +416,10 @@ impl LoadedPlugin {
         if output_bytes > limits.max_output_bytes {
             return Err(self.failed(
                 FailureKind::OutputTooLarge,
-                format!("returned {output_bytes} bytes, more than the {} byte cap", limits.max_output_bytes),
+                format!(
+                    "returned {output_bytes} bytes, more than the {} byte cap",
+                    limits.max_output_bytes
+                ),
             ));
         }
         self.health.record_success();
@@ -384,7 +434,10 @@ impl LoadedPlugin {
         if items.len() != expected {
             return Err(self.failed(
                 FailureKind::PluginError,
-                format!("returned {} results for {expected} leads; the contract is one per lead, in order", items.len()),
+                format!(
+                    "returned {} results for {expected} leads; the contract is one per lead, in order",
+                    items.len()
+                ),
             ));
         }
         Ok(items)
@@ -400,7 +453,10 @@ impl LoadedPlugin {
 
     /// An error that is also recorded in the version's health.
     fn failed(&self, kind: FailureKind, message: String) -> PluginError {
-        if self.health.record_failure(kind, &message, self.identity.limits.quarantine_after) {
+        if self
+            .health
+            .record_failure(kind, &message, self.identity.limits.quarantine_after)
+        {
             tracing::error!(
                 plugin = %self.identity.name,
                 version = %self.identity.version,
@@ -424,7 +480,9 @@ fn world_pre(runtime: &Runtime, component: &Component, kind: PluginKind) -> Resu
         PluginKind::LeadSource => lead_source::LeadSourcePre::new(instance_pre).map(WorldPre::LeadSource),
         PluginKind::Enricher => enricher::EnricherPre::new(instance_pre).map(WorldPre::Enricher),
         PluginKind::Scorer => scorer::ScorerPre::new(instance_pre).map(WorldPre::Scorer),
-        PluginKind::ReplyClassifier => reply_classifier::ReplyClassifierPre::new(instance_pre).map(WorldPre::ReplyClassifier),
+        PluginKind::ReplyClassifier => {
+            reply_classifier::ReplyClassifierPre::new(instance_pre).map(WorldPre::ReplyClassifier)
+        }
         PluginKind::DecisionRule => decision_rule::DecisionRulePre::new(instance_pre).map(WorldPre::DecisionRule),
     };
     typed.map_err(|e| {
@@ -452,19 +510,29 @@ fn classify_error(error: &wasmtime::Error, state: &PluginState, timeout: std::ti
     }
     let stderr = state.stderr_text();
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => {
-            (FailureKind::Timeout, format!("ran past its {} ms deadline and was interrupted", timeout.as_millis()))
-        }
-        Some(Trap::StackOverflow) => (FailureKind::StackOverflow, "overflowed its stack (unbounded recursion?)".into()),
+        Some(Trap::Interrupt) => (
+            FailureKind::Timeout,
+            format!("ran past its {} ms deadline and was interrupted", timeout.as_millis()),
+        ),
+        Some(Trap::StackOverflow) => (
+            FailureKind::StackOverflow,
+            "overflowed its stack (unbounded recursion?)".into(),
+        ),
         Some(_) if state.limiter.memory_denied => (
             FailureKind::MemoryLimit,
-            format!("tried to grow its memory past {} MiB", state.identity.limits.memory_bytes >> 20),
+            format!(
+                "tried to grow its memory past {} MiB",
+                state.identity.limits.memory_bytes >> 20
+            ),
         ),
         Some(trap) => {
             let panic = stderr.lines().find(|l| l.contains("panicked at")).map(str::to_string);
             let detail = match panic {
                 Some(line) => {
-                    let message = stderr.split_once(&line).map(|(_, rest)| rest.trim()).unwrap_or_default();
+                    let message = stderr
+                        .split_once(&line)
+                        .map(|(_, rest)| rest.trim())
+                        .unwrap_or_default();
                     format!("panicked: {} {}", line.trim(), first_line(message))
                 }
                 None if !stderr.is_empty() => format!("trapped ({trap}): {}", first_line(&stderr)),
@@ -474,7 +542,11 @@ fn classify_error(error: &wasmtime::Error, state: &PluginState, timeout: std::ti
         }
         None if state.limiter.memory_denied => (
             FailureKind::MemoryLimit,
-            format!("needs more than its {} MiB memory cap: {}", state.identity.limits.memory_bytes >> 20, root_cause(error)),
+            format!(
+                "needs more than its {} MiB memory cap: {}",
+                state.identity.limits.memory_bytes >> 20,
+                root_cause(error)
+            ),
         ),
         None => (FailureKind::Trap, root_cause(error)),
     }

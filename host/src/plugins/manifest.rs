@@ -160,7 +160,9 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// No manifest beside the component.
-    #[error("no manifest at {path}: every plugin needs a TOML manifest beside its .wasm declaring at least `kind = \"scorer\"` (or lead-source, enricher, reply-classifier, decision-rule)")]
+    #[error(
+        "no manifest at {path}: every plugin needs a TOML manifest beside its .wasm declaring at least `kind = \"scorer\"` (or lead-source, enricher, reply-classifier, decision-rule)"
+    )]
     Missing {
         /// Where it was looked for.
         path: PathBuf,
@@ -202,8 +204,10 @@ impl Manifest {
 
     /// Parses manifest text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
-        toml::from_str(text)
-            .map_err(|e| ManifestError::Invalid { path: path.to_path_buf(), message: e.to_string().trim().to_string() })
+        toml::from_str(text).map_err(|e| ManifestError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().to_string(),
+        })
     }
 
     /// The config table flattened for the `config` import: strings as they
@@ -273,7 +277,8 @@ mapping = { email = "contact.email" }
 
     #[test]
     fn a_malformed_allowed_host_is_an_error() {
-        let err = parse("kind = \"scorer\"\n[capabilities]\nhttp = { allow = [\"https://x.com/\"] }\n").expect_err("bad host");
+        let err = parse("kind = \"scorer\"\n[capabilities]\nhttp = { allow = [\"https://x.com/\"] }\n")
+            .expect_err("bad host");
         assert!(err.to_string().contains("give a host, not a URL"), "{err}");
     }
 }

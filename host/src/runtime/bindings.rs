@@ -25,10 +25,7 @@ pub use host_world::cam::plugin::{clock, config, http, kv, log, types};
 pub(crate) fn add_imports_to_linker(
     linker: &mut wasmtime::component::Linker<super::state::PluginState>,
 ) -> wasmtime::Result<()> {
-    host_world::Host_::add_to_linker::<_, wasmtime::component::HasSelf<super::state::PluginState>>(
-        linker,
-        |s| s,
-    )
+    host_world::Host_::add_to_linker::<_, wasmtime::component::HasSelf<super::state::PluginState>>(linker, |s| s)
 }
 
 macro_rules! plugin_world {

@@ -10,8 +10,8 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings;
-use super::limits::{Limits, MAX_WASM_STACK};
 use super::imports::kv::KvBackend;
+use super::limits::{Limits, MAX_WASM_STACK};
 use super::state::{CallScope, PluginState};
 
 /// How often the epoch advances. Deadlines are rounded up to this; 5 ms keeps
@@ -46,14 +46,17 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
 impl Runtime {
     /// A runtime with the given operator maxima.
     pub fn new(limits: Limits) -> anyhow::Result<Runtime> {
-        let engine = Engine::new(&engine_config(&limits)).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e:#}"))?;
+        let engine =
+            Engine::new(&engine_config(&limits)).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e:#}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
         bindings::add_imports_to_linker(&mut linker)
@@ -66,7 +69,14 @@ impl Runtime {
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone())?;
         let call_permits = Arc::new(tokio::sync::Semaphore::new(POOL_INSTANCES as usize));
-        Ok(Runtime { engine, linker, limits, http, ticker_stop, call_permits })
+        Ok(Runtime {
+            engine,
+            linker,
+            limits,
+            http,
+            ticker_stop,
+            call_permits,
+        })
     }
 
     /// The engine (for compiling components).

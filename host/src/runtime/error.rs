@@ -57,7 +57,10 @@ impl FailureKind {
     /// Whether this failure counts towards quarantine. Host-side problems and
     /// calls refused because of quarantine do not.
     pub fn counts_against_plugin(self) -> bool {
-        !matches!(self, FailureKind::Quarantined | FailureKind::Host | FailureKind::InputTooLarge)
+        !matches!(
+            self,
+            FailureKind::Quarantined | FailureKind::Host | FailureKind::InputTooLarge
+        )
     }
 }
 
@@ -84,7 +87,12 @@ pub struct PluginError {
 impl PluginError {
     /// A failure of `kind` for the plugin `plugin` at `version`.
     pub fn new(kind: FailureKind, plugin: &str, version: &str, message: impl Into<String>) -> Self {
-        PluginError { kind, plugin: plugin.to_string(), version: version.to_string(), message: message.into() }
+        PluginError {
+            kind,
+            plugin: plugin.to_string(),
+            version: version.to_string(),
+            message: message.into(),
+        }
     }
 }
 

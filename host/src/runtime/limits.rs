@@ -82,7 +82,10 @@ impl Limits {
         if let Some(ms) = overrides.timeout_ms {
             let wanted = Duration::from_millis(ms);
             if wanted > self.timeout {
-                notes.push(format!("timeout_ms = {ms} exceeds the operator's {} ms; using that", self.timeout.as_millis()));
+                notes.push(format!(
+                    "timeout_ms = {ms} exceeds the operator's {} ms; using that",
+                    self.timeout.as_millis()
+                ));
             } else {
                 limits.timeout = wanted;
             }
@@ -90,7 +93,10 @@ impl Limits {
         if let Some(mib) = overrides.memory_mib {
             let wanted = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
             if wanted > self.memory_bytes {
-                notes.push(format!("memory_mib = {mib} exceeds the operator's {} MiB; using that", self.memory_bytes >> 20));
+                notes.push(format!(
+                    "memory_mib = {mib} exceeds the operator's {} MiB; using that",
+                    self.memory_bytes >> 20
+                ));
             } else {
                 limits.memory_bytes = wanted;
             }
@@ -108,7 +114,10 @@ impl Limits {
         }
         if let Some(lines) = overrides.max_log_lines {
             if lines > self.max_log_lines {
-                notes.push(format!("max_log_lines = {lines} exceeds the operator's {}; using that", self.max_log_lines));
+                notes.push(format!(
+                    "max_log_lines = {lines} exceeds the operator's {}; using that",
+                    self.max_log_lines
+                ));
             } else {
                 limits.max_log_lines = lines;
             }

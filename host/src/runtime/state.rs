@@ -47,7 +47,10 @@ pub struct CallScope {
 
 impl std::fmt::Debug for CallScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallScope").field("tenant", &self.tenant).field("now_ms", &self.now_ms).finish_non_exhaustive()
+        f.debug_struct("CallScope")
+            .field("tenant", &self.tenant)
+            .field("now_ms", &self.now_ms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,7 +119,10 @@ impl PluginState {
             .build();
         let limits = identity.limits;
         PluginState {
-            limiter: CallLimiter { memory_bytes: limits.memory_bytes, memory_denied: false },
+            limiter: CallLimiter {
+                memory_bytes: limits.memory_bytes,
+                memory_denied: false,
+            },
             deadline: tokio::time::Instant::now() + limits.timeout,
             identity,
             scope,
@@ -135,6 +141,9 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

@@ -163,7 +163,10 @@ impl WireSize for LeadPage {
 
 impl WireSize for PluginInfo {
     fn wire_size(&self) -> usize {
-        self.name.wire_size() + self.version.wire_size() + self.description.wire_size() + SCALAR * (1 + self.needs.len())
+        self.name.wire_size()
+            + self.version.wire_size()
+            + self.description.wire_size()
+            + SCALAR * (1 + self.needs.len())
     }
 }
 

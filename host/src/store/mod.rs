@@ -60,6 +60,42 @@ pub struct InsertOutcome {
     pub suppressed: Vec<String>,
 }
 
+/// One lead's row of [`Store::apply_enrichments`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichmentUpdate {
+    /// The lead.
+    pub lead_id: i64,
+    /// What the enrichers learned (fields left `None` stay as they are).
+    pub enrichment: LeadEnrichment,
+    /// The move to record with it (its `lead_id` must be this lead's);
+    /// `None` stores the enrichment only.
+    pub transition: Option<LeadTransition>,
+}
+
+/// One lead's row of [`Store::update_scores`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreUpdate {
+    /// The lead.
+    pub lead_id: i64,
+    /// The score.
+    pub score: f64,
+    /// Why, in words.
+    pub reasons: Vec<String>,
+    /// The scorer version that gave it.
+    pub scorer_version: String,
+}
+
+/// What a batch update did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Rows applied.
+    pub applied: u64,
+    /// Leads left untouched, in input order: missing, another tenant's, or
+    /// (for a row with a transition) no longer in the transition's `from`
+    /// state because someone moved them meanwhile.
+    pub skipped: Vec<i64>,
+}
+
 /// The result of an idempotent insert: a new row, or the row that was there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Insertion {
@@ -158,6 +194,28 @@ pub trait Store: Send + Sync {
         reasons: &[String],
         scorer_version: &str,
     ) -> StoreResult<()>;
+    /// Applies many enrichments, each with its optional transition, in ONE
+    /// transaction. Every transition is first checked against the lifecycle
+    /// (`IllegalTransition` refuses the whole batch, as does a transition
+    /// whose `lead_id` is not its row's: `Conflict`). A row whose lead is
+    /// missing or no longer in `transition.from` changes nothing and is
+    /// reported in [`BatchOutcome::skipped`]; the other rows still apply.
+    async fn apply_enrichments(&self, tenant: &str, updates: &[EnrichmentUpdate]) -> StoreResult<BatchOutcome>;
+    /// Records many scores in ONE transaction; missing leads are skipped
+    /// and reported.
+    async fn update_scores(&self, tenant: &str, updates: &[ScoreUpdate]) -> StoreResult<BatchOutcome>;
+    /// A page of a campaign's leads in `state` without a score from
+    /// `scorer_version`, with ids above `after_id`, by id (page on with the
+    /// last id returned).
+    async fn unscored_leads(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        state: LeadState,
+        scorer_version: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>>;
     /// Moves a lead from `transition.from` to `transition.to` and records the
     /// transition. `Conflict` if the lead is no longer in `from` (someone
     /// moved it meanwhile); `IllegalTransition` if the lifecycle

@@ -139,3 +139,37 @@ pub(crate) fn to_json<T: serde::Serialize>(what: &'static str, v: &T) -> StoreRe
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e))
 }
+
+/// Checks a batch of enrichments before any row is written: every
+/// transition is a lifecycle edge and belongs to its row's lead. Returns the
+/// indexes of rows to write, leaving out repeats of a lead already in the
+/// batch (those are reported as skipped).
+pub(crate) fn check_enrichments(
+    updates: &[crate::store::EnrichmentUpdate],
+    skipped: &mut Vec<i64>,
+) -> StoreResult<Vec<usize>> {
+    let mut seen = std::collections::HashSet::with_capacity(updates.len());
+    let mut keep = Vec::with_capacity(updates.len());
+    for (i, u) in updates.iter().enumerate() {
+        if let Some(t) = &u.transition {
+            crate::domain::lifecycle::transition(t.from, t.to)?;
+            if t.lead_id != u.lead_id {
+                return Err(StoreError::Conflict(format!(
+                    "the transition of lead {} is recorded for lead {}",
+                    u.lead_id, t.lead_id
+                )));
+            }
+        }
+        if seen.insert(u.lead_id) {
+            keep.push(i);
+        } else {
+            skipped.push(u.lead_id);
+        }
+    }
+    Ok(keep)
+}
+
+/// The ids of `ids` not in `applied`, in order.
+pub(crate) fn not_applied(ids: impl Iterator<Item = i64>, applied: &std::collections::HashSet<i64>) -> Vec<i64> {
+    ids.filter(|id| !applied.contains(id)).collect()
+}

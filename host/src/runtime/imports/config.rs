@@ -16,6 +16,11 @@ impl config::Host for PluginState {
         if !self.identity.grants.config {
             return Err(CapabilityDenied("config").into());
         }
-        Ok(self.identity.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .identity
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

@@ -37,16 +37,22 @@ impl PluginState {
             return Err(Error::Denied("the manifest does not grant `http`".into()));
         };
         let allow = grant.allow.clone();
-        let mut url = url::Url::parse(&request.url).map_err(|e| Error::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
+        let mut url = url::Url::parse(&request.url)
+            .map_err(|e| Error::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
         if request.body.as_ref().is_some_and(|b| b.len() > MAX_REQUEST_BODY_BYTES) {
-            return Err(Error::InvalidRequest(format!("request body larger than {MAX_REQUEST_BODY_BYTES} bytes")));
+            return Err(Error::InvalidRequest(format!(
+                "request body larger than {MAX_REQUEST_BODY_BYTES} bytes"
+            )));
         }
         let mut method = to_reqwest(request.method);
         let mut body = request.body;
         let max_body = self.identity.limits.max_http_response_bytes;
         for _ in 0..=MAX_REDIRECTS {
             if !is_allowed(&allow, &url) {
-                return Err(Error::Denied(format!("{} is not in the manifest's http allow-list", host_port(&url))));
+                return Err(Error::Denied(format!(
+                    "{} is not in the manifest's http allow-list",
+                    host_port(&url)
+                )));
             }
             let remaining = self.deadline.saturating_duration_since(tokio::time::Instant::now());
             if remaining.is_zero() {
@@ -61,13 +67,20 @@ impl PluginState {
                 builder = builder.body(bytes.clone());
             }
             let response = builder.send().await.map_err(|e| {
-                if e.is_timeout() { Error::Timeout } else { Error::Transport(error_chain(&e)) }
+                if e.is_timeout() {
+                    Error::Timeout
+                } else {
+                    Error::Transport(error_chain(&e))
+                }
             })?;
             let location = response.headers().get(reqwest::header::LOCATION);
             if let (true, Some(location)) = (response.status().is_redirection(), location) {
-                let location =
-                    location.to_str().map_err(|_| Error::Transport("redirect with a non-ASCII Location".into()))?;
-                url = url.join(location).map_err(|e| Error::Transport(format!("bad redirect Location `{location}`: {e}")))?;
+                let location = location
+                    .to_str()
+                    .map_err(|_| Error::Transport("redirect with a non-ASCII Location".into()))?;
+                url = url
+                    .join(location)
+                    .map_err(|e| Error::Transport(format!("bad redirect Location `{location}`: {e}")))?;
                 // 303 (and, by browser custom, 301/302 on POST) turn into GET.
                 if response.status() == reqwest::StatusCode::SEE_OTHER || method == reqwest::Method::POST {
                     method = reqwest::Method::GET;
@@ -89,12 +102,21 @@ async fn read_response(response: reqwest::Response, max_body: usize) -> Result<R
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| Attribute { key: k.as_str().to_string(), value: String::from_utf8_lossy(v.as_bytes()).into_owned() })
+        .map(|(k, v)| Attribute {
+            key: k.as_str().to_string(),
+            value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        })
         .collect();
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| if e.is_timeout() { Error::Timeout } else { Error::Transport(error_chain(&e)) })?;
+        let chunk = chunk.map_err(|e| {
+            if e.is_timeout() {
+                Error::Timeout
+            } else {
+                Error::Transport(error_chain(&e))
+            }
+        })?;
         if body.len() + chunk.len() > max_body {
             return Err(Error::TooLarge((body.len() + chunk.len()) as u64));
         }

@@ -30,7 +30,14 @@ pub trait KvBackend: Send + Sync {
     /// The value under `key`, if any.
     async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvFailure>;
     /// Sets `key` to `value`, failing if the plugin's total would pass `quota_bytes`.
-    async fn kv_set(&self, tenant: &str, plugin: &str, key: &str, value: &[u8], quota_bytes: u64) -> Result<(), KvFailure>;
+    async fn kv_set(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota_bytes: u64,
+    ) -> Result<(), KvFailure>;
     /// Removes `key` (no error when absent).
     async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> Result<(), KvFailure>;
 }
@@ -50,7 +57,11 @@ impl PluginState {
         if key.is_empty() || key.len() > MAX_KEY_BYTES {
             return Err(Error::Storage(format!("keys must be 1 to {MAX_KEY_BYTES} bytes")));
         }
-        let backend = self.scope.kv.clone().ok_or_else(|| Error::Storage("no kv storage configured".into()))?;
+        let backend = self
+            .scope
+            .kv
+            .clone()
+            .ok_or_else(|| Error::Storage("no kv storage configured".into()))?;
         Ok((backend, grant.quota_bytes))
     }
 }
@@ -61,7 +72,10 @@ impl kv::Host for PluginState {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(backend.kv_get(&self.scope.tenant, &self.identity.name, &key).await.map_err(to_wit))
+        Ok(backend
+            .kv_get(&self.scope.tenant, &self.identity.name, &key)
+            .await
+            .map_err(to_wit))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
@@ -69,7 +83,10 @@ impl kv::Host for PluginState {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(backend.kv_set(&self.scope.tenant, &self.identity.name, &key, &value, quota).await.map_err(to_wit))
+        Ok(backend
+            .kv_set(&self.scope.tenant, &self.identity.name, &key, &value, quota)
+            .await
+            .map_err(to_wit))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), Error>> {
@@ -77,7 +94,10 @@ impl kv::Host for PluginState {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(backend.kv_delete(&self.scope.tenant, &self.identity.name, &key).await.map_err(to_wit))
+        Ok(backend
+            .kv_delete(&self.scope.tenant, &self.identity.name, &key)
+            .await
+            .map_err(to_wit))
     }
 }
 
@@ -86,9 +106,11 @@ pub struct StoreKv(pub std::sync::Arc<dyn crate::store::Store>);
 
 fn store_failure(error: crate::store::StoreError) -> KvFailure {
     match error {
-        crate::store::StoreError::QuotaExceeded { used, requested, limit } => {
-            KvFailure::QuotaExceeded { used, wanted: requested, quota: limit }
-        }
+        crate::store::StoreError::QuotaExceeded { used, requested, limit } => KvFailure::QuotaExceeded {
+            used,
+            wanted: requested,
+            quota: limit,
+        },
         other => {
             tracing::error!(error = ?other, "plugin kv storage failed");
             KvFailure::Storage("the host's storage failed; try again later".into())
@@ -102,11 +124,25 @@ impl KvBackend for StoreKv {
         self.0.kv_get(tenant, plugin, key).await.map_err(store_failure)
     }
 
-    async fn kv_set(&self, tenant: &str, plugin: &str, key: &str, value: &[u8], quota_bytes: u64) -> Result<(), KvFailure> {
-        self.0.kv_set(tenant, plugin, key, value, quota_bytes).await.map_err(store_failure)
+    async fn kv_set(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota_bytes: u64,
+    ) -> Result<(), KvFailure> {
+        self.0
+            .kv_set(tenant, plugin, key, value, quota_bytes)
+            .await
+            .map_err(store_failure)
     }
 
     async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> Result<(), KvFailure> {
-        self.0.kv_delete(tenant, plugin, key).await.map(drop).map_err(store_failure)
+        self.0
+            .kv_delete(tenant, plugin, key)
+            .await
+            .map(drop)
+            .map_err(store_failure)
     }
 }

@@ -4,6 +4,7 @@
 //! array per column (`UNNEST`), so a batch is one statement of constant
 //! size. Work is claimed with `FOR UPDATE SKIP LOCKED`.
 
+mod batch;
 mod campaigns;
 mod inbound;
 mod leads;
@@ -25,7 +26,9 @@ use crate::domain::model::{
     LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport, NewInboundMessage, NewLead, NewOutboundEmail,
     NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
 };
-use crate::store::{Backend, InsertOutcome, Insertion, Store, StoreError, StoreResult};
+use crate::store::{
+    Backend, BatchOutcome, EnrichmentUpdate, InsertOutcome, Insertion, ScoreUpdate, Store, StoreError, StoreResult,
+};
 
 /// Connections per process. Each worker process runs one cycle at a time
 /// plus the API; PostgreSQL's default limit is 100 connections in total.
@@ -170,6 +173,23 @@ impl Store for PostgresStore {
         scorer_version: &str,
     ) -> StoreResult<()> {
         leads::update_score(&self.pool, tenant, lead_id, score, reasons, scorer_version).await
+    }
+    async fn apply_enrichments(&self, tenant: &str, updates: &[EnrichmentUpdate]) -> StoreResult<BatchOutcome> {
+        batch::apply_enrichments(&self.pool, tenant, updates).await
+    }
+    async fn update_scores(&self, tenant: &str, updates: &[ScoreUpdate]) -> StoreResult<BatchOutcome> {
+        batch::update_scores(&self.pool, tenant, updates).await
+    }
+    async fn unscored_leads(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        state: LeadState,
+        scorer_version: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        leads::unscored(&self.pool, tenant, campaign_id, state, scorer_version, after_id, limit).await
     }
     async fn transition_lead(&self, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
         leads::transition(&self.pool, tenant, t).await

@@ -4,6 +4,7 @@
 //! with `BEGIN IMMEDIATE` so two writers queue on `busy_timeout` instead of
 //! failing when a read lock cannot be upgraded.
 
+mod batch;
 mod campaigns;
 mod inbound;
 mod leads;
@@ -25,7 +26,9 @@ use crate::domain::model::{
     LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport, NewInboundMessage, NewLead, NewOutboundEmail,
     NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
 };
-use crate::store::{Backend, InsertOutcome, Insertion, Store, StoreError, StoreResult};
+use crate::store::{
+    Backend, BatchOutcome, EnrichmentUpdate, InsertOutcome, Insertion, ScoreUpdate, Store, StoreError, StoreResult,
+};
 
 /// How long a statement waits for another connection's write lock. Imports
 /// hold the lock for one 500-row batch at a time (milliseconds), so 10 s
@@ -207,6 +210,23 @@ impl Store for SqliteStore {
         scorer_version: &str,
     ) -> StoreResult<()> {
         leads::update_score(&self.pool, tenant, lead_id, score, reasons, scorer_version).await
+    }
+    async fn apply_enrichments(&self, tenant: &str, updates: &[EnrichmentUpdate]) -> StoreResult<BatchOutcome> {
+        batch::apply_enrichments(&self.pool, tenant, updates).await
+    }
+    async fn update_scores(&self, tenant: &str, updates: &[ScoreUpdate]) -> StoreResult<BatchOutcome> {
+        batch::update_scores(&self.pool, tenant, updates).await
+    }
+    async fn unscored_leads(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        state: LeadState,
+        scorer_version: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        leads::unscored(&self.pool, tenant, campaign_id, state, scorer_version, after_id, limit).await
     }
     async fn transition_lead(&self, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
         leads::transition(&self.pool, tenant, t).await
