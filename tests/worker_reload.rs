@@ -85,3 +85,53 @@ async fn a_running_worker_swaps_in_a_new_decision_rule_without_a_restart() {
     let text = String::from_utf8_lossy(&history.stdout);
     assert!(text.contains(&old_version) && text.contains(&new_version), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shadow_rule_sees_the_real_cycle_inputs_is_diffed_and_promoted_without_being_applied() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("setup");
+    let out = cam(tmp.path()).args(["demo", "--dir"]).arg(&dir).output().expect("demo runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plugins = dir.join("plugins");
+
+    // A stricter candidate: pause above 1% bounces (the demo campaign has 1 bounce in 58 sent, 1.7%).
+    let candidate_dir = tmp.path().join("candidate");
+    std::fs::create_dir_all(&candidate_dir).expect("mkdir");
+    let wasm = retagged(&std::fs::read(plugins.join("guardrails.wasm")).expect("read"), "strict");
+    std::fs::write(candidate_dir.join("guardrails.wasm"), &wasm).expect("write");
+    let manifest = std::fs::read_to_string(plugins.join("guardrails.toml"))
+        .expect("manifest")
+        .replace("max_bounce_percent = 2.0", "max_bounce_percent = 1.0")
+        .replace("min_sent_for_bounce = 50", "min_sent_for_bounce = 10");
+    assert!(manifest.contains("max_bounce_percent = 1.0"), "{manifest}");
+    std::fs::write(candidate_dir.join("guardrails.toml"), manifest).expect("write");
+
+    let out = cam(&dir).args(["plugins", "shadow"]).arg(candidate_dir.join("guardrails.wasm")).output().expect("runs");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let out = cam(&dir)
+        .args(["cycle", "--campaign", "dach-saas-founders", "--now", "2026-03-11T10:00:00Z"])
+        .output()
+        .expect("cycle runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let list = cam(&dir).args(["campaigns", "list"]).output().expect("list");
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("RUNNING"), "the candidate's pause was not applied: {list}");
+
+    let diff = cam(&dir).args(["plugins", "diff", "guardrails"]).output().expect("diff");
+    let diff = String::from_utf8_lossy(&diff.stdout);
+    assert!(diff.contains("Agreement: 0.0% (0 of 1 inputs)"), "{diff}");
+    assert!(diff.contains("dach-saas-founders"), "names the input: {diff}");
+
+    let out = cam(&dir).args(["plugins", "promote", "guardrails"]).output().expect("promote");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cam(&dir)
+        .args(["cycle", "--campaign", "dach-saas-founders", "--now", "2026-03-11T11:00:00Z"])
+        .output()
+        .expect("cycle runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = cam(&dir).args(["campaigns", "list"]).output().expect("list");
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("PAUSED") && list.contains("1%"), "the promoted rule decides now: {list}");
+}

@@ -73,6 +73,8 @@ pub struct Worker<'a> {
     pub transports: Transports,
     /// Options.
     pub options: WorkerOptions,
+    /// Shadow candidates run beside the active versions, if any.
+    pub shadow: Option<Arc<crate::plugins::shadow::ShadowRunner>>,
 }
 
 impl Worker<'_> {
@@ -197,7 +199,11 @@ impl Worker<'_> {
             campaign,
             self.transports.clone(),
         )
-        .with_shutdown(stop_cycle)
+        .with_shutdown(stop_cycle);
+        let result = match &self.shadow {
+            Some(shadow) => result.with_shadow(shadow.clone()),
+            None => result,
+        }
         .run()
         .await;
         heartbeat.abort();

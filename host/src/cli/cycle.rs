@@ -12,6 +12,8 @@ use clap::Args;
 use crate::config::Config;
 use crate::pipeline::{Clock, Cycle, FixedClock, SystemClock, Transports};
 use crate::plugins::PluginRegistry;
+use crate::plugins::Reloader;
+use crate::plugins::shadow::ShadowRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -45,9 +47,12 @@ pub struct Setup {
     /// The database.
     pub store: Arc<dyn Store>,
     /// The plugin runtime.
-    pub runtime: Runtime,
-    /// The plugins folder, loaded.
-    pub registry: PluginRegistry,
+    pub runtime: Arc<Runtime>,
+    /// The plugins folder, loaded, following the store's active versions
+    /// (rollbacks, promotions) and with any shadow candidates installed.
+    pub registry: Arc<PluginRegistry>,
+    /// Runs shadow candidates beside the active versions.
+    pub shadow: Arc<ShadowRunner>,
 }
 
 impl Setup {
@@ -55,12 +60,26 @@ impl Setup {
     /// that fail to load are reported on stderr and left out.
     pub async fn open(config: &Config) -> anyhow::Result<Setup> {
         let store = crate::store::open(config.database_url()).await?;
-        let runtime = Runtime::new(config.limits).context("starting the plugin runtime")?;
-        let registry = load_plugins(&runtime, &config.plugins_dir, &config.tenant).await?;
+        let runtime = Arc::new(Runtime::new(config.limits).context("starting the plugin runtime")?);
+        let registry = Arc::new(PluginRegistry::new());
+        if config.plugins_dir.exists() {
+            let reloader = Reloader::new(runtime.clone(), registry.clone(), &config.plugins_dir, &config.tenant)
+                .with_store(store.clone());
+            for failure in reloader.load_all().await? {
+                eprintln!("warning: {} did not load: {}", failure.file.display(), failure.error);
+            }
+        } else {
+            eprintln!(
+                "note: no plugins folder at {}; campaigns' plugin steps will fail",
+                config.plugins_dir.display()
+            );
+        }
+        let shadow = Arc::new(ShadowRunner::new(registry.clone(), &config.plugins_dir));
         Ok(Setup {
             store,
             runtime,
             registry,
+            shadow,
         })
     }
 
@@ -121,6 +140,7 @@ pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
         campaign,
         Setup::transports(config),
     )
+    .with_shadow(setup.shadow.clone())
     .run()
     .await?;
     if args.json {

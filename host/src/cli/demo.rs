@@ -14,7 +14,6 @@ use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use clap::Args;
 
-use super::cycle::load_plugins;
 use super::init::BUILTIN_PLUGINS;
 use crate::domain::campaign_def::CampaignDef;
 use crate::domain::model::{Campaign, CampaignStatus, EmailState};
@@ -109,14 +108,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(dir.join("cam.toml"), crate::config::DEFAULT_CONFIG_TEXT).context("writing cam.toml")?;
     let store = crate::store::open(&format!("sqlite://{}", dir.join("cam.db").display())).await?;
     // The example lead source asks for 5 s (it waits on HTTP); allow it.
-    let runtime = Runtime::new(Limits {
-        timeout: std::time::Duration::from_secs(5),
-        ..Limits::default()
-    })
-    .context("starting the plugin runtime")?;
+    let runtime = std::sync::Arc::new(
+        Runtime::new(Limits {
+            timeout: std::time::Duration::from_secs(5),
+            ..Limits::default()
+        })
+        .context("starting the plugin runtime")?,
+    );
     let tenant = crate::domain::model::DEFAULT_TENANT;
     store.ensure_tenant(tenant, "Demo tenant").await?;
-    let registry = load_plugins(&runtime, &plugins_dir, tenant).await?;
+    // Load through the reloader so every version is recorded in the store, as
+    // `cam run` would: `cam plugins history/shadow/rollback` work right away.
+    let registry = std::sync::Arc::new(PluginRegistry::new());
+    let reloader = crate::plugins::Reloader::new(runtime.clone(), registry.clone(), &plugins_dir, tenant)
+        .with_store(store.clone());
+    for failure in reloader.load_all().await? {
+        anyhow::bail!("example plugin {} did not load: {}", failure.file.display(), failure.error);
+    }
     let campaign = create_campaign(store.as_ref(), &registry, tenant).await?;
     let imported = import_leads(
         store.as_ref(),

@@ -101,6 +101,7 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         clock: clock.as_ref(),
         transports: Setup::transports(config),
         options,
+        shadow: Some(Arc::new(crate::plugins::shadow::ShadowRunner::new(registry.clone(), &config.plugins_dir))),
     };
     let cycles = worker.run(shutdown, &Printer).await?;
     println!("worker stopped after {cycles} cycles");

@@ -177,6 +177,10 @@ async fn verdict(
         received_at: message.message.received_at.timestamp(),
     };
     let classification = plugin.classify(ctx.scope(), &reply).await.map_err(|e| e.to_string())?;
+    if let Some(shadow) = &ctx.shadow {
+        let input = message.message.message_id.clone();
+        shadow.classify(&plugin, ctx.scope(), &input, &reply, &classification).await;
+    }
     if auto.is_some() && !matches!(classification.label, ReplyLabel::OutOfOffice(_)) {
         return Ok(fallback(String::new()));
     }

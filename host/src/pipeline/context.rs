@@ -84,6 +84,8 @@ pub struct CycleContext<'a> {
     pub alerts: Vec<String>,
     /// Decisions applied so far.
     pub decisions: Vec<String>,
+    /// Shadow candidates to run beside the active versions, if any.
+    pub shadow: Option<std::sync::Arc<crate::plugins::shadow::ShadowRunner>>,
 }
 
 impl<'a> CycleContext<'a> {
@@ -124,6 +126,7 @@ impl<'a> CycleContext<'a> {
             change_counts: Default::default(),
             alerts: Vec::new(),
             decisions: Vec::new(),
+            shadow: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub struct Cycle<'a> {
     campaign: Campaign,
     transports: Transports,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    shadow: Option<std::sync::Arc<crate::plugins::shadow::ShadowRunner>>,
 }
 
 impl<'a> Cycle<'a> {
@@ -60,6 +61,7 @@ impl<'a> Cycle<'a> {
             campaign,
             transports,
             shutdown: None,
+            shadow: None,
         }
     }
 
@@ -67,6 +69,13 @@ impl<'a> Cycle<'a> {
     /// finishes, the rest are left for the next cycle.
     pub fn with_shutdown(mut self, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         self.shutdown = Some(shutdown);
+        self
+    }
+
+    /// Runs shadow candidates (`cam plugins shadow`) on the same inputs as
+    /// the active versions; their outputs are recorded, never applied.
+    pub fn with_shadow(mut self, shadow: std::sync::Arc<crate::plugins::shadow::ShadowRunner>) -> Self {
+        self.shadow = Some(shadow);
         self
     }
 
@@ -89,6 +98,7 @@ impl<'a> Cycle<'a> {
             campaign,
             self.transports.clone(),
         );
+        ctx.shadow = self.shadow.clone();
         let mut steps = Vec::with_capacity(STEP_NAMES.len());
         let mut interrupted = false;
         for name in STEP_NAMES {

@@ -74,6 +74,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 continue;
             }
         };
+        if let Some(shadow) = &ctx.shadow {
+            let input = format!("{} metrics", ctx.campaign.config.name);
+            shadow.decide(&plugin, ctx.scope(), &input, &snapshot, &decisions).await;
+        }
         let actor = format!("decision-rule:{}@{}", plugin.name(), plugin.version());
         for decision in decisions {
             match apply(ctx, &decision.action, &decision.reason, &actor).await {
