@@ -198,8 +198,8 @@ fn a_campaign_file_creates_a_paused_campaign_with_everything_in_it() {
         .map(|s| s["delay_hours"].as_u64().unwrap())
         .collect();
     assert_eq!(delays, vec![0, 72, 120]);
-    assert_eq!(c["plugins"]["reply_classifier"], "keyword-classifier");
-    assert_eq!(c["plugins"]["decision_rules"][0], "pause-on-bounces");
+    assert_eq!(c["plugins"]["reply_classifier"], "heuristic_replies");
+    assert_eq!(c["plugins"]["decision_rules"][0], "guardrails");
 
     let text = setup.ok(&["campaigns", "show", "dach-saas-founders"]);
     for expected in [

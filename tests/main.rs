@@ -11,6 +11,7 @@
 //! - `cli_import`: `cam import` on SQLite and PostgreSQL, hostile files included;
 //! - `cycle`: `cam cycle` through several cycles: lead states, outbox, replies, alerts, decisions.
 
+mod bounce_corpus;
 mod cli_import;
 mod cli_plugins;
 mod cli_setup;

@@ -100,7 +100,7 @@ pub async fn run(config: &Config, command: CampaignsCommand) -> anyhow::Result<E
     let store = store.as_ref();
     let tenant = config.tenant.as_str();
     match command {
-        CampaignsCommand::Create(args) => create(store, tenant, args).await,
+        CampaignsCommand::Create(args) => create(store, tenant, &config.plugins_dir, args).await,
         CampaignsCommand::List { json } => list(store, tenant, json).await,
         CampaignsCommand::Show { name, json, toml } => show(store, tenant, &name, json, toml).await,
         CampaignsCommand::Pause { name, reason } => {
@@ -200,8 +200,34 @@ fn parse_mailbox(arg: &str, default_cap: u32) -> anyhow::Result<MailboxDef> {
     }
 }
 
-async fn create(store: &dyn Store, tenant: &str, args: CreateArgs) -> anyhow::Result<ExitCode> {
-    let def = definition(&args)?;
+/// Binds the plugins installed in `dir` to a campaign made from flags: every
+/// enricher and decision rule, the first scorer and reply classifier (by file
+/// name). Lead sources are left out: each needs its own settings, so bind one
+/// in a campaign file. Only manifests are read; nothing is compiled.
+fn bind_installed_plugins(def: &mut CampaignDef, dir: &std::path::Path) {
+    use crate::plugins::{Manifest, PluginKind};
+    let Ok(files) = crate::plugins::registry::wasm_files(dir) else {
+        return;
+    };
+    for file in files {
+        let Ok(manifest) = Manifest::load_for(&file) else { continue };
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = manifest.name.clone().unwrap_or(stem);
+        match manifest.kind {
+            PluginKind::Enricher => def.plugins.enrichers.push(name),
+            PluginKind::Scorer if def.plugins.scorer.is_none() => def.plugins.scorer = Some(name),
+            PluginKind::ReplyClassifier if def.plugins.classifier.is_none() => def.plugins.classifier = Some(name),
+            PluginKind::DecisionRule => def.plugins.rules.push(name),
+            _ => {}
+        }
+    }
+}
+
+async fn create(store: &dyn Store, tenant: &str, plugins_dir: &std::path::Path, args: CreateArgs) -> anyhow::Result<ExitCode> {
+    let mut def = definition(&args)?;
+    if args.file.is_none() {
+        bind_installed_plugins(&mut def, plugins_dir);
+    }
     let new = def.to_new_campaign()?;
     let name = if tenant == DEFAULT_TENANT { "Default" } else { tenant };
     store.ensure_tenant(tenant, name).await.context("creating the tenant")?;

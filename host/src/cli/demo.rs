@@ -122,7 +122,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let registry = std::sync::Arc::new(PluginRegistry::new());
     let reloader = crate::plugins::Reloader::new(runtime.clone(), registry.clone(), &plugins_dir, tenant)
         .with_store(store.clone());
-    for failure in reloader.load_all().await? {
+    if let Some(failure) = reloader.load_all().await?.first() {
         anyhow::bail!("example plugin {} did not load: {}", failure.file.display(), failure.error);
     }
     let campaign = create_campaign(store.as_ref(), &registry, tenant).await?;

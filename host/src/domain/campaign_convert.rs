@@ -169,11 +169,11 @@ mod tests {
         assert_eq!(delays, vec![0, 72, 120]);
         assert_eq!(stored.steps[0].subject, def.steps[0].subject);
         assert_eq!(stored.steps[2].body, def.steps[2].body);
-        assert_eq!(stored.plugins.lead_sources, vec!["csv-source"]);
-        assert_eq!(stored.plugins.enrichers, vec!["domain-enricher"]);
-        assert_eq!(stored.plugins.scorer.as_deref(), Some("icp-scorer"));
-        assert_eq!(stored.plugins.reply_classifier.as_deref(), Some("keyword-classifier"));
-        assert_eq!(stored.plugins.decision_rules, vec!["pause-on-bounces"]);
+        assert!(stored.plugins.lead_sources.is_empty());
+        assert_eq!(stored.plugins.enrichers, vec!["basic_enrich"]);
+        assert_eq!(stored.plugins.scorer.as_deref(), Some("weighted_score"));
+        assert_eq!(stored.plugins.reply_classifier.as_deref(), Some("heuristic_replies"));
+        assert_eq!(stored.plugins.decision_rules, vec!["guardrails"]);
     }
 
     #[test]

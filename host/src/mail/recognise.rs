@@ -1,34 +1,91 @@
-//! Recognising bounces and auto-replies from their structure, before any
-//! plugin sees them.
+//! Recognising bounces, complaints and auto-replies from their structure,
+//! before any plugin sees them.
 //!
-//! Bounces: RFC 3464 delivery status notifications (`multipart/report;
-//! report-type=delivery-status`) are read field by field: a `Status: 5.x.x`
-//! is hard, `4.x.x` soft. Servers that send plain-text failure notices
-//! ("Undeliverable:", "Mail delivery failed", "failure notice" from
-//! MAILER-DAEMON) are recognised by their sender and subject and graded by
-//! any status code in the text (hard unless it says 4.x.x or "temporary").
+//! The order matters: a feedback-loop complaint first (it is a
+//! `multipart/report` too), then a delivery failure (many carry
+//! `Auto-Submitted` as well), then an auto-reply. What is left is a human
+//! reply: [`recognise`] returns `None` for it.
 //!
-//! Auto-replies: RFC 3834 `Auto-Submitted` other than `no`, the common
-//! `X-Autoreply` / `X-Autorespond` headers, and `Precedence: auto_reply` /
-//! `bulk` / `junk`.
-//!
-//! This is deliberately small; a fuller recogniser (more vendors' formats,
-//! language variants) can replace it behind [`recognise`].
+//! - Complaints ([`complaint`]): RFC 5965 feedback reports and Hotmail's
+//!   JMRP forwards.
+//! - Bounces ([`dsn`]): RFC 3464 reports field by field, and the
+//!   non-standard notices (qmail, Exim, Postfix, Exchange, Gmail, Yahoo,
+//!   Hotmail, AOL) dug out of their text. The class follows the status:
+//!   4.x.x soft, 5.7.x a block on the sender, other 5.x.x hard.
+//! - Auto-replies: RFC 3834 `Auto-Submitted` other than `no`, the common
+//!   `X-Autoreply` / `X-Autorespond` headers, Exchange's
+//!   `X-Auto-Response-Suppress` (set on its own automatic messages), and
+//!   `Precedence: auto_reply` / `bulk` / `junk`.
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+mod complaint;
+mod dsn;
+mod text;
+
+use mail_parser::MessageParser;
+use serde::Serialize;
+
+/// How serious a delivery failure is, and so what it means for the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BounceClass {
+    /// Permanent (5.x.x other than 5.7.x): the address is bad; suppress it.
+    Hard,
+    /// Temporary (4.x.x, or a delay warning): retry; suppress only after
+    /// repeated soft bounces.
+    Soft,
+    /// A policy block on the sender (5.7.x): a sender-health signal, not
+    /// proof that the address is bad; never suppresses the address.
+    Block,
+}
+
+impl BounceClass {
+    /// The class of an enhanced status code such as `5.1.1`.
+    pub fn of_status(status: &str) -> BounceClass {
+        if status.starts_with('4') {
+            BounceClass::Soft
+        } else if status.starts_with("5.7.") {
+            BounceClass::Block
+        } else {
+            BounceClass::Hard
+        }
+    }
+
+    /// `hard`, `soft` or `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BounceClass::Hard => "hard",
+            BounceClass::Soft => "soft",
+            BounceClass::Block => "block",
+        }
+    }
+}
 
 /// What the host recognised without asking a plugin.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Recognised {
-    /// A delivery failure report.
+    /// A delivery failure report (or a delay warning).
     Bounce {
-        /// Permanent (5.x.x) rather than temporary (4.x.x).
-        hard: bool,
-        /// The status code found, such as `5.1.1`, or empty.
+        /// Hard, soft or block, from the status.
+        class: BounceClass,
+        /// The enhanced status code, such as `5.1.1` (`5.0.0` / `4.0.0` when
+        /// the notice only gives the class).
         status: String,
         /// The failed recipient when the report names it, lower case.
         recipient: Option<String>,
+        /// The server's words (Diagnostic-Code, or the line of the notice
+        /// that carries the status).
+        diagnostic: String,
         /// The Message-ID of the message that bounced, when quoted.
+        original_message_id: Option<String>,
+    },
+    /// A spam complaint (feedback-loop report).
+    Complaint {
+        /// The address that complained, when the report names it, lower case.
+        recipient: Option<String>,
+        /// RFC 5965 `Feedback-Type` (`abuse`, `fraud`...), lower case.
+        feedback_type: String,
+        /// The Message-ID of the complained-about message, when attached.
         original_message_id: Option<String>,
     },
     /// An automatic reply (out-of-office, vacation, ticket receipt...).
@@ -38,99 +95,16 @@ pub enum Recognised {
     },
 }
 
-/// Subjects of non-standard failure notices, lower case.
-const BOUNCE_SUBJECTS: &[&str] = &[
-    "undeliverable",
-    "undelivered mail",
-    "mail delivery failed",
-    "delivery status notification (failure)",
-    "delivery failure",
-    "returned mail",
-    "failure notice",
-    "mail delivery failure",
-];
-
-/// Senders of failure notices (local parts), lower case.
-const BOUNCE_SENDERS: &[&str] = &["mailer-daemon", "postmaster"];
-
-/// Looks at a raw message; `None` when it is neither a bounce nor an auto-reply.
+/// Looks at a raw message; `None` when it is none of bounce, complaint or
+/// auto-reply, that is, a human reply (or not parseable as mail at all).
 pub fn recognise(raw: &[u8]) -> Option<Recognised> {
     let message = MessageParser::default().parse(raw)?;
-    if let Some(bounce) = delivery_status(&message) {
-        return Some(bounce);
-    }
-    let subject = message.subject().unwrap_or_default().to_lowercase();
-    let from = message
-        .from()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .unwrap_or_default()
-        .to_lowercase();
-    let from_daemon = BOUNCE_SENDERS.iter().any(|s| from.starts_with(&format!("{s}@")));
-    if from_daemon
-        || BOUNCE_SUBJECTS
-            .iter()
-            .any(|s| subject.starts_with(s) || subject.contains(&format!(": {s}")))
-    {
-        let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
-        let status = status_code(&text).unwrap_or_default();
-        let lower = text.to_lowercase();
-        let soft = status.starts_with('4') || lower.contains("temporar") || lower.contains("will retry");
-        if from_daemon || !status.is_empty() || lower.contains("could not be delivered") || lower.contains("failed") {
-            return Some(Recognised::Bounce {
-                hard: !soft,
-                status,
-                recipient: field(&text, "final-recipient").map(|v| address_of(&v)),
-                original_message_id: field(&text, "message-id").filter(|v| v.contains('@')),
-            });
-        }
-    }
-    auto_reply(&message)
+    complaint::complaint(&message)
+        .or_else(|| dsn::bounce(&message))
+        .or_else(|| auto_reply(&message))
 }
 
-/// Reads an RFC 3464 report, if this is one.
-fn delivery_status(message: &mail_parser::Message<'_>) -> Option<Recognised> {
-    let is_report = message
-        .content_type()
-        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype() == Some("report"));
-    if !is_report {
-        return None;
-    }
-    let mut status_text = None;
-    let mut original_message_id = None;
-    for part in &message.parts {
-        let Some(ct) = part.content_type() else { continue };
-        let kind = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_lowercase();
-        match (kind.as_str(), &part.body) {
-            ("message/delivery-status" | "message/global-delivery-status", _) => {
-                status_text = Some(String::from_utf8_lossy(part.contents()).into_owned());
-            }
-            (_, PartType::Message(original)) => {
-                original_message_id = original.message_id().map(|id| format!("<{id}>"));
-            }
-            ("text/rfc822-headers", _) => {
-                original_message_id = field(&String::from_utf8_lossy(part.contents()), "message-id");
-            }
-            _ => {}
-        }
-    }
-    let text = status_text?;
-    let status = field(&text, "status").unwrap_or_default();
-    let action = field(&text, "action").unwrap_or_default().to_lowercase();
-    if action == "delivered" || action == "relayed" || action == "expanded" {
-        return None;
-    }
-    let code = status_code(&status).unwrap_or_default();
-    Some(Recognised::Bounce {
-        hard: !code.starts_with('4') && action != "delayed",
-        status: code,
-        recipient: field(&text, "final-recipient")
-            .or_else(|| field(&text, "original-recipient"))
-            .map(|v| address_of(&v)),
-        original_message_id,
-    })
-}
-
+/// The RFC 3834 and vendor auto-reply headers.
 fn auto_reply(message: &mail_parser::Message<'_>) -> Option<Recognised> {
     let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_lowercase());
     if let Some(value) = header("Auto-Submitted").filter(|v| !v.is_empty() && !v.starts_with("no")) {
@@ -139,9 +113,9 @@ fn auto_reply(message: &mail_parser::Message<'_>) -> Option<Recognised> {
         });
     }
     for name in ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"] {
-        if header(name).is_some() && name != "X-Auto-Response-Suppress" {
+        if let Some(value) = header(name).filter(|v| !v.is_empty() && v != "no" && v != "none") {
             return Some(Recognised::AutoReply {
-                reason: format!("{name} header"),
+                reason: format!("{name}: {value}"),
             });
         }
     }
@@ -151,36 +125,6 @@ fn auto_reply(message: &mail_parser::Message<'_>) -> Option<Recognised> {
         });
     }
     None
-}
-
-/// The value of the first `Name: value` line (case-insensitive), trimmed,
-/// from a block of header-like lines.
-fn field(text: &str, name: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_string())
-    })
-}
-
-/// `rfc822; jo@acme.example` → `jo@acme.example`.
-fn address_of(value: &str) -> String {
-    let address = value.rsplit(';').next().unwrap_or(value);
-    address.trim().trim_matches(|c| c == '<' || c == '>').to_lowercase()
-}
-
-/// The first enhanced status code (`5.1.1`) in `text`.
-fn status_code(text: &str) -> Option<String> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find_map(|word| {
-            let word = word.trim_matches('.');
-            let parts: Vec<&str> = word.split('.').collect();
-            let ok = parts.len() == 3
-                && matches!(parts[0], "2" | "4" | "5")
-                && parts[1..]
-                    .iter()
-                    .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()));
-            ok.then(|| word.to_string())
-        })
 }
 
 #[cfg(test)]
@@ -253,5 +197,18 @@ Delivery has failed to these recipients: jo@corp.example\r\n550 5.1.10 RESOLVER.
         assert!(matches!(recognise(auto.as_bytes()), Some(Recognised::AutoReply { .. })));
         let human = "From: jo@acme.example\r\nAuto-Submitted: no\r\nSubject: Re: hi\r\n\r\nyes please\r\n";
         assert_eq!(recognise(human.as_bytes()), None);
+    }
+}
+#[cfg(test)]
+mod debug_corpus {
+    #[test]
+    fn debug_files() {
+        for name in ["bounce_511_045.eml", "bounce_511_055.eml", "unknown_007.eml"] {
+            let raw = std::fs::read(format!("{}/../../shared/corpora/bounces/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw[..]);
+            eprintln!("{name}: parsed={} from={:?} subj={:?} parts={}", m.is_some(), m.as_ref().and_then(|m| m.from().and_then(|a| a.first()).and_then(|a| a.address())), m.as_ref().and_then(|m| m.subject()), m.as_ref().map_or(0, |m| m.parts.len()));
+            if let Some(m) = &m { for p in &m.parts { eprintln!("  part {:?}", mail_parser::MimeHeaders::content_type(p)); } }
+            eprintln!("  => {:?}", super::recognise(&raw));
+        }
     }
 }

@@ -14,7 +14,9 @@
 //! | unsubscribe | address suppressed, → LOST |
 //! | out-of-office | next step deferred to the return date (a week when none is given) |
 //! | bounce (hard) | address suppressed, → DEAD |
-//! | bounce (soft) | counted only; the next step still goes |
+//! | bounce (soft) | counted only; the next step still goes (no repeated-soft-bounce threshold yet) |
+//! | bounce (block, 5.7.x) | stored as `bounce-block`, counted as a bounce and in the report's `blocked`; the address is not suppressed |
+//! | complaint (feedback loop) | stored as `complaint`: the complaining address suppressed, counted, → LOST |
 //! | referral | the referred address becomes a NEW lead; the sequence to this one stops |
 //! | auto-reply, unknown | nothing |
 //!
@@ -30,7 +32,7 @@ use super::wire;
 use crate::domain::email::normalize;
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{InboundMessage, Lead, NewLead, SuppressionKind, SuppressionReason};
-use crate::mail::recognise::{Recognised, recognise};
+use crate::mail::recognise::{BounceClass, Recognised, recognise};
 use crate::plugins::PluginKind;
 use crate::runtime::bindings::types::{Attribute, BounceKind, InboundReply, ReplyLabel};
 
@@ -50,6 +52,10 @@ const CLASSIFIER_HEADERS: &[&str] = &[
 ];
 /// The version recorded for labels the host decided.
 const HOST: &str = "host";
+/// The reason prefix of a spam complaint (labelled `unsubscribe`).
+const COMPLAINT: &str = "spam complaint";
+/// The reason prefix of a 5.7.x block (labelled a soft bounce).
+const BLOCKED: &str = "blocked by policy";
 
 /// The verdict on one message.
 struct Verdict {
@@ -93,7 +99,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 continue;
             }
         };
-        let label = label_name(&verdict.label);
+        let label = stored_label(&verdict);
         if let Err(e) = ctx
             .store
             .set_inbound_label(&ctx.tenant, message.id, &label, verdict.confidence, &verdict.version)
@@ -133,18 +139,29 @@ async fn verdict(
     };
     let auto = match recognise(&message.message.raw) {
         Some(Recognised::Bounce {
-            hard,
+            class,
             status,
             recipient,
             ..
         }) => {
-            let kind = if hard { BounceKind::Hard } else { BounceKind::Soft };
+            // A 5.7.x block is stored and counted like a soft bounce (it
+            // must not suppress the address), with its own reason.
+            let kind = if class == BounceClass::Hard {
+                BounceKind::Hard
+            } else {
+                BounceKind::Soft
+            };
             let detail = recipient.unwrap_or_default();
-            return Ok(host(
-                ReplyLabel::Bounce(kind),
-                format!("delivery status {status}"),
-                detail,
-            ));
+            let reason = match class {
+                BounceClass::Block => format!("{BLOCKED}: delivery status {status}"),
+                _ => format!("delivery status {status}"),
+            };
+            return Ok(host(ReplyLabel::Bounce(kind), reason, detail));
+        }
+        Some(Recognised::Complaint { recipient, feedback_type, .. }) => {
+            // A complaint is a request to stop, as strong as an unsubscribe.
+            let detail = recipient.unwrap_or_default();
+            return Ok(host(ReplyLabel::Unsubscribe, format!("{COMPLAINT}: {feedback_type}"), detail));
         }
         Some(Recognised::AutoReply { reason }) => Some(reason),
         None => None,
@@ -201,6 +218,28 @@ fn header_attributes(raw: &[u8]) -> Vec<Attribute> {
         .filter(|(name, _)| CLASSIFIER_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
         .map(|(key, value)| Attribute { key, value })
         .collect()
+}
+
+/// Whether the host recognised a spam complaint (labelled `unsubscribe`).
+fn is_complaint(verdict: &Verdict) -> bool {
+    verdict.version == HOST && verdict.reason.starts_with(COMPLAINT)
+}
+
+/// Whether the host recognised a 5.7.x policy block (labelled a soft bounce).
+fn is_block(verdict: &Verdict) -> bool {
+    verdict.version == HOST && verdict.reason.starts_with(BLOCKED)
+}
+
+/// The stored name of a verdict's label: the label's, except `complaint`
+/// and `bounce-block` for what the host recognised as such.
+fn stored_label(verdict: &Verdict) -> String {
+    if is_complaint(verdict) {
+        "complaint".into()
+    } else if is_block(verdict) {
+        "bounce-block".into()
+    } else {
+        label_name(&verdict.label)
+    }
 }
 
 /// The stored name of a label.
@@ -276,6 +315,21 @@ async fn apply(
                     .await?;
             }
         }
+        ReplyLabel::Unsubscribe if is_complaint(verdict) => {
+            counters.record(step, |c| c.complaints += 1);
+            let address = if verdict.detail.is_empty() {
+                lead.fields.email.clone()
+            } else {
+                verdict.detail.clone()
+            };
+            suppress(ctx, &address, SuppressionReason::Complaint, &reason).await?;
+            report.add("suppressed", 1);
+            report.add("complaints", 1);
+            stop(ctx).await?;
+            if !lead.state.is_final() {
+                ctx.move_lead(lead, LeadState::Lost, "spam complaint", by).await?;
+            }
+        }
         ReplyLabel::Unsubscribe => {
             counters.record(step, |c| {
                 c.replied += 1;
@@ -303,7 +357,14 @@ async fn apply(
                     .await?;
             }
         }
-        ReplyLabel::Bounce(BounceKind::Soft) => counters.record(step, |c| c.bounced += 1),
+        // Soft bounces and 5.7.x blocks are counted only: the address is
+        // not suppressed (no repeated-soft-bounce threshold yet).
+        ReplyLabel::Bounce(BounceKind::Soft) => {
+            counters.record(step, |c| c.bounced += 1);
+            if is_block(verdict) {
+                report.add("blocked", 1);
+            }
+        }
         ReplyLabel::OutOfOffice(date) => {
             let back = date
                 .as_ref()
