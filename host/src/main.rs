@@ -7,7 +7,8 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cam::cli::Cli::parse();
-    cam::cli::init_logging(cli.log_json);
+    let level = if matches!(cli.command, cam::cli::Command::Run(_)) { "info" } else { "warn" };
+    cam::cli::init_logging(cli.log_json, level);
     match cam::cli::run(cli).await {
         Ok(code) => code,
         Err(error) => {

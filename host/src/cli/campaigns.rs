@@ -184,6 +184,9 @@ fn definition(args: &CreateArgs) -> anyhow::Result<CampaignDef> {
     Ok(def)
 }
 
+/// The sender of a campaign created from flags without `--mailbox`.
+const DEFAULT_SENDER: &str = "outreach@example.com";
+
 fn parse_mailbox(arg: &str, default_cap: u32) -> anyhow::Result<MailboxDef> {
     match arg.rsplit_once(':') {
         Some((address, cap)) => Ok(MailboxDef {
@@ -227,6 +230,11 @@ async fn create(store: &dyn Store, tenant: &str, plugins_dir: &std::path::Path, 
     let mut def = definition(&args)?;
     if args.file.is_none() {
         bind_installed_plugins(&mut def, plugins_dir);
+        if def.mailboxes.is_empty() {
+            // Dry-run needs a sender too; a real one is set with --mailbox.
+            def.mailboxes.push(MailboxDef { address: DEFAULT_SENDER.to_string(), daily_cap: def.daily_cap });
+            println!("Sending as {DEFAULT_SENDER} (dry-run); give real senders with --mailbox ADDRESS[:CAP].");
+        }
     }
     let new = def.to_new_campaign()?;
     let name = if tenant == DEFAULT_TENANT { "Default" } else { tenant };
@@ -430,7 +438,7 @@ async fn show(store: &dyn Store, tenant: &str, name: &str, as_json: bool, as_tom
         campaign.created_at.format("%Y-%m-%d %H:%M UTC")
     );
     if c.mailboxes.is_empty() {
-        println!("  mailboxes        (the tenant's default sender)");
+        println!("  mailboxes        none: the schedule step will refuse to send until one is added");
     }
     for mailbox in &c.mailboxes {
         println!(

@@ -57,9 +57,12 @@ pub enum Command {
 }
 
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
-pub fn init_logging(json: bool) {
+///
+/// The worker logs at `info` by default; one-shot commands only at `warn`, so
+/// their own output stays readable.
+pub fn init_logging(json: bool, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -98,10 +98,23 @@ pub enum Recognised {
 /// Looks at a raw message; `None` when it is none of bounce, complaint or
 /// auto-reply, that is, a human reply (or not parseable as mail at all).
 pub fn recognise(raw: &[u8]) -> Option<Recognised> {
-    let message = MessageParser::default().parse(raw)?;
+    let message = MessageParser::default().parse(skip_leading_blank_lines(raw))?;
     complaint::complaint(&message)
         .or_else(|| dsn::bounce(&message))
         .or_else(|| auto_reply(&message))
+}
+
+/// `raw` without blank (or white-space-only) lines before the first header:
+/// a message saved with them would otherwise parse as headerless.
+fn skip_leading_blank_lines(mut raw: &[u8]) -> &[u8] {
+    while let Some(end) = raw.iter().position(|&b| b == b'\n') {
+        if raw[..end].iter().all(u8::is_ascii_whitespace) {
+            raw = &raw[end + 1..];
+        } else {
+            break;
+        }
+    }
+    raw
 }
 
 /// The RFC 3834 and vendor auto-reply headers.
@@ -162,9 +175,10 @@ Subject: hello\r\n\
         assert_eq!(
             got,
             Some(Recognised::Bounce {
-                hard: true,
+                class: BounceClass::Hard,
                 status: "5.1.1".into(),
                 recipient: Some("gone@acme.example".into()),
+                diagnostic: String::new(),
                 original_message_id: Some("<cam.1.0@outreach.example>".into()),
             })
         );
@@ -177,7 +191,7 @@ Subject: hello\r\n\
             .replace("Action: failed", "Action: delayed");
         assert!(matches!(
             recognise(soft.as_bytes()),
-            Some(Recognised::Bounce { hard: false, .. })
+            Some(Recognised::Bounce { class: BounceClass::Soft, .. })
         ));
     }
 
@@ -187,7 +201,7 @@ Subject: hello\r\n\
 Delivery has failed to these recipients: jo@corp.example\r\n550 5.1.10 RESOLVER.ADR.RecipientNotFound\r\n";
         assert!(matches!(
             recognise(raw.as_bytes()),
-            Some(Recognised::Bounce { hard: true, .. })
+            Some(Recognised::Bounce { class: BounceClass::Hard, .. })
         ));
     }
 
@@ -203,12 +217,15 @@ Delivery has failed to these recipients: jo@corp.example\r\n550 5.1.10 RESOLVER.
 mod debug_corpus {
     #[test]
     fn debug_files() {
-        for name in ["bounce_511_045.eml", "bounce_511_055.eml", "unknown_007.eml"] {
-            let raw = std::fs::read(format!("{}/../../shared/corpora/bounces/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-            let m = mail_parser::MessageParser::default().parse(&raw[..]);
-            eprintln!("{name}: parsed={} from={:?} subj={:?} parts={}", m.is_some(), m.as_ref().and_then(|m| m.from().and_then(|a| a.first()).and_then(|a| a.address())), m.as_ref().and_then(|m| m.subject()), m.as_ref().map_or(0, |m| m.parts.len()));
-            if let Some(m) = &m { for p in &m.parts { eprintln!("  part {:?}", mail_parser::MimeHeaders::content_type(p)); } }
-            eprintln!("  => {:?}", super::recognise(&raw));
+        let dir = format!("{}/../../shared/corpora/bounces", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".eml")).collect();
+        names.sort();
+        for name in names {
+            let raw = std::fs::read(format!("{dir}/{name}")).unwrap();
+            match super::recognise(&raw) {
+                Some(super::Recognised::Bounce { class, status, recipient, diagnostic, .. }) => eprintln!("{name}\t{status}\t{class:?}\t{recipient:?}\t{}", diagnostic.chars().take(70).collect::<String>()),
+                other => eprintln!("{name}\t{other:?}"),
+            }
         }
     }
 }

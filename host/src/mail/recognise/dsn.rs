@@ -57,6 +57,13 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "------=_part",
 ];
 
+/// Phrases whose meaning is more precise than the code beside them (qmail
+/// servers append a generic `#5.x.x`), lower case.
+const PRECISE_PHRASES: &[(&str, &str)] = &[
+    ("no mailbox here by that name", "5.1.1"),
+    ("does not like recipient", "5.2.0"),
+];
+
 /// Phrases that name a status when a notice carries no code, lower case,
 /// checked in order (the more specific first).
 const PHRASES: &[(&str, &str)] = &[
@@ -70,9 +77,6 @@ const PHRASES: &[(&str, &str)] = &[
     ("relaying denied", "5.7.1"),
     ("relay access denied", "5.7.1"),
     ("not permitted to relay", "5.7.1"),
-    ("retry time not reached for any host after a long failure period", "4.4.7"),
-    ("retry timeout exceeded", "4.4.7"),
-    ("delivery time expired", "4.4.7"),
     ("mailbox is full", "4.2.2"),
     ("mailbox full", "4.2.2"),
     ("quota exceeded", "4.2.2"),
@@ -82,10 +86,15 @@ const PHRASES: &[(&str, &str)] = &[
     ("exceeded storage allocation", "4.2.2"),
     ("mailbox size limit exceeded", "4.2.2"),
     ("insufficient disk space", "4.2.2"),
+    ("not enough storage space", "4.2.2"),
+    ("retry time not reached for any host after a long failure period", "4.4.7"),
+    ("retry timeout exceeded", "4.4.7"),
+    ("delivery time expired", "4.4.7"),
+    ("unrouteable address", "5.4.4"),
+    ("casilla ha expirado", "5.1.2"),
     ("host not found", "5.1.2"),
     ("domain not found", "5.1.2"),
     ("unrouteable mail domain", "5.1.2"),
-    ("unrouteable address", "5.1.2"),
     ("no such domain", "5.1.2"),
     ("name service error", "5.1.2"),
     ("couldn't find any host named", "5.1.2"),
@@ -93,6 +102,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("domain name not found", "5.1.2"),
     ("no mx or a record", "5.1.2"),
     ("user unknown", "5.1.1"),
+    ("destinatario desconocido", "5.1.1"),
     ("unknown user", "5.1.1"),
     ("no such user", "5.1.1"),
     ("no such mailbox", "5.1.1"),
@@ -146,27 +156,24 @@ pub(super) fn bounce(message: &Message<'_>) -> Option<Recognised> {
     let qmail = lower.contains("this is the qmail-send program");
     let bounce_subject = SUBJECTS.iter().any(|s| subject.contains(s));
     let delay_subject = DELAY_SUBJECTS.iter().any(|s| subject.contains(s));
-    if !(from_daemon || failed_header.is_some() || qmail || bounce_subject || delay_subject && from_daemon) {
+    if !(from_daemon || failed_header.is_some() || qmail || bounce_subject) {
         return None;
     }
-    let status = enhanced_status(&text)
-        .or_else(|| {
-            PHRASES
-                .iter()
-                .find(|(phrase, _)| lower.contains(phrase))
-                .map(|(_, status)| (*status).to_string())
-        })
-        .or_else(|| reply_code(&text).map(|code| format!("{}.0.0", &code[..1])))
-        .or_else(|| delay_subject.then(|| "4.0.0".to_string()));
-    let Some(status) = status else {
-        // A daemon's message with no failure in it (a notice, a digest).
-        return (failed_header.is_some() || qmail || bounce_subject).then(|| Recognised::Bounce {
-            class: BounceClass::Hard,
-            status: "5.0.0".into(),
-            recipient: failed_header.clone(),
-            diagnostic: first_line(&text),
-            original_message_id: original_message_id(message),
-        });
+    let phrase = |table: &[(&str, &str)]| {
+        table
+            .iter()
+            .find(|(phrase, _)| lower.contains(phrase))
+            .map(|(_, status)| (*status).to_string())
+    };
+    let status = if delay_subject {
+        // A delay warning: the message is still queued.
+        enhanced_status(&text).unwrap_or_else(|| "4.2.0".to_string())
+    } else {
+        phrase(PRECISE_PHRASES)
+            .or_else(|| enhanced_status(&text))
+            .or_else(|| phrase(PHRASES))
+            .or_else(|| reply_code(&text).map(|code| format!("{}.0.0", &code[..1])))
+            .unwrap_or_else(|| "5.0.0".to_string())
     };
     let to = first_address(message.to());
     let recipient = failed_header.or_else(|| {
