@@ -20,7 +20,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
         .map(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let raw = std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
             (name, raw)
         })
@@ -98,7 +101,11 @@ fn check(name: &str, got: Option<&Recognised>) -> Option<String> {
 #[test]
 fn every_corpus_message_is_recognised_as_its_file_name_says() {
     let files = corpus();
-    assert!(files.len() >= 122, "expected the 122-message corpus, found {}", files.len());
+    assert!(
+        files.len() >= 122,
+        "expected the 122-message corpus, found {}",
+        files.len()
+    );
     let failures: Vec<String> = files
         .iter()
         .filter_map(|(name, raw)| {
@@ -136,4 +143,227 @@ fn blocks_are_only_5_7_statuses_and_never_hard() {
             );
         }
     }
+}
+
+/// Runs `cam mail classify ARGS` in `dir` (its `plugins/` folder is the
+/// plugins folder).
+fn mail_classify(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cam"))
+        .current_dir(dir)
+        .env("CAM_CONFIG", dir.join("cam.toml"))
+        .env_remove("RUST_LOG")
+        .args(["mail", "classify"])
+        .args(args)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn mail_classify_prints_bounces_complaints_and_the_classifiers_label_for_a_human_reply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("plugins")).expect("plugins folder");
+    crate::support::install_plugin(&dir.path().join("plugins"), "heuristic_replies");
+    let human = dir.path().join("human.eml");
+    std::fs::write(
+        &human,
+        "From: Jo <jo@acme.example>\r\nTo: anna@outreach.example\r\nSubject: Re: hello\r\n\
+In-Reply-To: <cam.1.0@outreach.example>\r\n\r\nYes, interested! Can we talk on Tuesday?\r\n",
+    )
+    .expect("write");
+    let corpus = corpus_dir();
+    let files = [
+        corpus.join("bounce_511_001.eml"),
+        corpus.join("bounce_571_001.eml"),
+        corpus.join("fbl_004.eml"),
+        human.clone(),
+    ];
+    let args: Vec<&str> = files.iter().filter_map(|f| f.to_str()).collect();
+    let (ok, out) = mail_classify(dir.path(), &args);
+    assert!(ok, "{out}");
+    assert!(out.contains("bounce (hard) 5.1.1 for somat@ciudad.com.ar"), "{out}");
+    assert!(
+        out.contains("bounce (block) 5.7.1 for stellamiranda@interlink.com.ar"),
+        "{out}"
+    );
+    assert!(out.contains("complaint (abuse) from giribhantana@yahoo.com"), "{out}");
+    assert!(out.contains("human reply: interested"), "{out}");
+    assert!(out.contains("heuristic_replies@"), "{out}");
+
+    let (ok, out) = mail_classify(dir.path(), &["--json", args[0]]);
+    assert!(ok, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(json[0]["host"]["kind"], "bounce", "{out}");
+    assert_eq!(json[0]["host"]["class"], "hard", "{out}");
+    assert_eq!(json[0]["host"]["status"], "5.1.1", "{out}");
+}
+
+#[test]
+fn mail_classify_says_when_no_reply_classifier_is_installed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("plugins")).expect("plugins folder");
+    let human = dir.path().join("human.eml");
+    std::fs::write(
+        &human,
+        "From: jo@acme.example\r\nSubject: Re: hi\r\n\r\nsounds good\r\n",
+    )
+    .expect("write");
+    let (ok, out) = mail_classify(dir.path(), &[human.to_str().expect("utf-8 path")]);
+    assert!(ok, "{out}");
+    assert!(out.contains("human reply"), "{out}");
+    assert!(out.contains("no reply-classifier plugin"), "{out}");
+}
+
+/// A campaign of two leads in a fresh folder, step 0 sent to both by one
+/// `cam cycle`; returns the folder, the store and the leads' (address,
+/// Message-ID of step 0).
+async fn sent_campaign() -> (
+    tempfile::TempDir,
+    std::sync::Arc<dyn cam::store::Store>,
+    Vec<(String, String)>,
+) {
+    use cam::domain::campaign_def::CampaignDef;
+    use cam::domain::model::{CampaignStatus, EmailState, NewLead};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
+    let plugins = root.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("plugins dir");
+    for name in ["basic_enrich", "weighted_score", "heuristic_replies", "guardrails"] {
+        crate::support::install_plugin(&plugins, name);
+    }
+    let store = cam::store::open(&format!("sqlite://{}", root.join("cam.db").display()))
+        .await
+        .expect("store");
+    store.ensure_tenant(TENANT, "Test").await.expect("tenant");
+    let mut def = CampaignDef::from_toml(cam::cli::demo::CAMPAIGN_TOML).expect("example campaign");
+    def.name = CAMPAIGN.into();
+    def.score_threshold = 0.0;
+    def.plugins.lead_sources = vec![];
+    def.plugins.enrichers = vec!["basic_enrich".into()];
+    def.plugins.scorer = Some("weighted_score".into());
+    def.plugins.classifier = Some("heuristic_replies".into());
+    def.plugins.rules = vec!["guardrails".into()];
+    let campaign = store
+        .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))
+        .await
+        .expect("campaign");
+    let leads: Vec<NewLead> = (0..2)
+        .map(|i| NewLead {
+            email: format!("person{i}@company{i}.example"),
+            first_name: format!("Person{i}"),
+            last_name: "Tester".into(),
+            company: format!("Company {i}"),
+            title: "CTO".into(),
+            country: "DE".into(),
+            time_zone: "Europe/Berlin".into(),
+            employees: Some(50),
+            source_plugin: "test".into(),
+            source_version: "1".into(),
+            ..NewLead::default()
+        })
+        .collect();
+    store.insert_leads(TENANT, campaign.id, &leads).await.expect("leads");
+    store
+        .set_campaign_status(TENANT, campaign.id, CampaignStatus::Running, "test", "test")
+        .await
+        .expect("start");
+    cycle(root, "2026-03-03T10:00:00Z");
+    let emails = store
+        .emails_in_state(TENANT, Some(campaign.id), EmailState::Sent, u32::MAX)
+        .await
+        .expect("emails");
+    let mut sent = Vec::new();
+    for lead in &leads {
+        let found = store
+            .lead_by_email(TENANT, &lead.email)
+            .await
+            .expect("store")
+            .expect("lead");
+        let email = emails
+            .iter()
+            .find(|e| e.email.lead_id == found.id && e.email.step == 0)
+            .expect("step 0 sent");
+        sent.push((lead.email.clone(), email.email.message_id.clone()));
+    }
+    (dir, store, sent)
+}
+
+const TENANT: &str = "default";
+const CAMPAIGN: &str = "bounce-test";
+
+/// Runs `cam cycle --json` at `now` in `root`; the report's counts by step.
+fn cycle(root: &Path, now: &str) -> serde_json::Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cam"))
+        .arg("--config")
+        .arg(root.join("cam.toml"))
+        .args(["cycle", "--campaign", CAMPAIGN, "--json", "--now", now])
+        .env_remove("CAM_DATABASE_URL")
+        .env_remove("CAM_NOW")
+        .output()
+        .expect("cam runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cam cycle failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn count(report: &serde_json::Value, step: &str, name: &str) -> u64 {
+    report["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == step))
+        .and_then(|s| s["counts"][name].as_u64())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_block_does_not_suppress_the_address_and_a_complaint_does() {
+    use cam::domain::lifecycle::LeadState;
+    use cam::domain::model::SuppressionReason;
+
+    let (dir, store, sent) = sent_campaign().await;
+    let (blocked, blocked_id) = &sent[0];
+    let (complainer, _) = &sent[1];
+    let block = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.company0.example>\r\nTo: anna@outreach.example.com\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn.1@mx.company0.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nYour message was blocked.\r\n\
+--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.company0.example\r\n\r\n\
+Final-Recipient: rfc822; {blocked}\r\nAction: failed\r\nStatus: 5.7.1\r\n\
+Diagnostic-Code: smtp; 550 5.7.1 Message rejected as spam\r\n\
+--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {blocked_id}\r\nSubject: hello\r\n--B--\r\n"
+    );
+    let complaint = format!(
+        "From: feedback@isp.example\r\nTo: abuse@outreach.example.com\r\nSubject: FW: hello\r\n\
+Message-ID: <arf.1@isp.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=feedback-report; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nThis is an abuse report.\r\n\
+--B\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: isp/1.0\r\n\
+Version: 1\r\nOriginal-Rcpt-To: <{complainer}>\r\n--B--\r\n"
+    );
+    let inbox = cam::mail::maildir::MaildirInbox::new(dir.path().join("inbox"));
+    inbox.deliver("block.test", block.as_bytes()).expect("deliver");
+    inbox.deliver("complaint.test", complaint.as_bytes()).expect("deliver");
+    let report = cycle(dir.path(), "2026-03-03T11:00:00Z");
+    assert_eq!(count(&report, "inbox", "stored"), 2, "{report:#}");
+    assert_eq!(count(&report, "classify", "bounce-block"), 1, "{report:#}");
+    assert_eq!(count(&report, "classify", "blocked"), 1, "{report:#}");
+    assert_eq!(count(&report, "classify", "complaint"), 1, "{report:#}");
+    let suppressions = store.list_suppressions(TENANT).await.expect("suppressions");
+    let reason_of = |email: &str| suppressions.iter().find(|s| s.value == *email).map(|s| s.reason);
+    assert_eq!(reason_of(blocked), None, "a 5.7.x block must not suppress the address");
+    assert_eq!(reason_of(complainer), Some(SuppressionReason::Complaint));
+    let lead = store
+        .lead_by_email(TENANT, blocked)
+        .await
+        .expect("store")
+        .expect("lead");
+    assert_ne!(lead.state, LeadState::Dead, "a blocked lead is not dead");
 }

@@ -42,7 +42,6 @@ fn runtime() -> Arc<Runtime> {
         .clone()
 }
 
-
 /// A version: component bytes and manifest text.
 #[derive(Clone)]
 struct Version {

@@ -21,7 +21,10 @@ impl Drop for Running {
 
 fn cam(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cam"));
-    command.current_dir(dir).env("CAM_CONFIG", dir.join("cam.toml")).env_remove("RUST_LOG");
+    command
+        .current_dir(dir)
+        .env("CAM_CONFIG", dir.join("cam.toml"))
+        .env_remove("RUST_LOG");
     command
 }
 
@@ -42,7 +45,11 @@ async fn decide_versions(dir: &Path) -> Vec<String> {
 async fn a_running_worker_swaps_in_a_new_decision_rule_without_a_restart() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("setup");
-    let out = cam(tmp.path()).args(["demo", "--dir"]).arg(&dir).output().expect("demo runs");
+    let out = cam(tmp.path())
+        .args(["demo", "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("demo runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let plugins = dir.join("plugins");
     let old = std::fs::read(plugins.join("guardrails.wasm")).expect("guardrails installed by the demo");
@@ -79,9 +86,15 @@ async fn a_running_worker_swaps_in_a_new_decision_rule_without_a_restart() {
         assert!(Instant::now() < deadline, "the worker never decided with {new_version}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(worker.0.try_wait().expect("status").is_none(), "the worker kept running");
+    assert!(
+        worker.0.try_wait().expect("status").is_none(),
+        "the worker kept running"
+    );
 
-    let history = cam(&dir).args(["plugins", "history", "guardrails"]).output().expect("history");
+    let history = cam(&dir)
+        .args(["plugins", "history", "guardrails"])
+        .output()
+        .expect("history");
     let text = String::from_utf8_lossy(&history.stdout);
     assert!(text.contains(&old_version) && text.contains(&new_version), "{text}");
 }
@@ -90,7 +103,11 @@ async fn a_running_worker_swaps_in_a_new_decision_rule_without_a_restart() {
 async fn a_shadow_rule_sees_the_real_cycle_inputs_is_diffed_and_promoted_without_being_applied() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("setup");
-    let out = cam(tmp.path()).args(["demo", "--dir"]).arg(&dir).output().expect("demo runs");
+    let out = cam(tmp.path())
+        .args(["demo", "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("demo runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let plugins = dir.join("plugins");
 
@@ -106,32 +123,65 @@ async fn a_shadow_rule_sees_the_real_cycle_inputs_is_diffed_and_promoted_without
     assert!(manifest.contains("max_bounce_percent = 1.0"), "{manifest}");
     std::fs::write(candidate_dir.join("guardrails.toml"), manifest).expect("write");
 
-    let out = cam(&dir).args(["plugins", "shadow"]).arg(candidate_dir.join("guardrails.wasm")).output().expect("runs");
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cam(&dir)
+        .args(["plugins", "shadow"])
+        .arg(candidate_dir.join("guardrails.wasm"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = cam(&dir)
-        .args(["cycle", "--campaign", "dach-saas-founders", "--now", "2026-03-11T10:00:00Z"])
+        .args([
+            "cycle",
+            "--campaign",
+            "dach-saas-founders",
+            "--now",
+            "2026-03-11T10:00:00Z",
+        ])
         .output()
         .expect("cycle runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let list = cam(&dir).args(["campaigns", "list"]).output().expect("list");
     let list = String::from_utf8_lossy(&list.stdout);
-    assert!(list.contains("RUNNING"), "the candidate's pause was not applied: {list}");
+    assert!(
+        list.contains("RUNNING"),
+        "the candidate's pause was not applied: {list}"
+    );
 
-    let diff = cam(&dir).args(["plugins", "diff", "guardrails"]).output().expect("diff");
+    let diff = cam(&dir)
+        .args(["plugins", "diff", "guardrails"])
+        .output()
+        .expect("diff");
     let diff = String::from_utf8_lossy(&diff.stdout);
     assert!(diff.contains("Agreement: 0.0% (0 of 1 inputs)"), "{diff}");
     assert!(diff.contains("dach-saas-founders"), "names the input: {diff}");
 
-    let out = cam(&dir).args(["plugins", "promote", "guardrails"]).output().expect("promote");
+    let out = cam(&dir)
+        .args(["plugins", "promote", "guardrails"])
+        .output()
+        .expect("promote");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = cam(&dir)
-        .args(["cycle", "--campaign", "dach-saas-founders", "--now", "2026-03-11T11:00:00Z"])
+        .args([
+            "cycle",
+            "--campaign",
+            "dach-saas-founders",
+            "--now",
+            "2026-03-11T11:00:00Z",
+        ])
         .output()
         .expect("cycle runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let list = cam(&dir).args(["campaigns", "list"]).output().expect("list");
     let list = String::from_utf8_lossy(&list.stdout);
-    assert!(list.contains("PAUSED") && list.contains("1%"), "the promoted rule decides now: {list}");
+    assert!(
+        list.contains("PAUSED") && list.contains("1%"),
+        "the promoted rule decides now: {list}"
+    );
 }

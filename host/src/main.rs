@@ -7,7 +7,11 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cam::cli::Cli::parse();
-    let level = if matches!(cli.command, cam::cli::Command::Run(_)) { "info" } else { "warn" };
+    let level = if matches!(cli.command, cam::cli::Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     cam::cli::init_logging(cli.log_json, level);
     match cam::cli::run(cli).await {
         Ok(code) => code,

@@ -213,8 +213,13 @@ fn bind_installed_plugins(def: &mut CampaignDef, dir: &std::path::Path) {
         return;
     };
     for file in files {
-        let Ok(manifest) = Manifest::load_for(&file) else { continue };
-        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let Ok(manifest) = Manifest::load_for(&file) else {
+            continue;
+        };
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = manifest.name.clone().unwrap_or(stem);
         match manifest.kind {
             PluginKind::Enricher => def.plugins.enrichers.push(name),
@@ -226,13 +231,21 @@ fn bind_installed_plugins(def: &mut CampaignDef, dir: &std::path::Path) {
     }
 }
 
-async fn create(store: &dyn Store, tenant: &str, plugins_dir: &std::path::Path, args: CreateArgs) -> anyhow::Result<ExitCode> {
+async fn create(
+    store: &dyn Store,
+    tenant: &str,
+    plugins_dir: &std::path::Path,
+    args: CreateArgs,
+) -> anyhow::Result<ExitCode> {
     let mut def = definition(&args)?;
     if args.file.is_none() {
         bind_installed_plugins(&mut def, plugins_dir);
         if def.mailboxes.is_empty() {
             // Dry-run needs a sender too; a real one is set with --mailbox.
-            def.mailboxes.push(MailboxDef { address: DEFAULT_SENDER.to_string(), daily_cap: def.daily_cap });
+            def.mailboxes.push(MailboxDef {
+                address: DEFAULT_SENDER.to_string(),
+                daily_cap: def.daily_cap,
+            });
             println!("Sending as {DEFAULT_SENDER} (dry-run); give real senders with --mailbox ADDRESS[:CAP].");
         }
     }

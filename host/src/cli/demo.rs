@@ -123,7 +123,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let reloader = crate::plugins::Reloader::new(runtime.clone(), registry.clone(), &plugins_dir, tenant)
         .with_store(store.clone());
     if let Some(failure) = reloader.load_all().await?.first() {
-        anyhow::bail!("example plugin {} did not load: {}", failure.file.display(), failure.error);
+        anyhow::bail!(
+            "example plugin {} did not load: {}",
+            failure.file.display(),
+            failure.error
+        );
     }
     let campaign = create_campaign(store.as_ref(), &registry, tenant).await?;
     let imported = import_leads(

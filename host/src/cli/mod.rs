@@ -6,6 +6,7 @@ pub mod cycle;
 pub mod demo;
 pub mod import;
 pub mod init;
+pub mod mail;
 pub mod migrate;
 pub mod plugins;
 pub mod run;
@@ -54,6 +55,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// The worker: run cycles over RUNNING campaigns until stopped.
     Run(run::RunArgs),
+    /// Check how the host reads messages: `cam mail classify FILE.eml...`.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
 }
 
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
@@ -85,5 +89,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cycle(args) => cycle::run(&config, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Run(args) => run::run(&config, args).await,
+        Command::Mail(command) => mail::run(&config, command).await,
     }
 }

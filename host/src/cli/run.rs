@@ -12,10 +12,10 @@ use anyhow::Context as _;
 
 use super::cycle::Setup;
 use crate::config::Config;
+use crate::pipeline::{Clock, CycleReport, FixedClock, SystemClock};
 use crate::plugins::{fleet, watch as plugin_watch};
 use crate::runtime::Runtime;
 use crate::store::{Backend, backend_of};
-use crate::pipeline::{Clock, CycleReport, FixedClock, SystemClock};
 use crate::worker::{Worker, WorkerObserver, WorkerOptions};
 
 /// `cam run` arguments.
@@ -70,8 +70,13 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = Arc::new(Runtime::new(config.limits).context("starting the plugin runtime")?);
     std::fs::create_dir_all(&config.plugins_dir)
         .with_context(|| format!("creating the plugins folder {}", config.plugins_dir.display()))?;
-    let (reloader, _watching) =
-        plugin_watch::start(runtime.clone(), &config.plugins_dir, &config.tenant, Some(store.clone())).await?;
+    let (reloader, _watching) = plugin_watch::start(
+        runtime.clone(),
+        &config.plugins_dir,
+        &config.tenant,
+        Some(store.clone()),
+    )
+    .await?;
     let _fleet = match backend_of(config.database_url())? {
         Backend::Postgres => Some(fleet::listen(config.database_url(), &config.tenant, reloader.clone()).await?),
         Backend::Sqlite => None,
@@ -101,7 +106,10 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         clock: clock.as_ref(),
         transports: Setup::transports(config),
         options,
-        shadow: Some(Arc::new(crate::plugins::shadow::ShadowRunner::new(registry.clone(), &config.plugins_dir))),
+        shadow: Some(Arc::new(crate::plugins::shadow::ShadowRunner::new(
+            registry.clone(),
+            &config.plugins_dir,
+        ))),
     };
     let cycles = worker.run(shutdown, &Printer).await?;
     println!("worker stopped after {cycles} cycles");

@@ -191,7 +191,10 @@ Subject: hello\r\n\
             .replace("Action: failed", "Action: delayed");
         assert!(matches!(
             recognise(soft.as_bytes()),
-            Some(Recognised::Bounce { class: BounceClass::Soft, .. })
+            Some(Recognised::Bounce {
+                class: BounceClass::Soft,
+                ..
+            })
         ));
     }
 
@@ -201,7 +204,10 @@ Subject: hello\r\n\
 Delivery has failed to these recipients: jo@corp.example\r\n550 5.1.10 RESOLVER.ADR.RecipientNotFound\r\n";
         assert!(matches!(
             recognise(raw.as_bytes()),
-            Some(Recognised::Bounce { class: BounceClass::Hard, .. })
+            Some(Recognised::Bounce {
+                class: BounceClass::Hard,
+                ..
+            })
         ));
     }
 
@@ -212,20 +218,93 @@ Delivery has failed to these recipients: jo@corp.example\r\n550 5.1.10 RESOLVER.
         let human = "From: jo@acme.example\r\nAuto-Submitted: no\r\nSubject: Re: hi\r\n\r\nyes please\r\n";
         assert_eq!(recognise(human.as_bytes()), None);
     }
-}
-#[cfg(test)]
-mod debug_corpus {
+
+    fn with_headers(headers: &str) -> String {
+        format!(
+            "From: jo@acme.example\r\nTo: anna@outreach.example\r\nSubject: Re: hello\r\n{headers}\r\nThanks, I am away.\r\n"
+        )
+    }
+
     #[test]
-    fn debug_files() {
-        let dir = format!("{}/../../shared/corpora/bounces", env!("CARGO_MANIFEST_DIR"));
-        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".eml")).collect();
-        names.sort();
-        for name in names {
-            let raw = std::fs::read(format!("{dir}/{name}")).unwrap();
-            match super::recognise(&raw) {
-                Some(super::Recognised::Bounce { class, status, recipient, diagnostic, .. }) => eprintln!("{name}\t{status}\t{class:?}\t{recipient:?}\t{}", diagnostic.chars().take(70).collect::<String>()),
-                other => eprintln!("{name}\t{other:?}"),
-            }
+    fn each_auto_reply_header_makes_an_auto_reply() {
+        for header in [
+            "Auto-Submitted: auto-replied\r\n",
+            "Auto-Submitted: auto-generated\r\n",
+            "X-Autoreply: yes\r\n",
+            "X-Autorespond: Out of office\r\n",
+            "X-Auto-Response-Suppress: All\r\n",
+            "Precedence: auto_reply\r\n",
+            "Precedence: bulk\r\n",
+            "Precedence: junk\r\n",
+        ] {
+            let got = recognise(with_headers(header).as_bytes());
+            assert!(
+                matches!(got, Some(Recognised::AutoReply { .. })),
+                "{header:?} gave {got:?}"
+            );
         }
+    }
+
+    #[test]
+    fn precedence_list_and_auto_submitted_no_are_not_auto_replies() {
+        for header in ["Precedence: list\r\n", "Auto-Submitted: no\r\n", ""] {
+            assert_eq!(recognise(with_headers(header).as_bytes()), None, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn a_plain_human_reply_that_mentions_failure_and_an_address_is_not_a_bounce() {
+        let raw = "From: Jo Smith <jo@acme.example>\r\nTo: anna@outreach.example\r\n\
+Subject: Re: delivery failure of our old supplier\r\nIn-Reply-To: <cam.1.0@outreach.example>\r\n\r\n\
+Hi Anna, our last supplier's delivery failed twice (550 units lost).\r\n\
+Write to bob@acme.example, he decides. Status 5.1.1 of the project is done.\r\n";
+        assert_eq!(recognise(raw.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_bounce_that_also_carries_auto_submitted_is_a_bounce() {
+        let raw = "From: Mail Delivery System <Mailer-Daemon@mx.example>\r\nTo: anna@outreach.example\r\n\
+Subject: Mail delivery failed: returning message to sender\r\nAuto-Submitted: auto-replied\r\n\
+X-Failed-Recipients: gone@acme.example\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\nrecipients. This is a permanent error.\r\n\
+  gone@acme.example\r\n    SMTP error from remote mail server after RCPT TO:<gone@acme.example>:\r\n\
+    550 5.1.1 User unknown\r\n";
+        let got = recognise(raw.as_bytes());
+        assert!(
+            matches!(&got, Some(Recognised::Bounce { class: BounceClass::Hard, status, recipient: Some(r), .. })
+                if status == "5.1.1" && r == "gone@acme.example"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_5_7_status_is_a_block_not_a_hard_bounce() {
+        let blocked = DSN.replace("Status: 5.1.1", "Status: 5.7.1");
+        assert!(matches!(
+            recognise(blocked.as_bytes()),
+            Some(Recognised::Bounce {
+                class: BounceClass::Block,
+                ..
+            })
+        ));
+        assert_eq!(BounceClass::of_status("4.2.2"), BounceClass::Soft);
+    }
+
+    #[test]
+    fn a_feedback_report_is_a_complaint_naming_the_recipient() {
+        let raw = "From: feedback@isp.example\r\nTo: abuse@outreach.example\r\nSubject: FW: hello\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nThis is an abuse report.\r\n\
+--B\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: isp/1.0\r\n\
+Version: 1\r\nOriginal-Rcpt-To: <Jo@Acme.example>\r\n\
+--B--\r\n";
+        assert_eq!(
+            recognise(raw.as_bytes()),
+            Some(Recognised::Complaint {
+                recipient: Some("jo@acme.example".into()),
+                feedback_type: "abuse".into(),
+                original_message_id: None,
+            })
+        );
     }
 }

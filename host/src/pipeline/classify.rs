@@ -21,7 +21,8 @@
 //! | auto-reply, unknown | nothing |
 //!
 //! Messages matched to no lead get only the host's recognition and stay
-//! visible as unmatched.
+//! visible as unmatched; a spam complaint among them still suppresses the
+//! address it names.
 
 use chrono::{NaiveDate, TimeDelta};
 
@@ -115,7 +116,18 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     report.fail(&lead.fields.email, reason);
                 }
             }
-            None => report.add("unmatched", 1),
+            None => {
+                report.add("unmatched", 1);
+                // A feedback loop names the complaining address: suppress it
+                // even when the report matched no lead (the inbox step does
+                // not match complaints to their original message yet).
+                if is_complaint(&verdict) && !verdict.detail.is_empty() {
+                    match suppress(ctx, &verdict.detail, SuppressionReason::Complaint, &verdict.reason).await {
+                        Ok(()) => report.add("suppressed", 1),
+                        Err(reason) => report.fail(&verdict.detail, reason),
+                    }
+                }
+            }
         }
     }
     if let Err(e) = metrics::save(ctx.store.as_ref(), &ctx.tenant, ctx.campaign.id, &counters).await {
@@ -158,10 +170,18 @@ async fn verdict(
             };
             return Ok(host(ReplyLabel::Bounce(kind), reason, detail));
         }
-        Some(Recognised::Complaint { recipient, feedback_type, .. }) => {
+        Some(Recognised::Complaint {
+            recipient,
+            feedback_type,
+            ..
+        }) => {
             // A complaint is a request to stop, as strong as an unsubscribe.
             let detail = recipient.unwrap_or_default();
-            return Ok(host(ReplyLabel::Unsubscribe, format!("{COMPLAINT}: {feedback_type}"), detail));
+            return Ok(host(
+                ReplyLabel::Unsubscribe,
+                format!("{COMPLAINT}: {feedback_type}"),
+                detail,
+            ));
         }
         Some(Recognised::AutoReply { reason }) => Some(reason),
         None => None,
@@ -196,7 +216,9 @@ async fn verdict(
     let classification = plugin.classify(ctx.scope(), &reply).await.map_err(|e| e.to_string())?;
     if let Some(shadow) = &ctx.shadow {
         let input = message.message.message_id.clone();
-        shadow.classify(&plugin, ctx.scope(), &input, &reply, &classification).await;
+        shadow
+            .classify(&plugin, ctx.scope(), &input, &reply, &classification)
+            .await;
     }
     if auto.is_some() && !matches!(classification.label, ReplyLabel::OutOfOffice(_)) {
         return Ok(fallback(String::new()));

@@ -1,6 +1,11 @@
 //! Step 2, enrich: NEW leads through the bound enrichers in batches;
 //! NEW → ENRICHED, or NEW → DEAD when an enricher finds the address
 //! undeliverable.
+//!
+//! NEW leads are read one page at a time by id (a lead whose enrichment
+//! failed stays NEW and is retried next cycle), and each page's results are
+//! stored in one batch. Pages are pipelined: while one page is written (on
+//! the store's own thread), the next is read and enriched.
 
 use std::collections::HashSet;
 
@@ -8,14 +13,29 @@ use super::context::CycleContext;
 use super::report::StepReport;
 use super::wire;
 use crate::domain::lifecycle::{self, LeadState};
-use crate::domain::model::{LeadEnrichment, LeadTransition};
-use crate::plugins::PluginKind;
+use crate::domain::model::{Lead, LeadEnrichment, LeadTransition};
+use crate::plugins::{LoadedPlugin, PluginKind};
 use crate::runtime::bindings::types::Enrichment;
 use crate::store::EnrichmentUpdate;
 
 /// Leads per enricher call: large enough that the call boundary is noise,
 /// small enough to stay far below the boundary's size cap.
 pub const BATCH: u32 = 500;
+
+/// One lead's move, to count once stored: (lead, to, reason, plugin version).
+type Move = (Lead, LeadState, String, Option<String>);
+
+/// A page enriched, waiting to be written.
+#[derive(Default)]
+struct Enriched {
+    updates: Vec<EnrichmentUpdate>,
+    moves: Vec<Move>,
+    /// Leads that failed: (email, reason).
+    failures: Vec<(String, String)>,
+}
+
+/// Why the step stops early: (subject, reason) for the report.
+type Stop = (String, String);
 
 /// Runs the step.
 pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
@@ -37,128 +57,157 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             Err(reason) => return report.failed(name, reason),
         }
     }
+    let plugins: Vec<&LoadedPlugin> = plugins.iter().map(|p| p.as_ref()).collect();
+    let mut after_id = 0;
+    let mut more = true;
+    let mut pending: Option<Enriched> = None;
+    while more || pending.is_some() {
+        let shared: &CycleContext<'_> = ctx;
+        let write = async {
+            match pending.take() {
+                Some(page) => {
+                    let result = shared.store.apply_enrichments(&shared.tenant, &page.updates).await;
+                    Some((page, result))
+                }
+                None => None,
+            }
+        };
+        let next = async {
+            if more {
+                read_and_enrich(shared, &plugins, after_id).await
+            } else {
+                Ok(None)
+            }
+        };
+        let (written, next) = tokio::join!(write, next);
+        if let Some((page, result)) = written {
+            let outcome = match result {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    report.fail("store", format!("cannot store {} enrichments: {e}", page.updates.len()));
+                    break;
+                }
+            };
+            let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
+            for (lead, to, reason, by) in page.moves {
+                if skipped.contains(&lead.id) {
+                    report.fail(
+                        &lead.fields.email,
+                        format!("not enriched: the lead left {} meanwhile", lead.state.as_str()),
+                    );
+                    continue;
+                }
+                ctx.record_move(&lead, to, &reason, by);
+                report.add(
+                    if to == LeadState::Enriched {
+                        "enriched"
+                    } else {
+                        "undeliverable"
+                    },
+                    1,
+                );
+            }
+        }
+        match next {
+            Ok(Some((page, last_id))) => {
+                report.add("batches", 1);
+                after_id = last_id;
+                for (email, reason) in &page.failures {
+                    report.fail(email, reason);
+                }
+                pending = Some(page);
+            }
+            Ok(None) => more = false,
+            Err((subject, reason)) => {
+                report.fail(subject, reason);
+                more = false;
+            }
+        }
+    }
+    report
+}
+
+/// Reads the next page of NEW leads and runs it through every enricher;
+/// `None` when none are left. Also returns the page's last id.
+async fn read_and_enrich(
+    ctx: &CycleContext<'_>,
+    plugins: &[&LoadedPlugin],
+    after_id: i64,
+) -> Result<Option<(Enriched, i64)>, Stop> {
+    let batch = ctx
+        .store
+        .leads_in_state_after(&ctx.tenant, ctx.campaign.id, LeadState::New, after_id, BATCH, None)
+        .await
+        .map_err(|e| ("store".to_string(), format!("cannot read NEW leads: {e}")))?;
+    let Some(last_id) = batch.last().map(|l| l.id) else {
+        return Ok(None);
+    };
+    let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
+    let mut results: Vec<Vec<Result<Enrichment, String>>> = Vec::with_capacity(plugins.len());
+    for plugin in plugins {
+        let out = plugin
+            .enrich(ctx.scope(), &wire_leads)
+            .await
+            .map_err(|e| (plugin.name().to_string(), e.to_string()))?;
+        results.push(out);
+    }
     let all_versions = plugins
         .iter()
         .map(|p| format!("{}@{}", p.name(), p.version()))
         .collect::<Vec<_>>()
         .join(",");
-    // Leads whose enrichment failed stay NEW; remember them so the loop
-    // ends and each query skips past them (enriched ones leave NEW).
-    let mut stuck = HashSet::new();
-    loop {
-        let leads = match ctx
-            .store
-            .leads_in_state(&ctx.tenant, ctx.campaign.id, LeadState::New, BATCH + stuck.len() as u32)
-            .await
-        {
-            Ok(leads) => leads,
-            Err(e) => return report.failed("store", format!("cannot read NEW leads: {e}")),
-        };
-        let mut batch: Vec<_> = leads.into_iter().filter(|l| !stuck.contains(&l.id)).collect();
-        batch.truncate(BATCH as usize);
-        if batch.is_empty() {
-            break;
-        }
-        report.add("batches", 1);
-        let mut results: Vec<Vec<Result<Enrichment, String>>> = Vec::new();
-        let mut call_failed = false;
-        let wire_leads: Vec<_> = batch.iter().map(wire::lead).collect();
-        for plugin in &plugins {
-            match plugin.enrich(ctx.scope(), &wire_leads).await {
-                Ok(out) => results.push(out),
-                Err(e) => {
-                    report.fail(plugin.name(), e.to_string());
-                    call_failed = true;
-                    break;
-                }
-            }
-        }
-        if call_failed {
-            break;
-        }
-        // Until a lead leaves NEW it counts as stuck.
-        stuck.extend(batch.iter().map(|l| l.id));
-        let mut updates = Vec::with_capacity(batch.len());
-        let mut moves = Vec::with_capacity(batch.len());
-        for (i, lead) in batch.iter().enumerate() {
-            let mut merged = LeadEnrichment::default();
-            let mut deliverable = true;
-            let mut notes = Vec::new();
-            let mut failure = None;
-            let mut version = None;
-            for (plugin, out) in plugins.iter().zip(&results) {
-                match out.get(i) {
-                    Some(Ok(e)) => {
-                        merge(&mut merged, e);
-                        notes.extend(e.notes.iter().cloned());
-                        if !e.deliverable && deliverable {
-                            deliverable = false;
-                            version = Some(format!("{}@{}", plugin.name(), plugin.version()));
-                        }
+    let mut page = Enriched::default();
+    for (i, lead) in batch.into_iter().enumerate() {
+        let mut merged = LeadEnrichment::default();
+        let mut deliverable = true;
+        let mut notes = Vec::new();
+        let mut failure = None;
+        let mut version = None;
+        for (plugin, out) in plugins.iter().zip(&results) {
+            match out.get(i) {
+                Some(Ok(e)) => {
+                    merge(&mut merged, e);
+                    notes.extend(e.notes.iter().cloned());
+                    if !e.deliverable && deliverable {
+                        deliverable = false;
+                        version = Some(format!("{}@{}", plugin.name(), plugin.version()));
                     }
-                    Some(Err(reason)) => failure = Some(format!("{}: {reason}", plugin.name())),
-                    None => failure = Some(format!("{}: returned no result for this lead", plugin.name())),
                 }
+                Some(Err(reason)) => failure = Some(format!("{}: {reason}", plugin.name())),
+                None => failure = Some(format!("{}: returned no result for this lead", plugin.name())),
             }
-            if let Some(reason) = failure {
-                report.fail(&lead.fields.email, reason);
-                continue;
-            }
-            if !notes.is_empty() {
-                merged.attributes.insert("enrich_notes".into(), notes.join("; "));
-            }
-            let (to, reason, by) = if deliverable {
-                (LeadState::Enriched, "enriched".to_string(), Some(all_versions.clone()))
-            } else {
-                (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)
-            };
-            if let Err(e) = lifecycle::transition(lead.state, to) {
-                report.fail(&lead.fields.email, e.to_string());
-                continue;
-            }
-            updates.push(EnrichmentUpdate {
-                lead_id: lead.id,
-                enrichment: merged,
-                transition: Some(LeadTransition {
-                    lead_id: lead.id,
-                    from: lead.state,
-                    to,
-                    reason: reason.clone(),
-                    plugin_version: by.clone(),
-                    at: ctx.now,
-                }),
-            });
-            moves.push((lead, to, reason, by));
         }
-        let outcome = match ctx.store.apply_enrichments(&ctx.tenant, &updates).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                report.fail("store", format!("cannot store {} enrichments: {e}", updates.len()));
-                break;
-            }
+        if let Some(reason) = failure {
+            page.failures.push((lead.fields.email.clone(), reason));
+            continue;
+        }
+        if !notes.is_empty() {
+            merged.attributes.insert("enrich_notes".into(), notes.join("; "));
+        }
+        let (to, reason, by) = if deliverable {
+            (LeadState::Enriched, "enriched".to_string(), Some(all_versions.clone()))
+        } else {
+            (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)
         };
-        let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
-        for (lead, to, reason, by) in moves {
-            if skipped.contains(&lead.id) {
-                report.fail(
-                    &lead.fields.email,
-                    format!("not enriched: the lead left {} meanwhile", lead.state.as_str()),
-                );
-                continue;
-            }
-            ctx.record_move(lead, to, &reason, by);
-            stuck.remove(&lead.id);
-            report.add(
-                if to == LeadState::Enriched {
-                    "enriched"
-                } else {
-                    "undeliverable"
-                },
-                1,
-            );
+        if let Err(e) = lifecycle::transition(lead.state, to) {
+            page.failures.push((lead.fields.email.clone(), e.to_string()));
+            continue;
         }
+        page.updates.push(EnrichmentUpdate {
+            lead_id: lead.id,
+            enrichment: merged,
+            transition: Some(LeadTransition {
+                lead_id: lead.id,
+                from: lead.state,
+                to,
+                reason: reason.clone(),
+                plugin_version: by.clone(),
+                at: ctx.now,
+            }),
+        });
+        page.moves.push((lead, to, reason, by));
     }
-    report
+    Ok(Some((page, last_id)))
 }
 
 /// Later enrichers override earlier ones field by field.

@@ -3,6 +3,10 @@
 //!
 //! A lead is (re)scored when it has no score from the active scorer
 //! version, so swapping the scorer rescales who is contacted first.
+//!
+//! Leads are read one page at a time by id, so memory stays flat however
+//! many wait. Pages are pipelined: while one page's scores are written (on
+//! the store's own thread), the next page is read and scored.
 
 use std::collections::HashSet;
 
@@ -10,10 +14,11 @@ use super::context::CycleContext;
 use super::report::StepReport;
 use super::wire;
 use crate::domain::lifecycle::LeadState;
-use crate::plugins::PluginKind;
-use crate::store::ScoreUpdate;
+use crate::domain::model::Lead;
+use crate::plugins::{LoadedPlugin, PluginKind};
+use crate::store::{BatchOutcome, ScoreUpdate, StoreResult};
 
-/// Leads per scorer call.
+/// Leads per scorer call (and per page read from the store).
 pub const BATCH: usize = 500;
 /// Leads considered per cycle (the rest wait for the next one).
 const MAX_PER_CYCLE: u32 = 200_000;
@@ -27,6 +32,15 @@ pub fn waiting_state(ctx: &CycleContext<'_>) -> LeadState {
         LeadState::Enriched
     }
 }
+
+/// A page read and scored, waiting to be written.
+struct Scored {
+    page: Vec<Lead>,
+    updates: Vec<ScoreUpdate>,
+}
+
+/// Why the step stops early: (subject, reason) for the report.
+type Stop = (String, String);
 
 /// Runs the step.
 pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
@@ -45,70 +59,140 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     let state = waiting_state(ctx);
     let version = plugin.version().to_string();
     let threshold = ctx.campaign.config.score_threshold;
-    // One page in memory at a time: the page's leads go to the scorer and
-    // their scores back to the store before the next page is read.
+    let ctx: &CycleContext<'_> = ctx;
     let mut after_id = 0;
     let mut considered = 0;
-    while considered < MAX_PER_CYCLE {
-        let page = match ctx
-            .store
-            .unscored_leads(&ctx.tenant, ctx.campaign.id, state, &version, after_id, BATCH as u32)
-            .await
+    let mut pending: Option<Scored> = None;
+    loop {
+        let more = considered < MAX_PER_CYCLE;
+        let write = async {
+            match pending.take() {
+                Some(scored) => {
+                    let result = ctx.store.update_scores(&ctx.tenant, &scored.updates).await;
+                    Some((scored, result))
+                }
+                None => None,
+            }
+        };
+        let next = async {
+            if more {
+                read_and_score(ctx, &plugin, state, &version, after_id).await
+            } else {
+                Ok(None)
+            }
+        };
+        let (written, next) = tokio::join!(write, next);
+        if let Some((scored, result)) = written
+            && !record(&mut report, scored, result, threshold)
         {
-            Ok(page) => page,
-            Err(e) => return report.failed("store", format!("cannot read {} leads: {e}", state.as_str())),
-        };
-        let Some(last) = page.last() else { break };
-        after_id = last.id;
-        considered += page.len() as u32;
-        let wire_leads: Vec<_> = page.iter().map(wire::lead).collect();
-        let scores = match plugin.score(ctx.scope(), &wire_leads).await {
-            Ok(scores) => scores,
-            Err(e) => {
-                report.fail(plugin.name(), e.to_string());
-                break;
-            }
-        };
-        report.add("batches", 1);
-        if scores.len() != page.len() {
-            report.fail(
-                plugin.name(),
-                format!(
-                    "returned {} scores for {} leads; the page is skipped",
-                    scores.len(),
-                    page.len()
-                ),
-            );
-            continue;
+            break;
         }
-        let updates: Vec<ScoreUpdate> = page
-            .iter()
-            .zip(scores)
-            .map(|(lead, score)| ScoreUpdate {
-                lead_id: lead.id,
-                score: f64::from(score.value),
-                reasons: score.reasons,
-                scorer_version: version.clone(),
-            })
-            .collect();
-        let outcome = match ctx.store.update_scores(&ctx.tenant, &updates).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                report.fail("store", format!("cannot store {} scores: {e}", updates.len()));
+        match next {
+            Ok(Some((scored, last_id))) => {
+                report.add("batches", 1);
+                after_id = last_id;
+                considered += scored.page.len() as u32;
+                if scored.updates.len() == scored.page.len() {
+                    pending = Some(scored);
+                } else {
+                    report.fail(
+                        plugin.name(),
+                        format!(
+                            "returned {} scores for {} leads; the page is skipped",
+                            scored.updates.len(),
+                            scored.page.len()
+                        ),
+                    );
+                }
+            }
+            Ok(None) => {
+                if pending.is_none() {
+                    break;
+                }
+                // One more turn writes the last page.
+                considered = MAX_PER_CYCLE;
+            }
+            Err((subject, reason)) => {
+                report.fail(subject, reason);
+                if let Some(scored) = pending.take() {
+                    let result = ctx.store.update_scores(&ctx.tenant, &scored.updates).await;
+                    record(&mut report, scored, result, threshold);
+                }
                 break;
-            }
-        };
-        let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
-        for (lead, update) in page.iter().zip(&updates) {
-            if skipped.contains(&lead.id) {
-                report.fail(&lead.fields.email, "cannot store the score: the lead is gone");
-                continue;
-            }
-            report.add("scored", 1);
-            if update.score >= threshold {
-                report.add("above_threshold", 1);
             }
         }
     }
     report
+}
+
+/// Reads the next page of leads to score and scores it; `None` when none
+/// are left. Also returns the page's last id.
+async fn read_and_score(
+    ctx: &CycleContext<'_>,
+    plugin: &LoadedPlugin,
+    state: LeadState,
+    version: &str,
+    after_id: i64,
+) -> Result<Option<(Scored, i64)>, Stop> {
+    let page = ctx
+        .store
+        .leads_in_state_after(
+            &ctx.tenant,
+            ctx.campaign.id,
+            state,
+            after_id,
+            BATCH as u32,
+            Some(version),
+        )
+        .await
+        .map_err(|e| {
+            (
+                "store".to_string(),
+                format!("cannot read {} leads: {e}", state.as_str()),
+            )
+        })?;
+    let Some(last_id) = page.last().map(|l| l.id) else {
+        return Ok(None);
+    };
+    let wire_leads: Vec<_> = page.iter().map(wire::lead).collect();
+    let scores = plugin
+        .score(ctx.scope(), &wire_leads)
+        .await
+        .map_err(|e| (plugin.name().to_string(), e.to_string()))?;
+    let updates = page
+        .iter()
+        .zip(scores)
+        .map(|(lead, score)| ScoreUpdate {
+            lead_id: lead.id,
+            score: f64::from(score.value),
+            reasons: score.reasons,
+            scorer_version: version.to_string(),
+        })
+        .collect::<Vec<_>>();
+    // A scorer returning too few scores shows as a shorter `updates`.
+    Ok(Some((Scored { page, updates }, last_id)))
+}
+
+/// Counts a written page into the report; `false` when the store failed
+/// (the step stops: the next pages would fail the same way).
+fn record(report: &mut StepReport, scored: Scored, result: StoreResult<BatchOutcome>, threshold: f64) -> bool {
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            report.fail("store", format!("cannot store {} scores: {e}", scored.updates.len()));
+            return false;
+        }
+    };
+    let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
+    for (lead, update) in scored.page.iter().zip(&scored.updates) {
+        if skipped.contains(&lead.id) {
+            report.fail(&lead.fields.email, "cannot store the score: the lead is gone");
+            continue;
+        }
+        report.add("scored", 1);
+        if update.score >= threshold {
+            report.add("above_threshold", 1);
+        }
+    }
+    true
 }

@@ -204,17 +204,19 @@ pub trait Store: Send + Sync {
     /// Records many scores in ONE transaction; missing leads are skipped
     /// and reported.
     async fn update_scores(&self, tenant: &str, updates: &[ScoreUpdate]) -> StoreResult<BatchOutcome>;
-    /// A page of a campaign's leads in `state` without a score from
-    /// `scorer_version`, with ids above `after_id`, by id (page on with the
-    /// last id returned).
-    async fn unscored_leads(
+    /// A page of a campaign's leads in `state` with ids above `after_id`,
+    /// by id (page on with the last id returned); with `not_scored_by`, only
+    /// leads without a score from that scorer version. One page in memory
+    /// at a time, and a lead moved out of `state` meanwhile never shifts
+    /// the next page.
+    async fn leads_in_state_after(
         &self,
         tenant: &str,
         campaign_id: i64,
         state: LeadState,
-        scorer_version: &str,
         after_id: i64,
         limit: u32,
+        not_scored_by: Option<&str>,
     ) -> StoreResult<Vec<Lead>>;
     /// Moves a lead from `transition.from` to `transition.to` and records the
     /// transition. `Conflict` if the lead is no longer in `from` (someone

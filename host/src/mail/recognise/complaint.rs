@@ -30,7 +30,10 @@ fn arf(message: &Message<'_>) -> Option<Recognised> {
         return None;
     }
     let report = fields(&report.unwrap_or_default());
-    let feedback_type = field(&report, "feedback-type").unwrap_or("abuse").trim().to_ascii_lowercase();
+    let feedback_type = field(&report, "feedback-type")
+        .unwrap_or("abuse")
+        .trim()
+        .to_ascii_lowercase();
     let recipient = field(&report, "original-rcpt-to")
         .or_else(|| field(&report, "removal-recipient"))
         .and_then(recipient_field)
@@ -63,8 +66,7 @@ fn hotmail(message: &Message<'_>) -> Option<Recognised> {
     (from_staff && has_marker).then(|| Recognised::Complaint {
         recipient: recipient.or_else(|| original_recipient(message)),
         feedback_type: "abuse".into(),
-        original_message_id: original_message_id(message)
-            .or_else(|| message.message_id().map(|id| format!("<{id}>"))),
+        original_message_id: original_message_id(message).or_else(|| message.message_id().map(|id| format!("<{id}>"))),
     })
 }
 

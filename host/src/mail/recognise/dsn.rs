@@ -79,6 +79,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("not permitted to relay", "5.7.1"),
     ("mailbox is full", "4.2.2"),
     ("mailbox full", "4.2.2"),
+    ("full mailbox", "4.2.2"),
     ("quota exceeded", "4.2.2"),
     ("quota usage exceeded", "4.2.2"),
     ("over quota", "4.2.2"),
@@ -87,7 +88,10 @@ const PHRASES: &[(&str, &str)] = &[
     ("mailbox size limit exceeded", "4.2.2"),
     ("insufficient disk space", "4.2.2"),
     ("not enough storage space", "4.2.2"),
-    ("retry time not reached for any host after a long failure period", "4.4.7"),
+    (
+        "retry time not reached for any host after a long failure period",
+        "4.4.7",
+    ),
     ("retry timeout exceeded", "4.4.7"),
     ("delivery time expired", "4.4.7"),
     ("unrouteable address", "5.4.4"),
@@ -154,17 +158,23 @@ pub(super) fn bounce(message: &Message<'_>) -> Option<Recognised> {
     let text = notice_text(message);
     let lower = text.to_lowercase();
     let qmail = lower.contains("this is the qmail-send program");
-    let bounce_subject = SUBJECTS.iter().any(|s| subject.contains(s));
+    // A person's reply about a failed delivery ("Re: delivery failure...")
+    // is not a notice: notices are not replies and come from the null sender.
+    let is_reply = ["re:", "aw:", "sv:", "fw:", "fwd:"]
+        .iter()
+        .any(|p| subject.starts_with(p));
+    let null_sender = message
+        .header_raw("Return-Path")
+        .is_some_and(|v| v.trim().trim_matches(|c| c == '<' || c == '>').trim().is_empty());
+    let bounce_subject =
+        SUBJECTS.iter().any(|s| subject.contains(s)) && !is_reply && (null_sender || message.in_reply_to().is_empty());
     let delay_subject = DELAY_SUBJECTS.iter().any(|s| subject.contains(s));
     if !(from_daemon || failed_header.is_some() || qmail || bounce_subject) {
         return None;
     }
-    let phrase = |table: &[(&str, &str)]| {
-        table
-            .iter()
-            .find(|(phrase, _)| lower.contains(phrase))
-            .map(|(_, status)| (*status).to_string())
-    };
+    let matched = |table: &'static [(&'static str, &'static str)]| table.iter().find(|(p, _)| lower.contains(p));
+    let phrase =
+        |table: &'static [(&'static str, &'static str)]| matched(table).map(|(_, status)| (*status).to_string());
     let status = if delay_subject {
         // A delay warning: the message is still queued.
         enhanced_status(&text).unwrap_or_else(|| "4.2.0".to_string())
@@ -181,9 +191,21 @@ pub(super) fn bounce(message: &Message<'_>) -> Option<Recognised> {
             .into_iter()
             .find(|a| *a != from && *a != to && !is_daemon(a))
     });
+    let mut diagnostic = diagnostic_line(&text, &status);
+    if diagnostic.is_empty() {
+        // The line with the phrase that gave the status.
+        if let Some((p, _)) = matched(PRECISE_PHRASES).or_else(|| matched(PHRASES)) {
+            diagnostic = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.to_lowercase().contains(p))
+                .map(|l| l.chars().take(200).collect())
+                .unwrap_or_default();
+        }
+    }
     Some(Recognised::Bounce {
         class: BounceClass::of_status(&status),
-        diagnostic: diagnostic_line(&text, &status),
+        diagnostic,
         status,
         recipient,
         original_message_id: original_message_id(message),
@@ -224,18 +246,15 @@ fn notice_text(message: &Message<'_>) -> String {
     text
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().chars().take(200).collect()
-}
-
-/// The line that carries `status` (or an SMTP reply code), trimmed.
+/// The line that carries `status` (or an SMTP reply code), trimmed; empty
+/// when no line does.
 fn diagnostic_line(text: &str, status: &str) -> String {
     text.lines()
         .map(str::trim)
         .find(|l| l.contains(status))
         .or_else(|| text.lines().map(str::trim).find(|l| reply_code(l).is_some()))
         .map(|l| l.chars().take(200).collect())
-        .unwrap_or_else(|| first_line(text))
+        .unwrap_or_default()
 }
 
 /// The Message-ID of the quoted original, when the notice attaches it.
@@ -260,30 +279,45 @@ fn delivery_status(message: &Message<'_>) -> Option<Option<Recognised>> {
     let text = message.parts.iter().find_map(|part| {
         let ct = part.content_type()?;
         let kind = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_lowercase();
-        matches!(kind.as_str(), "message/delivery-status" | "message/global-delivery-status")
-            .then(|| String::from_utf8_lossy(part.contents()).into_owned())
+        matches!(
+            kind.as_str(),
+            "message/delivery-status" | "message/global-delivery-status"
+        )
+        .then(|| String::from_utf8_lossy(part.contents()).into_owned())
     })?;
     let normalised = text.replace("\r\n", "\n");
     let blocks: Vec<Vec<(String, String)>> = normalised.split("\n\n").map(fields).filter(|b| !b.is_empty()).collect();
     let recipients: Vec<&Vec<(String, String)>> = blocks
         .iter()
-        .filter(|b| field(b, "final-recipient").is_some() || field(b, "status").is_some() || field(b, "action").is_some())
+        .filter(|b| {
+            field(b, "final-recipient").is_some() || field(b, "status").is_some() || field(b, "action").is_some()
+        })
         .collect();
     let failed = recipients.iter().find(|b| {
         let action = field(b, "action").unwrap_or_default().to_ascii_lowercase();
-        action.starts_with("failed") || action.starts_with("delayed") || field(b, "status").is_some_and(|s| !s.starts_with('2'))
+        action.starts_with("failed")
+            || action.starts_with("delayed")
+            || field(b, "status").is_some_and(|s| !s.starts_with('2'))
     });
     let Some(block) = failed else {
         return if recipients.is_empty() { None } else { Some(None) };
     };
     let action = field(block, "action").unwrap_or_default().to_ascii_lowercase();
     let notice = notice_text(message);
-    let diagnostic = field(block, "diagnostic-code").map(|d| d.rsplit_once(';').map_or(d, |(_, v)| v).trim().to_string());
+    let diagnostic =
+        field(block, "diagnostic-code").map(|d| d.rsplit_once(';').map_or(d, |(_, v)| v).trim().to_string());
     let status = field(block, "status")
         .and_then(enhanced_status)
         .or_else(|| diagnostic.as_deref().and_then(enhanced_status))
         .or_else(|| enhanced_status(&notice))
-        .unwrap_or_else(|| if action.starts_with("delayed") { "4.0.0" } else { "5.0.0" }.to_string());
+        .unwrap_or_else(|| {
+            if action.starts_with("delayed") {
+                "4.0.0"
+            } else {
+                "5.0.0"
+            }
+            .to_string()
+        });
     let from = first_address(message.from());
     let to = first_address(message.to());
     let recipient = field(block, "final-recipient")

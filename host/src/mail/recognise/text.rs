@@ -38,16 +38,25 @@ pub(super) fn recipient_field(value: &str) -> Option<String> {
 
 /// `address` lower-cased when it looks like a deliverable address.
 pub(super) fn plausible_address(address: &str) -> Option<String> {
-    let address = address.trim().trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | '.' | ',' | ':' | ';'));
+    let address = address
+        .trim()
+        .trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | '.' | ',' | ':' | ';'));
     let (local, domain) = address.split_once('@')?;
     let ok = !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "._%+-=!#$&'*/?^`{|}~".contains(c));
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-=!#$&'*/?^`{|}~".contains(c));
     ok.then(|| address.to_ascii_lowercase())
 }
 
@@ -100,10 +109,7 @@ pub(super) fn enhanced_status(text: &str) -> Option<String> {
     let preceded_by_reply = |i: usize| {
         let before = &text[..words[i].0];
         let gap = before.len() - before.trim_end_matches([' ', '-', '#', '(']).len();
-        i > 0
-            && gap > 0
-            && words[i - 1].0 + words[i - 1].1.len() + gap == words[i].0
-            && is_reply_code(words[i - 1].1)
+        i > 0 && gap > 0 && words[i - 1].0 + words[i - 1].1.len() + gap == words[i].0 && is_reply_code(words[i - 1].1)
     };
     let hits: Vec<usize> = (0..words.len()).filter(|&i| is_enhanced(words[i].1)).collect();
     let standalone = |i: usize| {
@@ -154,7 +160,10 @@ mod tests {
 
     #[test]
     fn addresses_are_found_in_brackets_and_lower_cased() {
-        assert_eq!(addresses("<Jo@Acme.example>: said"), vec!["jo@acme.example".to_string()]);
+        assert_eq!(
+            addresses("<Jo@Acme.example>: said"),
+            vec!["jo@acme.example".to_string()]
+        );
         assert_eq!(recipient_field("system;<>"), None);
     }
 

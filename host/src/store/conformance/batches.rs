@@ -134,7 +134,7 @@ async fn a_batch_of_scores_is_stored_and_unscored_pages_leave_them_out(store: Ar
     let mut after = 0;
     loop {
         let page = store
-            .unscored_leads("default", id, LeadState::New, "v1", after, 500)
+            .leads_in_state_after("default", id, LeadState::New, after, 500, Some("v1"))
             .await
             .unwrap();
         let Some(last) = page.last() else { break };
@@ -177,18 +177,24 @@ async fn a_batch_of_scores_is_stored_and_unscored_pages_leave_them_out(store: Ar
     assert_eq!(scored.scorer_version.as_deref(), Some("v1"));
 
     let rest = store
-        .unscored_leads("default", id, LeadState::New, "v1", 0, 2000)
+        .leads_in_state_after("default", id, LeadState::New, 0, 2000, Some("v1"))
         .await
         .unwrap();
     assert_eq!(rest.len(), 500);
     assert!(rest.iter().all(|l| l.scorer_version.is_none()));
     let for_new_scorer = store
-        .unscored_leads("default", id, LeadState::New, "v2", 0, 2000)
+        .leads_in_state_after("default", id, LeadState::New, 0, 2000, Some("v2"))
         .await
         .unwrap();
     assert_eq!(for_new_scorer.len(), 1200, "a new scorer version rescores everyone");
+    let every = store
+        .leads_in_state_after("default", id, LeadState::New, all[99].id, 2000, None)
+        .await
+        .unwrap();
+    assert_eq!(every.len(), 1100, "without a scorer version, scored leads count too");
+    assert_eq!(every[0].id, all[100].id);
     let enriched = store
-        .unscored_leads("default", id, LeadState::Enriched, "v2", 0, 2000)
+        .leads_in_state_after("default", id, LeadState::Enriched, 0, 2000, Some("v2"))
         .await
         .unwrap();
     assert!(enriched.is_empty());
@@ -216,7 +222,7 @@ async fn batches_never_touch_another_tenants_leads(store: Arc<dyn Store>) {
     assert_eq!(untouched.score, None);
     assert!(
         store
-            .unscored_leads("tenant-b", a, LeadState::New, "v1", 0, 10)
+            .leads_in_state_after("tenant-b", a, LeadState::New, 0, 10, Some("v1"))
             .await
             .unwrap()
             .is_empty()

@@ -490,24 +490,25 @@ pub(super) async fn delete(pool: &PgPool, tenant: &str, lead_id: i64) -> StoreRe
     touched(result, "lead", lead_id)
 }
 
-pub(super) async fn unscored(
+pub(super) async fn in_state_after(
     pool: &PgPool,
     tenant: &str,
     campaign_id: i64,
     state: LeadState,
-    scorer_version: &str,
     after_id: i64,
     limit: u32,
+    not_scored_by: Option<&str>,
 ) -> StoreResult<Vec<Lead>> {
     let sql = format!(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE id > $5 AND campaign_id = $2 AND state = $3 \
-         AND tenant_id = $1 AND scorer_version IS DISTINCT FROM $4 ORDER BY id LIMIT $6"
+         AND tenant_id = $1 AND ($4::text IS NULL OR scorer_version IS DISTINCT FROM $4) \
+         ORDER BY id LIMIT $6"
     );
     let rows = sqlx::query(&sql)
         .bind(tenant)
         .bind(campaign_id)
         .bind(state.as_str())
-        .bind(scorer_version)
+        .bind(not_scored_by)
         .bind(after_id)
         .bind(i64::from(limit))
         .fetch_all(pool)

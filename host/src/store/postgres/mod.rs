@@ -180,16 +180,16 @@ impl Store for PostgresStore {
     async fn update_scores(&self, tenant: &str, updates: &[ScoreUpdate]) -> StoreResult<BatchOutcome> {
         batch::update_scores(&self.pool, tenant, updates).await
     }
-    async fn unscored_leads(
+    async fn leads_in_state_after(
         &self,
         tenant: &str,
         campaign_id: i64,
         state: LeadState,
-        scorer_version: &str,
         after_id: i64,
         limit: u32,
+        not_scored_by: Option<&str>,
     ) -> StoreResult<Vec<Lead>> {
-        leads::unscored(&self.pool, tenant, campaign_id, state, scorer_version, after_id, limit).await
+        leads::in_state_after(&self.pool, tenant, campaign_id, state, after_id, limit, not_scored_by).await
     }
     async fn transition_lead(&self, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
         leads::transition(&self.pool, tenant, t).await

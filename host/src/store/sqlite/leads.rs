@@ -475,29 +475,31 @@ pub(super) async fn delete(pool: &SqlitePool, tenant: &str, lead_id: i64) -> Sto
     touched(result, "lead", lead_id)
 }
 
-pub(super) async fn unscored(
+pub(super) async fn in_state_after(
     pool: &SqlitePool,
     tenant: &str,
     campaign_id: i64,
     state: LeadState,
-    scorer_version: &str,
     after_id: i64,
     limit: u32,
+    not_scored_by: Option<&str>,
 ) -> StoreResult<Vec<Lead>> {
     // NOT INDEXED walks the primary key from `after_id` and stops after
     // `limit` matches, so each page costs its own rows. Through the
     // (campaign, state, score) index every page would read and sort all the
-    // campaign's waiting leads again.
+    // campaign's leads in `state` again.
     let sql = format!(
         "SELECT {LEAD_COLUMNS} FROM leads NOT INDEXED WHERE id > ? AND campaign_id = ? AND state = ? \
-         AND tenant_id = ? AND (scorer_version IS NULL OR scorer_version <> ?) ORDER BY id LIMIT ?"
+         AND tenant_id = ? AND (? IS NULL OR scorer_version IS NULL OR scorer_version <> ?) \
+         ORDER BY id LIMIT ?"
     );
     let rows = sqlx::query(&sql)
         .bind(after_id)
         .bind(campaign_id)
         .bind(state.as_str())
         .bind(tenant)
-        .bind(scorer_version)
+        .bind(not_scored_by)
+        .bind(not_scored_by)
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?;

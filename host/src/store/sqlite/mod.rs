@@ -57,7 +57,11 @@ impl SqliteStore {
             // only risks the last transactions on power loss.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Rows come from the connection's worker thread through a
+            // channel; room for a whole page (500 leads) lets the worker
+            // finish a statement without waiting for the reader.
+            .row_buffer_size(1_024);
         let in_memory = url.contains(":memory:");
         // `cam.db` beside a config in a folder that does not exist yet.
         let parent = options.get_filename().parent().map(std::path::Path::to_path_buf);
@@ -217,16 +221,16 @@ impl Store for SqliteStore {
     async fn update_scores(&self, tenant: &str, updates: &[ScoreUpdate]) -> StoreResult<BatchOutcome> {
         batch::update_scores(&self.pool, tenant, updates).await
     }
-    async fn unscored_leads(
+    async fn leads_in_state_after(
         &self,
         tenant: &str,
         campaign_id: i64,
         state: LeadState,
-        scorer_version: &str,
         after_id: i64,
         limit: u32,
+        not_scored_by: Option<&str>,
     ) -> StoreResult<Vec<Lead>> {
-        leads::unscored(&self.pool, tenant, campaign_id, state, scorer_version, after_id, limit).await
+        leads::in_state_after(&self.pool, tenant, campaign_id, state, after_id, limit, not_scored_by).await
     }
     async fn transition_lead(&self, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
         leads::transition(&self.pool, tenant, t).await
