@@ -20,7 +20,7 @@ use crate::store::EnrichmentUpdate;
 
 /// Leads per enricher call: large enough that the call boundary is noise,
 /// small enough to stay far below the boundary's size cap.
-pub const BATCH: u32 = 500;
+pub const BATCH: u32 = 1_000;
 
 /// One lead's move, to count once stored: (lead, to, reason, plugin version).
 type Move = (Lead, LeadState, String, Option<String>);
@@ -149,6 +149,9 @@ async fn read_and_enrich(
             .enrich(ctx.scope(), &wire_leads)
             .await
             .map_err(|e| (plugin.name().to_string(), e.to_string()))?;
+        if let Some(shadow) = &ctx.shadow {
+            shadow.enrich(plugin, ctx.scope(), &wire_leads, &out).await;
+        }
         results.push(out);
     }
     let all_versions = plugins

@@ -19,7 +19,7 @@ use crate::plugins::{LoadedPlugin, PluginKind};
 use crate::store::{BatchOutcome, ScoreUpdate, StoreResult};
 
 /// Leads per scorer call (and per page read from the store).
-pub const BATCH: usize = 500;
+pub const BATCH: usize = 1_000;
 /// Leads considered per cycle (the rest wait for the next one).
 const MAX_PER_CYCLE: u32 = 200_000;
 
@@ -159,6 +159,9 @@ async fn read_and_score(
         .score(ctx.scope(), &wire_leads)
         .await
         .map_err(|e| (plugin.name().to_string(), e.to_string()))?;
+    if let Some(shadow) = &ctx.shadow {
+        shadow.score(plugin, ctx.scope(), &wire_leads, &scores).await;
+    }
     let updates = page
         .iter()
         .zip(scores)

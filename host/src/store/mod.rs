@@ -312,6 +312,11 @@ pub trait Store: Send + Sync {
     async fn unmatched_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>>;
     /// Messages not labelled yet, oldest first.
     async fn unlabeled_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>>;
+    /// Messages matched to a lead and labelled `interested` (a positive
+    /// reply) whose alert is not recorded yet ([`Store::mark_inbound_alerted`]),
+    /// oldest first: an alert still goes out after a crash between
+    /// classifying a reply and alerting about it.
+    async fn unalerted_positive_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>>;
     /// Where polling of `mailbox` got to.
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>>;
     /// Advances (or resets, on a new UIDVALIDITY) the polling position.

@@ -275,7 +275,16 @@ async fn inbound_messages_dedupe_on_message_id_and_keep_raw_bytes(store: Arc<dyn
         .set_inbound_label("default", first.id(), "interested", 0.92, "classifier@sha:7")
         .await
         .unwrap();
+    let waiting = store.unalerted_positive_inbound("default", 10).await.unwrap();
+    assert_eq!(waiting.iter().map(|m| m.id).collect::<Vec<_>>(), vec![first.id()]);
     store.mark_inbound_alerted("default", first.id()).await.unwrap();
+    assert!(
+        store
+            .unalerted_positive_inbound("default", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let labelled = store.get_inbound("default", first.id()).await.unwrap();
     assert_eq!(labelled.matched_lead_id, Some(lead));
     assert_eq!(labelled.label.as_deref(), Some("interested"));

@@ -299,6 +299,10 @@ impl Store for PostgresStore {
     async fn unlabeled_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>> {
         inbound::list_inbound(&self.pool, tenant, "label IS NULL", limit).await
     }
+    async fn unalerted_positive_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>> {
+        let unalerted = "label = 'interested' AND NOT alert_sent AND matched_lead_id IS NOT NULL";
+        inbound::list_inbound(&self.pool, tenant, unalerted, limit).await
+    }
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
         inbound::inbox_cursor(&self.pool, tenant, mailbox).await
     }

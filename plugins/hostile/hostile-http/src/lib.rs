@@ -31,8 +31,7 @@ impl Guest for HostileHttp {
         PluginInfo {
             name: "hostile-http".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Requests a host it is not allowed; the host must return an error value."
-                .to_string(),
+            description: "Requests a host it is not allowed; the host must return an error value.".to_string(),
             needs: vec![Capability::Http],
         }
     }

@@ -16,8 +16,7 @@ impl Guest for HostileHugeOutput {
         PluginInfo {
             name: "hostile-huge-output".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Returns a 100 MiB reason from score; the host must refuse it."
-                .to_string(),
+            description: "Returns a 100 MiB reason from score; the host must refuse it.".to_string(),
             needs: Vec::new(),
         }
     }

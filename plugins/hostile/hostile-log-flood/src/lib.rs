@@ -19,8 +19,7 @@ impl Guest for HostileLogFlood {
         PluginInfo {
             name: "hostile-log-flood".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Logs a million lines in score; the host must rate-limit them."
-                .to_string(),
+            description: "Logs a million lines in score; the host must rate-limit them.".to_string(),
             needs: vec![Capability::Log],
         }
     }

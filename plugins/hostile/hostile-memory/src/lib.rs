@@ -17,8 +17,7 @@ impl Guest for HostileMemory {
         PluginInfo {
             name: "hostile-memory".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Allocates without bound in score; the host's memory cap must stop it."
-                .to_string(),
+            description: "Allocates without bound in score; the host's memory cap must stop it.".to_string(),
             needs: Vec::new(),
         }
     }
