@@ -205,7 +205,7 @@ fn a_campaign_file_creates_a_paused_campaign_with_everything_in_it() {
     for expected in [
         "step 3",
         "Should I close the loop?",
-        "icp-scorer",
+        "weighted_score",
         "anna@outreach.example.com",
         "nurture",
     ] {
