@@ -7,14 +7,24 @@ use std::path::{Path, PathBuf};
 use cam::mail::recognise::{BounceClass, Recognised, recognise};
 
 /// The corpus folder, beside the repository.
+/// The corpus: `$CAM_BOUNCE_CORPUS`, else `shared/corpora/bounces` beside the
+/// repository (where CI and the developers' machines have it).
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/bounces")
+    match std::env::var_os("CAM_BOUNCE_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/bounces"),
+    }
 }
 
 /// Every `.eml` file of the corpus, sorted by name.
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = corpus_dir();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the bounce corpus at {} ({e}); set CAM_BOUNCE_CORPUS to its folder",
+            dir.display()
+        )
+    });
     let mut files: Vec<(String, Vec<u8>)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
