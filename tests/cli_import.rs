@@ -4,14 +4,9 @@
 use std::io::Write as _;
 
 use cam::domain::model::{SuppressionKind, SuppressionReason};
-use rand::Rng as _;
 use serde_json::Value;
-use sqlx::Connection as _;
 
 use crate::cli_setup::{Setup, examples_dir};
-
-/// The PostgreSQL server used when `CAM_TEST_POSTGRES_URL` is unset.
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn leads_csv() -> String {
     examples_dir().join("leads.csv").display().to_string()
@@ -252,68 +247,9 @@ fn a_mapping_reads_an_oddly_named_email_column() {
     assert_eq!(report["imported"], 2, "{report}");
 }
 
-/// A fresh database on the test PostgreSQL server, dropped on drop.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresDatabase {
-    /// `None` (after a note) when the server is unreachable outside CI.
-    async fn create() -> Option<PostgresDatabase> {
-        let admin_url = std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-            Ok(conn) => conn,
-            Err(err) => {
-                let where_ = cam::store::redact(&admin_url);
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "PostgreSQL is unreachable at {where_} ({err}) and CI is set: start it or set CAM_TEST_POSTGRES_URL"
-                );
-                eprintln!("note: skipping the PostgreSQL import test: {where_} is unreachable ({err})");
-                return None;
-            }
-        };
-        let name = format!("cam_import_test_{:016x}", rand::thread_rng().r#gen::<u64>());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        let mut url = url::Url::parse(&admin_url).expect("a URL");
-        url.set_path(&name);
-        Some(PostgresDatabase {
-            admin_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime: use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 #[tokio::test]
 async fn the_same_import_flow_works_on_postgresql() {
-    let Some(database) = PostgresDatabase::create().await else {
+    let Some(database) = crate::support::PostgresDatabase::create("cam_import_test").await else {
         return;
     };
     let setup = Setup::initialized_with(vec![("CAM_DATABASE_URL".into(), database.url.clone())]);

@@ -660,61 +660,14 @@ async fn discover_pages_a_lead_source_dedupes_drops_suppressed_and_keeps_its_cur
     assert_eq!(count(&again, "discover", "inserted"), 0, "{again:#}");
 }
 
-/// A fresh database on the test PostgreSQL server (`CAM_TEST_POSTGRES_URL`),
-/// dropped at the end; `None` after a note when the server is unreachable
-/// outside CI.
-async fn postgres_database() -> Option<(String, impl Drop)> {
-    use sqlx::Connection as _;
-    let admin_url =
-        std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(err) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL is unreachable and CI is set: {err}"
-            );
-            eprintln!("note: skipping a PostgreSQL test: {err}");
-            return None;
-        }
-    };
-    let name = format!("cam_cycle_test_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let mut url = url::Url::parse(&admin_url).expect("a URL");
-    url.set_path(&name);
-    struct DropDatabase(String, String);
-    impl Drop for DropDatabase {
-        fn drop(&mut self) {
-            let (admin_url, name) = (self.0.clone(), self.1.clone());
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(async {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-    Some((url.to_string(), DropDatabase(admin_url, name)))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_on_postgres_share_twenty_campaigns_without_touching_a_lead_twice() {
     const CAMPAIGNS: usize = 20;
     const LEADS: usize = 100;
-    let Some((url, _guard)) = postgres_database().await else {
+    let Some(database) = crate::support::PostgresDatabase::create("cam_cycle_test").await else {
         return;
     };
+    let url = database.url.clone();
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");

@@ -21,7 +21,6 @@ use cam::plugins::shadow::{DiffReport, ShadowLog, ShadowRunner};
 use cam::plugins::{LoadedPlugin, Manifest, PluginRegistry};
 use cam::runtime::{Limits, Runtime};
 use cam::store::Store;
-use sqlx::Connection as _;
 
 use crate::support::{lead, manifest_source, retagged, wasm_path};
 
@@ -551,68 +550,9 @@ async fn a_shadow_candidate_is_compared_on_the_same_inputs_and_promoted_by_comma
     assert!(registry.shadow_of(SCORER).is_none());
 }
 
-/// A fresh PostgreSQL database, dropped afterwards.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresDatabase {
-    async fn create() -> Option<PostgresDatabase> {
-        let admin_url = std::env::var("CAM_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-            Ok(conn) => conn,
-            Err(err) => {
-                let where_ = cam::store::redact(&admin_url);
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "PostgreSQL is unreachable at {where_} ({err}) and CI is set"
-                );
-                eprintln!("note: skipping the fleet reload test: {where_} is unreachable ({err})");
-                return None;
-            }
-        };
-        let name = format!("cam_reload_test_{:016x}", rand::random::<u64>());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        let mut url = url::Url::parse(&admin_url).expect("a URL");
-        url.set_path(&name);
-        Some(PostgresDatabase {
-            admin_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Dropped from async tests: use a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_one_postgres_database_swap_a_decision_rule_within_a_second() {
-    let Some(db) = PostgresDatabase::create().await else {
+    let Some(db) = crate::support::PostgresDatabase::create("cam_reload_test").await else {
         return;
     };
     let store = cam::store::open(&db.url).await.expect("store opens");

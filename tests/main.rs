@@ -20,5 +20,6 @@ mod example_plugins;
 mod host_imports;
 mod hostile;
 mod hot_reload;
+mod retag;
 mod support;
 mod worker_reload;

@@ -116,27 +116,70 @@ pub fn shared<T: Send + Sync + 'static>(make: impl FnOnce() -> T, cell: &'static
     cell.get_or_init(|| Arc::new(make())).clone()
 }
 
-/// A component with a custom section appended: same behaviour, new sha256.
-pub fn retagged(wasm: &[u8], tag: &str) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
+pub use crate::retag::retagged;
+
+/// A fresh database on the test PostgreSQL server (`CAM_TEST_POSTGRES_URL`,
+/// default the local server), dropped when this value is dropped.
+pub struct PostgresDatabase {
+    admin_url: String,
+    /// Its name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    /// Creates `<prefix>_<random>`. `None` (after a note) when the server is
+    /// unreachable outside CI; with `CI` set, an unreachable server fails the test.
+    pub async fn create(prefix: &str) -> Option<PostgresDatabase> {
+        use sqlx::Connection as _;
+        let admin_url = std::env::var("CAM_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(conn) => conn,
+            Err(err) => {
+                let where_ = cam::store::redact(&admin_url);
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "PostgreSQL is unreachable at {where_} ({err}) and CI is set: start it or set CAM_TEST_POSTGRES_URL"
+                );
+                eprintln!("note: skipping a PostgreSQL test: {where_} is unreachable ({err})");
+                return None;
             }
-            out.push(byte | 0x80);
-        }
+        };
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let mut url = url::Url::parse(&admin_url).expect("a URL");
+        url.set_path(&name);
+        Some(PostgresDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        })
     }
-    let name = b"cam-test-version";
-    let mut payload = Vec::new();
-    leb(name.len(), &mut payload);
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(tag.as_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0);
-    leb(payload.len(), &mut out);
-    out.extend_from_slice(&payload);
-    out
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        use sqlx::Connection as _;
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Dropped inside a test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
 }

@@ -35,30 +35,9 @@ const WARM_SWAPS: usize = 30;
 /// Give up on a swap after this long (reported as a failure).
 const SWAP_LIMIT: Duration = Duration::from_secs(10);
 
-/// A component with a custom section appended: same behaviour, new sha256.
-fn retagged(wasm: &[u8], tag: &str) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let name = b"cam-bench-version";
-    let mut payload = Vec::new();
-    leb(name.len(), &mut payload);
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(tag.as_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0);
-    leb(payload.len(), &mut out);
-    out.extend_from_slice(&payload);
-    out
-}
+#[path = "../../tests/retag.rs"]
+mod retag;
+use retag::retagged;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
