@@ -99,5 +99,7 @@ impl PluginError {
 /// Raised inside a host import when the plugin uses a capability it was not
 /// granted; turned into [`FailureKind::CapabilityDenied`] by the call guard.
 #[derive(Debug, thiserror::Error)]
-#[error("capability `{0}` is not granted in the plugin's manifest")]
+#[error(
+    "capability `{0}` is not granted in the plugin's manifest; add `{0} = true` under [capabilities] if it should be"
+)]
 pub struct CapabilityDenied(pub &'static str);
