@@ -66,11 +66,60 @@ if ! pg_ready; then
 fi
 log "PostgreSQL: ${CAM_TEST_POSTGRES_URL}"
 
-# 4. Plugin logic, natively (SDK and example plugins' unit tests).
+# 4. Real mail servers on loopback for the SMTP/IMAP tests (tests/mail_servers.rs):
+#    aiosmtpd in a venv (tests/servers/smtp_server.py) and Dovecot.
+aiosmtpd_version=1.4.6
+venv="$PWD/target/test-venv"
+if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$aiosmtpd_version')" 2>/dev/null; then
+  log "installing aiosmtpd $aiosmtpd_version into $venv"
+  if ! command -v python3 >/dev/null; then
+    apt_install python3 python3-venv
+  fi
+  if [ ! -x "$venv/bin/python" ]; then
+    rm -rf "$venv"
+    # Debian's python3 has no venv/ensurepip without python3-venv.
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      rm -rf "$venv"
+      apt_install python3-venv
+      python3 -m venv "$venv"
+    fi
+  fi
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "aiosmtpd==$aiosmtpd_version"
+fi
+export CAM_TEST_PYTHON="$venv/bin/python"
+dovecot_bin=$(command -v dovecot || true)
+if [ -z "$dovecot_bin" ] && [ -x /usr/sbin/dovecot ]; then
+  dovecot_bin=/usr/sbin/dovecot
+fi
+if [ -z "$dovecot_bin" ]; then
+  log "installing Dovecot (IMAP) for the mail tests"
+  # The tests start their own Dovecots; keep the package from starting the
+  # system one (policy-rc.d exit 101 = "not allowed", for invoke-rc.d and
+  # deb-systemd-invoke alike), unless this machine already has a policy.
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+  fi
+  status=0
+  apt_install dovecot-imapd || status=$?
+  if [ -n "$policy" ]; then
+    $sudo rm -f "$policy"
+  fi
+  [ "$status" -eq 0 ] || exit "$status"
+  dovecot_bin=/usr/sbin/dovecot
+fi
+export CAM_TEST_DOVECOT="$dovecot_bin"
+log "mail servers: aiosmtpd $aiosmtpd_version ($CAM_TEST_PYTHON), Dovecot $("$CAM_TEST_DOVECOT" --version | cut -d' ' -f1)"
+
+# 5. Plugin logic, natively (SDK and example plugins' unit tests).
 log "plugin unit tests (native)"
 (cd plugins && cargo test --quiet --target-dir ../target/plugins-native)
 
-# 5. The host: unit tests, the store conformance suite on both backends, and
+# 6. The host: unit tests, the store conformance suite on both backends, and
 #    the end-to-end tests with real components (built by host/build.rs).
 log "host tests"
 cargo test --workspace "$@"

@@ -9,7 +9,9 @@
 //! - `cli_setup`: `cam init`, `cam migrate`, `cam campaigns ...`;
 //! - `hot_reload`: swaps under load, half-written files, rollback, cache, shadow, fleet;
 //! - `cli_import`: `cam import` on SQLite and PostgreSQL, hostile files included;
-//! - `cycle`: `cam cycle` through several cycles: lead states, outbox, replies, alerts, decisions.
+//! - `cycle`: `cam cycle` through several cycles: lead states, outbox, replies, alerts, decisions;
+//! - `live_mail`: live campaigns over real SMTP (aiosmtpd) and IMAP (Dovecot), faults, `cam serve`;
+//! - `mail_servers`: starting those servers (and a connection-cutting proxy) for the tests.
 
 mod bounce_corpus;
 mod cli_import;
@@ -20,6 +22,8 @@ mod example_plugins;
 mod host_imports;
 mod hostile;
 mod hot_reload;
+mod live_mail;
+mod mail_servers;
 mod retag;
 mod support;
 mod worker_reload;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cam::domain::model::{CampaignStatus, NewLead};
+use cam::mail::unsubscribe::UnsubscribeLinks;
 use cam::pipeline::{Cycle, FixedClock, Transports};
 use cam::plugins::PluginRegistry;
 use cam::runtime::{Limits, Runtime};
@@ -173,6 +174,7 @@ async fn main() {
         &dir.path().join("outbox"),
         &dir.path().join("inbox"),
         "op@bench.example",
+        Arc::new(UnsubscribeLinks::new(vec![7; 32], None)),
     );
     // A Tuesday at 10:00 UTC: inside the default window for the fallback zone.
     let clock = FixedClock(

@@ -11,7 +11,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::mail::imap::ImapConfig;
+use crate::mail::smtp::SmtpConfig;
 use crate::runtime::Limits;
+use crate::webhook::WebhookConfig;
+
+/// Where operator alerts go when neither `CAM_OPERATOR_EMAIL` nor
+/// `[alerts] email` says.
+pub const DEFAULT_OPERATOR_ADDRESS: &str = "operator@localhost";
 
 /// The default config file name, looked for in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "cam.toml";
@@ -30,6 +37,38 @@ pub struct LimitsConfig {
     pub max_log_lines: Option<u32>,
 }
 
+/// The `[mail]` table: live SMTP and IMAP, and unsubscribe links.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// How each mailbox sends (`[[mail.smtp]]`); live campaigns need one.
+    #[serde(default)]
+    pub smtp: Vec<SmtpConfig>,
+    /// Where replies are read (`[[mail.imap]]`); live campaigns need one.
+    #[serde(default)]
+    pub imap: Vec<ImapConfig>,
+    /// Where `cam serve` answers one-click unsubscribes, e.g.
+    /// `https://go.example.com/unsubscribe`; by default
+    /// `https://<sending domain>/unsubscribe`.
+    #[serde(default)]
+    pub unsubscribe_url: Option<String>,
+    /// The key that signs unsubscribe links (created on first use).
+    #[serde(default)]
+    pub unsubscribe_key_file: Option<PathBuf>,
+}
+
+/// The `[alerts]` table: where positive replies are announced.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// The operator's address (`CAM_OPERATOR_EMAIL` overrides it).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// A webhook to POST alerts to.
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
@@ -40,6 +79,10 @@ struct ConfigFile {
     tenant: Option<String>,
     #[serde(default)]
     limits: LimitsConfig,
+    #[serde(default)]
+    mail: MailConfig,
+    #[serde(default)]
+    alerts: AlertsConfig,
 }
 
 /// The effective configuration.
@@ -59,6 +102,13 @@ pub struct Config {
     pub tenant: String,
     /// Plugin call maxima.
     pub limits: Limits,
+    /// Live mail and unsubscribe settings.
+    pub mail: MailConfig,
+    /// Alert channels.
+    pub alerts: AlertsConfig,
+    /// The config file's folder: relative paths in `mail` and `alerts`
+    /// (secret files, CA files) are relative to it.
+    pub base_dir: PathBuf,
 }
 
 impl fmt::Debug for Config {
@@ -71,6 +121,8 @@ impl fmt::Debug for Config {
             .field("inbox_dir", &self.inbox_dir)
             .field("tenant", &self.tenant)
             .field("limits", &self.limits)
+            .field("mail", &self.mail)
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -154,7 +206,35 @@ impl Config {
                 .or(file.tenant)
                 .unwrap_or_else(|| "default".to_string()),
             limits,
+            mail: file.mail,
+            alerts: file.alerts,
+            base_dir: base,
         })
+    }
+
+    /// The file of the key that signs unsubscribe links.
+    pub fn unsubscribe_key_file(&self) -> PathBuf {
+        let file = self
+            .mail
+            .unsubscribe_key_file
+            .clone()
+            .unwrap_or_else(|| "unsubscribe.key".into());
+        if file.is_absolute() {
+            file
+        } else {
+            self.base_dir.join(file)
+        }
+    }
+
+    /// Where alert emails go: `CAM_OPERATOR_EMAIL`, else `[alerts] email`,
+    /// else `operator@localhost`; an empty `email = ""` turns alert emails
+    /// off (webhook only).
+    pub fn operator_address(&self) -> Option<String> {
+        let chosen = std::env::var("CAM_OPERATOR_EMAIL")
+            .ok()
+            .or_else(|| self.alerts.email.clone())
+            .unwrap_or_else(|| DEFAULT_OPERATOR_ADDRESS.to_string());
+        Some(chosen.trim().to_string()).filter(|a| !a.is_empty())
     }
 
     /// The database URL (secret: do not log it; use [`redact_url`]).
@@ -183,6 +263,37 @@ timeout_ms = 2000
 memory_mib = 256
 quarantine_after = 5
 max_log_lines = 100
+
+# Positive replies alert a human: by email (through the campaign's sender)
+# and/or a signed webhook.
+[alerts]
+email = "operator@localhost"
+# webhook = { url = "https://hooks.example.com/cam", secret = { env = "CAM_WEBHOOK_SECRET" } }
+
+# Live mail, used by campaigns with `live = true` (others write to the outbox).
+[mail]
+# Where `cam serve` answers one-click unsubscribes (put it behind HTTPS).
+# unsubscribe_url = "https://go.example.com/unsubscribe"
+unsubscribe_key_file = "unsubscribe.key"
+
+# One entry per sending mailbox ("*" matches any). Passwords come from the
+# environment or a file, never from this file.
+# [[mail.smtp]]
+# mailbox = "anna@outreach.example.com"
+# host = "smtp.example.com"
+# security = "starttls"          # "tls" (465), "starttls" (587), "plain" (loopback only)
+# username = "anna@outreach.example.com"
+# password = { env = "CAM_SMTP_PASSWORD" }
+# min_gap_ms = 2000              # pacing: least gap between two sends...
+# jitter_ms = 3000               # ...plus up to this much at random
+
+# [[mail.imap]]
+# name = "anna"
+# host = "imap.example.com"
+# security = "tls"
+# username = "anna@outreach.example.com"
+# password = { env = "CAM_IMAP_PASSWORD" }
+# folders = ["INBOX"]
 "#;
 
 #[cfg(test)]

@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod plugins;
 pub mod runtime;
 pub mod store;
+pub mod webhook;
 pub mod worker;

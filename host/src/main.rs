@@ -7,7 +7,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cam::cli::Cli::parse();
-    let level = if matches!(cli.command, cam::cli::Command::Run(_)) {
+    let level = if matches!(cli.command, cam::cli::Command::Run(_) | cam::cli::Command::Serve(_)) {
         "info"
     } else {
         "warn"

@@ -10,15 +10,16 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 
 use crate::config::Config;
-use crate::pipeline::{Clock, Cycle, FixedClock, SystemClock, Transports};
+use crate::mail::imap::ImapInbox;
+use crate::mail::smtp::SmtpSender;
+use crate::mail::unsubscribe::UnsubscribeLinks;
+use crate::pipeline::{Clock, Cycle, FixedClock, LiveMail, SystemClock, Transports};
 use crate::plugins::PluginRegistry;
 use crate::plugins::Reloader;
 use crate::plugins::shadow::ShadowRunner;
 use crate::runtime::Runtime;
 use crate::store::Store;
-
-/// Where operator alerts go when `CAM_OPERATOR_EMAIL` is not set.
-pub const DEFAULT_OPERATOR_ADDRESS: &str = "operator@localhost";
+use crate::webhook::Webhook;
 
 /// `cam cycle` arguments.
 #[derive(Debug, Args)]
@@ -83,10 +84,39 @@ impl Setup {
         })
     }
 
-    /// The dry-run transports of `config`.
-    pub fn transports(config: &Config) -> Transports {
-        let operator = std::env::var("CAM_OPERATOR_EMAIL").unwrap_or_else(|_| DEFAULT_OPERATOR_ADDRESS.to_string());
-        Transports::dry_run(&config.outbox_dir, &config.inbox_dir, &operator)
+    /// The transports of `config`: dry-run (outbox and inbox folders)
+    /// always, live SMTP and IMAP when `[mail]` configures them, the alert
+    /// channels, and the unsubscribe link key (created on first use).
+    pub fn transports(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Transports> {
+        let key = UnsubscribeLinks::load_or_create_key(&config.unsubscribe_key_file())?;
+        let links = Arc::new(UnsubscribeLinks::new(key, config.mail.unsubscribe_url.clone()));
+        let mut transports = Transports::dry_run(&config.outbox_dir, &config.inbox_dir, "", links);
+        transports.operator_address = config.operator_address();
+        if let Some(webhook) = &config.alerts.webhook {
+            transports.webhook = Some(Arc::new(Webhook::new(webhook, &config.base_dir)?));
+        }
+        let mail = &config.mail;
+        if !mail.smtp.is_empty() || !mail.imap.is_empty() {
+            if mail.smtp.is_empty() {
+                anyhow::bail!("cam.toml has [[mail.imap]] but no [[mail.smtp]]: live campaigns need both");
+            }
+            if mail.imap.is_empty() {
+                anyhow::bail!(
+                    "cam.toml has [[mail.smtp]] but no [[mail.imap]]: live campaigns need both, \
+                     or replies and bounces would never be read"
+                );
+            }
+            transports.live = Some(LiveMail {
+                sender: Arc::new(SmtpSender::new(&mail.smtp, &config.base_dir)?),
+                inbox: Arc::new(ImapInbox::new(
+                    &mail.imap,
+                    &config.base_dir,
+                    store.clone(),
+                    &config.tenant,
+                )?),
+            });
+        }
+        Ok(transports)
     }
 }
 
@@ -121,13 +151,6 @@ pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
                 args.campaign, config.tenant
             )
         })?;
-    if campaign.config.live {
-        anyhow::bail!(
-            "campaign {:?} is set to live, but live SMTP/IMAP sending is not available in this build; \
-             set `live = false` to run it in dry-run (outbox) mode",
-            args.campaign
-        );
-    }
     let clock: Box<dyn Clock> = match args.now {
         Some(now) => Box::new(FixedClock(now)),
         None => Box::new(SystemClock),
@@ -138,7 +161,7 @@ pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
         &setup.registry,
         clock.as_ref(),
         campaign,
-        Setup::transports(config),
+        Setup::transports(config, &setup.store)?,
     )
     .with_shadow(setup.shadow.clone())
     .run()

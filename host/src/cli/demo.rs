@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -21,6 +22,7 @@ use crate::import::{ImportOptions, ImportTarget, import_leads};
 use crate::mail::maildir::MaildirInbox;
 use crate::mail::message::parse;
 use crate::mail::recognise::{Recognised, recognise};
+use crate::mail::unsubscribe::UnsubscribeLinks;
 use crate::pipeline::{Cycle, CycleReport, FixedClock, StepStatus, Transports};
 use crate::plugins::{PluginKind, PluginRegistry};
 use crate::runtime::{Limits, Runtime};
@@ -168,7 +170,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
 
-    let transports = Transports::dry_run(&dir.join("outbox"), &dir.join("inbox"), "operator@demo.example");
+    let key = UnsubscribeLinks::load_or_create_key(&dir.join("unsubscribe.key"))?;
+    let links = Arc::new(UnsubscribeLinks::new(key, None));
+    let transports = Transports::dry_run(&dir.join("outbox"), &dir.join("inbox"), "operator@demo.example", links);
     let cycle = async |at: DateTime<Utc>| -> anyhow::Result<CycleReport> {
         let clock = FixedClock(at);
         let campaign = store.get_campaign(tenant, campaign.id).await?;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::cycle::load_plugins;
 use crate::config::Config;
+use crate::domain::model::EmailState;
 use crate::mail::recognise::{Recognised, recognise};
 use crate::plugins::{LoadedPlugin, PluginKind};
 use crate::runtime::Runtime;
@@ -38,6 +39,47 @@ pub enum MailCommand {
     /// Show how the host reads messages: bounce, complaint, auto-reply or
     /// human reply (with the reply classifier's label).
     Classify(ClassifyArgs),
+    /// List emails that may or may not have left (the process or the
+    /// connection died after the server got the message): never re-sent
+    /// automatically; check the mail server's log, then `cam mail resolve`.
+    Uncertain(UncertainArgs),
+    /// Record what became of an UNCERTAIN email: `--sent` or `--not-sent`.
+    Resolve(ResolveArgs),
+    /// The newest alerts and every delivery attempt (the alert log).
+    Alerts(AlertsArgs),
+}
+
+/// `cam mail uncertain` arguments.
+#[derive(Debug, Args)]
+pub struct UncertainArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cam mail resolve` arguments.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("outcome").required(true).args(["sent", "not_sent"])))]
+pub struct ResolveArgs {
+    /// The email's id (from `cam mail uncertain`).
+    pub id: i64,
+    /// It did arrive: mark it SENT (its sequence goes on).
+    #[arg(long)]
+    pub sent: bool,
+    /// It never left: mark it FAILED (it is not re-sent either).
+    #[arg(long)]
+    pub not_sent: bool,
+}
+
+/// `cam mail alerts` arguments.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// How many alerts, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `cam mail classify` arguments.
@@ -87,7 +129,94 @@ pub struct Reading {
 pub async fn run(config: &Config, command: MailCommand) -> anyhow::Result<ExitCode> {
     match command {
         MailCommand::Classify(args) => classify(config, args).await,
+        MailCommand::Uncertain(args) => uncertain(config, args).await,
+        MailCommand::Resolve(args) => resolve(config, args).await,
+        MailCommand::Alerts(args) => alerts(config, args).await,
     }
+}
+
+async fn uncertain(config: &Config, args: UncertainArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::store::open(config.database_url()).await?;
+    let emails = store
+        .emails_in_state(&config.tenant, None, EmailState::Uncertain, 10_000)
+        .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&emails)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if emails.is_empty() {
+        println!("no UNCERTAIN emails");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} emails may or may not have been sent; they are never re-sent automatically:",
+        emails.len()
+    );
+    for email in &emails {
+        let attempted = email.attempted_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+        println!(
+            "  #{}  to {}  from {}  step {}  {}  attempted {attempted}\n      {}",
+            email.id,
+            email.email.to_address,
+            email.email.mailbox,
+            email.email.step + 1,
+            email.email.message_id,
+            email.error.as_deref().unwrap_or("")
+        );
+    }
+    println!("check the mail server's log for each Message-ID, then `cam mail resolve ID --sent` or `--not-sent`");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn resolve(config: &Config, args: ResolveArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::store::open(config.database_url()).await?;
+    let note = if args.sent {
+        "operator: confirmed delivered"
+    } else {
+        "operator: confirmed not sent"
+    };
+    store
+        .resolve_uncertain_email(&config.tenant, args.id, args.sent, note, chrono::Utc::now())
+        .await
+        .with_context(|| format!("cannot resolve email {}", args.id))?;
+    println!("email {} marked {}", args.id, if args.sent { "SENT" } else { "FAILED" });
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn alerts(config: &Config, args: AlertsArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::store::open(config.database_url()).await?;
+    let alerts = store.list_alerts(&config.tenant, args.limit).await?;
+    let mut shown = Vec::new();
+    for alert in alerts {
+        let attempts = store.alert_attempts(&config.tenant, alert.id).await?;
+        shown.push(serde_json::json!({ "alert": alert, "attempts": attempts }));
+        if args.json {
+            continue;
+        }
+        let state = match alert.delivered_at {
+            Some(at) => format!("delivered {}", at.to_rfc3339()),
+            None => "NOT DELIVERED yet".to_string(),
+        };
+        println!(
+            "#{} {} {} ({state})",
+            alert.id, alert.alert.kind, alert.alert.idempotency_key
+        );
+        for attempt in attempts {
+            println!(
+                "    {} {:<7} {} {}",
+                attempt.attempt.at.to_rfc3339(),
+                attempt.attempt.channel,
+                if attempt.attempt.ok { "ok    " } else { "FAILED" },
+                attempt.attempt.detail
+            );
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else if shown.is_empty() {
+        println!("no alerts");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn classify(config: &Config, args: ClassifyArgs) -> anyhow::Result<ExitCode> {

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod plugins;
 pub mod run;
 pub mod scaffold;
+pub mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,9 +56,12 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// The worker: run cycles over RUNNING campaigns until stopped.
     Run(run::RunArgs),
-    /// Check how the host reads messages: `cam mail classify FILE.eml...`.
+    /// Mail: check how the host reads messages, review emails that may
+    /// have been sent, see the alert log.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Answer one-click unsubscribe links (put it behind HTTPS).
+    Serve(serve::ServeArgs),
 }
 
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
@@ -90,5 +94,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::Run(args) => run::run(&config, args).await,
         Command::Mail(command) => mail::run(&config, command).await,
+        Command::Serve(args) => serve::run(&config, args).await,
     }
 }

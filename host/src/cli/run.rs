@@ -99,12 +99,13 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(now) => Box::new(FixedClock(now)),
         None => Box::new(SystemClock),
     };
+    let transports = Setup::transports(config, &store)?;
     let worker = Worker {
         store,
         runtime: &runtime,
         registry: &registry,
         clock: clock.as_ref(),
-        transports: Setup::transports(config),
+        transports,
         options,
         shadow: Some(Arc::new(crate::plugins::shadow::ShadowRunner::new(
             registry.clone(),

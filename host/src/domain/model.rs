@@ -539,6 +539,31 @@ pub struct Alert {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// One try at delivering an alert through one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAlertAttempt {
+    /// The alert.
+    pub alert_id: i64,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// Whether the channel took it.
+    pub ok: bool,
+    /// What happened (the HTTP status, the SMTP reply, the error).
+    pub detail: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A stored [`NewAlertAttempt`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertAttempt {
+    /// Row id.
+    pub id: i64,
+    /// The attempt.
+    #[serde(flatten)]
+    pub attempt: NewAlertAttempt,
+}
+
 /// A plugin version to record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPluginVersion {

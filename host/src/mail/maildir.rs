@@ -81,7 +81,11 @@ impl InboxSource for MaildirInbox {
             let raw = tokio::fs::read(&path)
                 .await
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            out.push(FetchedMessage { handle: name, raw });
+            out.push(FetchedMessage {
+                mailbox: self.mailbox(),
+                handle: name,
+                raw,
+            });
         }
         Ok(out)
     }

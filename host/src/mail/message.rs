@@ -26,15 +26,26 @@ pub struct Unsubscribe {
     pub https: String,
 }
 
-impl Unsubscribe {
-    /// Links on `domain` carrying a token derived from the Message-ID.
-    pub fn for_message(message_id: &str, domain: &str) -> Self {
-        let token = hex::encode(&Sha256::digest(message_id.as_bytes())[..12]);
-        Self {
-            mailto: format!("mailto:unsubscribe@{domain}?subject=unsubscribe-{token}"),
-            https: format!("https://{domain}/unsubscribe/{token}"),
-        }
+/// The envelope sender (VERP) of one message: `anna+cam-<id>@domain`,
+/// where `<id>` is the local part of the Message-ID with dots as dashes, so
+/// a bounce delivered to it names the email even when it quotes nothing.
+pub fn verp_address(mailbox: &str, message_id: &str) -> String {
+    let id = message_id.trim_matches(|c| c == '<' || c == '>');
+    let local_id = id.split_once('@').map_or(id, |(local, _)| local);
+    match mailbox.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}+{}@{domain}", local_id.replace('.', "-")),
+        None => mailbox.to_string(),
     }
+}
+
+/// The Message-ID a VERP address made by [`verp_address`] stands for.
+pub fn message_id_from_verp(address: &str) -> Option<String> {
+    let (local, domain) = address.trim().trim_matches(|c| c == '<' || c == '>').rsplit_once('@')?;
+    let (_, tag) = local.split_once('+')?;
+    if !tag.starts_with("cam-") {
+        return None;
+    }
+    Some(format!("<{}@{}>", tag.replace('-', "."), domain.to_lowercase()))
 }
 
 /// Everything an outreach message is made of.
@@ -201,7 +212,10 @@ mod tests {
     use chrono::TimeZone;
 
     fn sample(earlier: &[String]) -> Vec<u8> {
-        let unsubscribe = Unsubscribe::for_message("<x@outreach.example>", "outreach.example");
+        let unsubscribe = Unsubscribe {
+            mailto: "mailto:anna@outreach.example?subject=unsubscribe%20t.k".into(),
+            https: "https://outreach.example/unsubscribe/t.k".into(),
+        };
         build(&Outreach {
             message_id: "<x@outreach.example>",
             from: "anna@outreach.example",
@@ -218,7 +232,7 @@ mod tests {
     #[test]
     fn a_first_message_has_one_click_unsubscribe_and_no_threading_headers() {
         let text = String::from_utf8(sample(&[])).expect("utf8");
-        assert!(text.contains("List-Unsubscribe: <mailto:unsubscribe@outreach.example?subject=unsubscribe-"));
+        assert!(text.contains("List-Unsubscribe: <mailto:anna@outreach.example?subject=unsubscribe%20t.k>, <https://"));
         assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(!text.contains("In-Reply-To"));
         let parsed = parse(text.as_bytes()).expect("parses");
@@ -233,6 +247,16 @@ mod tests {
         let parsed = parse(&sample(&earlier)).expect("parses");
         assert_eq!(parsed.in_reply_to.as_deref(), Some("<b@x>"));
         assert_eq!(parsed.references, earlier);
+    }
+
+    #[test]
+    fn a_verp_address_leads_back_to_its_message_id() {
+        let id = "<cam.0a1b2c.42.1@outreach.example>";
+        let verp = verp_address("anna@outreach.example", id);
+        assert_eq!(verp, "anna+cam-0a1b2c-42-1@outreach.example");
+        assert_eq!(message_id_from_verp(&verp).as_deref(), Some(id));
+        assert_eq!(message_id_from_verp("anna+news@outreach.example"), None);
+        assert_eq!(message_id_from_verp("anna@outreach.example"), None);
     }
 
     #[test]

@@ -6,10 +6,15 @@
 //! implementations plug in beside [`outbox::OutboxSender`] and
 //! [`maildir::MaildirInbox`] without touching the steps.
 
+pub mod imap;
 pub mod maildir;
 pub mod message;
 pub mod outbox;
 pub mod recognise;
+pub mod secret;
+pub mod smtp;
+pub mod tls;
+pub mod unsubscribe;
 
 use async_trait::async_trait;
 
@@ -29,10 +34,16 @@ pub struct OutgoingMessage {
 /// Why a send did not succeed, split by what it means for a retry.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// The message certainly did not leave (refused before acceptance, the
-    /// outbox folder is not writable...): it is marked FAILED.
+    /// The message certainly did not leave and should not be tried again
+    /// (the server refused it with a 5xx reply, the outbox folder is not
+    /// writable...): it is marked FAILED with the reason.
     #[error("not sent: {0}")]
     NotSent(String),
+    /// The message certainly did not leave, for a reason that may pass (the
+    /// server is down, answered 4xx, refused the login): it goes back to
+    /// the queue for the next cycle.
+    #[error("not sent yet: {0}")]
+    Deferred(String),
     /// The message may have left (a timeout after DATA): it is marked
     /// UNCERTAIN and never re-sent automatically.
     #[error("may have been sent: {0}")]
@@ -51,6 +62,8 @@ pub trait Sender: Send + Sync {
 /// One message read from a mailbox but not yet acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedMessage {
+    /// The mailbox (account and folder) it was read from, stored with it.
+    pub mailbox: String,
     /// The source's handle for [`InboxSource::acknowledge`] (a Maildir file
     /// name, an IMAP UID).
     pub handle: String,

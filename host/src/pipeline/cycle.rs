@@ -89,6 +89,7 @@ impl<'a> Cycle<'a> {
             .await
             .with_context(|| format!("cannot load campaign {:?}", self.campaign.config.name))?;
         let span = tracing::info_span!("cycle", tenant = %tenant, campaign = %campaign.config.name);
+        let transports = self.transports.for_campaign(&campaign)?;
         let started_at = self.clock.now();
         let mut ctx = CycleContext::new(
             self.store.clone(),
@@ -96,7 +97,7 @@ impl<'a> Cycle<'a> {
             self.registry,
             started_at,
             campaign,
-            self.transports.clone(),
+            transports,
         );
         ctx.shadow = self.shadow.clone();
         let mut steps = Vec::with_capacity(STEP_NAMES.len());

@@ -1,13 +1,18 @@
 //! Step 6, inbox: read new messages, store each raw and parsed, match it to
 //! a lead — by In-Reply-To / References to an outbound Message-ID, by the
-//! original Message-ID or recipient a bounce report quotes, then by sender
-//! address — and only then acknowledge it at the source. Unmatched messages
-//! stay stored and visible.
+//! original Message-ID or recipient a bounce report quotes, by the sender's
+//! address, then by the VERP address it was delivered to — and only then
+//! acknowledge it at the source. Unmatched messages stay stored and visible.
+//!
+//! A message whose subject carries a valid unsubscribe token (the `mailto:`
+//! target of `List-Unsubscribe`) suppresses that address right here.
+
+use sha2::Digest as _;
 
 use super::context::CycleContext;
 use super::report::StepReport;
-use crate::domain::model::NewInboundMessage;
-use crate::mail::message::{ParsedInbound, parse};
+use crate::domain::model::{NewInboundMessage, SuppressionKind, SuppressionReason};
+use crate::mail::message::{ParsedInbound, message_id_from_verp, parse};
 use crate::mail::recognise::{Recognised, recognise};
 
 /// Messages read per cycle.
@@ -23,9 +28,16 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         Err(e) => return report.failed("inbox", format!("{e:#}")),
     };
     for message in fetched {
-        let parsed = parse(&message.raw).unwrap_or_default();
+        let mut parsed = parse(&message.raw).unwrap_or_default();
+        if parsed.message_id.is_empty() {
+            // Without a Message-ID, dedupe on the bytes instead: two
+            // different id-less messages must not collide.
+            let digest = sha2::Sha256::digest(&message.raw);
+            parsed.message_id = format!("<no-message-id.{}@cam.invalid>", hex::encode(&digest[..16]));
+            report.add("without_message_id", 1);
+        }
         let new = NewInboundMessage {
-            mailbox: inbox.mailbox(),
+            mailbox: message.mailbox.clone(),
             message_id: parsed.message_id.clone(),
             in_reply_to: parsed.in_reply_to.clone(),
             references: parsed.references.clone(),
@@ -51,6 +63,24 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 Err(e) => report.fail(&message.handle, format!("cannot record the match: {e}")),
             },
             None => report.add("unmatched", 1),
+        }
+        if let Some(request) = ctx.transports.unsubscribe.token_in_subject(&parsed.subject)
+            && request.tenant == ctx.tenant
+        {
+            match ctx
+                .store
+                .add_suppression(
+                    &ctx.tenant,
+                    SuppressionKind::Address,
+                    &request.address,
+                    SuppressionReason::Unsubscribe,
+                    "unsubscribe email (List-Unsubscribe mailto)",
+                )
+                .await
+            {
+                Ok(()) => report.add("unsubscribed_by_mail", 1),
+                Err(e) => report.fail(&message.handle, format!("cannot suppress {}: {e}", request.address)),
+            }
         }
         if let Err(e) = inbox.acknowledge(&message.handle).await {
             report.fail(
@@ -90,6 +120,20 @@ async fn match_lead(ctx: &CycleContext<'_>, parsed: &ParsedInbound, raw: &[u8]) 
     for address in addresses.iter().filter(|a| !a.is_empty()) {
         if let Ok(Some(lead)) = ctx.store.lead_by_email(&ctx.tenant, address).await {
             return Some((lead.id, "matched_by_address"));
+        }
+    }
+    for (name, value) in &parsed.headers {
+        let recipient_header = ["to", "delivered-to", "x-original-to", "envelope-to"]
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h));
+        if !recipient_header {
+            continue;
+        }
+        for word in value.split(|c: char| c == ',' || c == '<' || c == '>' || c.is_whitespace()) {
+            let Some(id) = message_id_from_verp(word) else { continue };
+            if let Ok(Some(email)) = ctx.store.email_by_message_id(&ctx.tenant, &id).await {
+                return Some((email.email.lead_id, "matched_by_verp"));
+            }
         }
     }
     None

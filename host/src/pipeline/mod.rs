@@ -37,6 +37,7 @@ pub use context::CycleContext;
 pub use cycle::{Cycle, STEP_NAMES};
 pub use report::{CycleReport, StateChange, StepFailure, StepReport, StepStatus};
 
+use crate::mail::unsubscribe::UnsubscribeLinks;
 use crate::mail::{InboxSource, Sender};
 
 /// Where "now" comes from, so tests and replays can move time.
@@ -65,6 +66,15 @@ impl Clock for FixedClock {
     }
 }
 
+/// Live mail: SMTP out, IMAP in.
+#[derive(Clone)]
+pub struct LiveMail {
+    /// Sends through SMTP.
+    pub sender: Arc<dyn Sender>,
+    /// Reads replies over IMAP.
+    pub inbox: Arc<dyn InboxSource>,
+}
+
 /// How the cycle sends and reads mail.
 #[derive(Clone)]
 pub struct Transports {
@@ -72,8 +82,17 @@ pub struct Transports {
     pub sender: Arc<dyn Sender>,
     /// Replies come in through this.
     pub inbox: Arc<dyn InboxSource>,
-    /// Where alert emails go.
-    pub operator_address: String,
+    /// Where alert emails go; `None` sends no alert emails (webhook only).
+    pub operator_address: Option<String>,
+    /// Where alerts are posted too, if anywhere.
+    pub webhook: Option<Arc<crate::webhook::Webhook>>,
+    /// Signs the one-click unsubscribe links of every message.
+    pub unsubscribe: Arc<UnsubscribeLinks>,
+    /// What live campaigns use instead of the dry-run pair above; `None`
+    /// when `cam.toml` configures no SMTP.
+    pub live: Option<LiveMail>,
+    /// Whether `sender` and `inbox` are the live ones.
+    pub is_live: bool,
 }
 
 impl std::fmt::Debug for Transports {
@@ -82,17 +101,54 @@ impl std::fmt::Debug for Transports {
             .field("sender", &self.sender.describe())
             .field("inbox", &self.inbox.mailbox())
             .field("operator_address", &self.operator_address)
+            .field("webhook", &self.webhook.as_ref().map(|w| w.url().to_string()))
+            .field("live", &self.live.as_ref().map(|l| l.sender.describe()))
             .finish()
     }
 }
 
 impl Transports {
-    /// Dry-run transports: the outbox folder and the inbox Maildir.
-    pub fn dry_run(outbox: &std::path::Path, inbox: &std::path::Path, operator_address: &str) -> Self {
+    /// Dry-run transports: the outbox folder and the inbox Maildir, links
+    /// signed with `unsubscribe`.
+    pub fn dry_run(
+        outbox: &std::path::Path,
+        inbox: &std::path::Path,
+        operator_address: &str,
+        unsubscribe: Arc<UnsubscribeLinks>,
+    ) -> Self {
         Self {
             sender: Arc::new(crate::mail::outbox::OutboxSender::new(outbox)),
             inbox: Arc::new(crate::mail::maildir::MaildirInbox::new(inbox)),
-            operator_address: operator_address.to_string(),
+            operator_address: Some(operator_address.to_string()),
+            webhook: None,
+            unsubscribe,
+            live: None,
+            is_live: false,
         }
+    }
+
+    /// The transports a campaign runs on: the live pair for a live
+    /// campaign (an error naming what to configure when there is none),
+    /// these dry-run ones otherwise.
+    pub fn for_campaign(&self, campaign: &crate::domain::model::Campaign) -> anyhow::Result<Transports> {
+        if !campaign.config.live {
+            return Ok(Transports {
+                is_live: false,
+                ..self.clone()
+            });
+        }
+        let live = self.live.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "campaign {:?} is live, but cam.toml configures no live mail: add [[mail.smtp]] and \
+                 [[mail.imap]] entries (see the README), or set `live = false` to run it in dry-run mode",
+                campaign.config.name
+            )
+        })?;
+        Ok(Transports {
+            sender: live.sender.clone(),
+            inbox: live.inbox.clone(),
+            is_live: true,
+            ..self.clone()
+        })
     }
 }

@@ -15,7 +15,7 @@ use super::report::StepReport;
 use crate::domain::email::domain_of;
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{EmailState, Lead, OutboundEmail};
-use crate::mail::message::{Outreach, Unsubscribe, build, message_id};
+use crate::mail::message::{Outreach, build, message_id};
 use crate::mail::{OutgoingMessage, SendError};
 
 /// An email SENDING for longer than this was interrupted by a crash: no
@@ -56,10 +56,30 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         Ok(q) => q,
         Err(e) => return report.failed("store", format!("cannot read queued emails: {e}")),
     };
+    // A mailbox whose server deferred one email (down, 4xx after every
+    // retry) is left alone for the rest of this cycle: its emails stay
+    // queued instead of each waiting through the same retries.
+    let mut deferred_mailboxes = std::collections::HashSet::new();
     for email in queued {
+        if deferred_mailboxes.contains(&email.email.mailbox) {
+            report.add("deferred", 1);
+            continue;
+        }
+        let deferred_before = report.counts.get("deferred").copied().unwrap_or(0);
         if let Err(reason) = send_one(ctx, &email, &mut report).await {
             report.fail(&email.email.to_address, reason);
         }
+        if report.counts.get("deferred").copied().unwrap_or(0) > deferred_before {
+            deferred_mailboxes.insert(email.email.mailbox.clone());
+        }
+    }
+    if !deferred_mailboxes.is_empty() {
+        let mut names: Vec<_> = deferred_mailboxes.into_iter().collect();
+        names.sort();
+        report.note(format!(
+            "sending paused this cycle for {}: the mail server deferred; their emails stay queued",
+            names.join(", ")
+        ));
     }
     report
 }
@@ -107,6 +127,14 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
     };
     match ctx.transports.sender.send(&message).await {
         Ok(()) => {}
+        Err(SendError::Deferred(reason)) => {
+            ctx.store
+                .requeue_email(&tenant, email.id, &reason)
+                .await
+                .map_err(|e| format!("not sent ({reason}), and cannot put it back in the queue: {e}"))?;
+            report.add("deferred", 1);
+            return Err(format!("not sent yet, stays queued: {reason}"));
+        }
         Err(SendError::NotSent(reason)) => {
             ctx.store
                 .mark_email_failed(&tenant, email.id, &reason)
@@ -165,8 +193,10 @@ async fn render(ctx: &CycleContext<'_>, email: &OutboundEmail, lead: &Lead) -> V
             }
         }
     }
-    let domain = domain_of(&email.email.mailbox).unwrap_or("cam.invalid");
-    let unsubscribe = Unsubscribe::for_message(&email.email.message_id, domain);
+    let unsubscribe = ctx
+        .transports
+        .unsubscribe
+        .links(&ctx.tenant, &email.email.to_address, &email.email.mailbox);
     let to_name = format!("{} {}", lead.fields.first_name, lead.fields.last_name);
     build(&Outreach {
         message_id: &email.email.message_id,

@@ -27,9 +27,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{
-    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor, Lead, LeadEnrichment,
-    LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport, NewInboundMessage, NewLead, NewOutboundEmail,
-    NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
+    Alert, AlertAttempt, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor, Lead,
+    LeadEnrichment, LeadTransition, Lease, NewAlert, NewAlertAttempt, NewCampaign, NewCycleReport, NewInboundMessage,
+    NewLead, NewOutboundEmail, NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind,
+    SuppressionReason, Tenant,
 };
 
 pub use error::{StoreError, StoreResult};
@@ -272,6 +273,19 @@ pub trait Store: Send + Sync {
     async fn mark_email_failed(&self, tenant: &str, id: i64, error: &str) -> StoreResult<()>;
     /// SENDING → UNCERTAIN (may have been sent; never re-queued). `Conflict` otherwise.
     async fn mark_email_uncertain(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()>;
+    /// SENDING → QUEUED: certainly not sent, try again next cycle (the mail
+    /// server was down or asked to retry). `note` says why.
+    async fn requeue_email(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()>;
+    /// UNCERTAIN → SENT (`sent` true: the operator found it delivered) or
+    /// FAILED (it never left; `note` says so). Only an operator calls this.
+    async fn resolve_uncertain_email(
+        &self,
+        tenant: &str,
+        id: i64,
+        sent: bool,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Marks every email SENDING since before `attempted_before` as UNCERTAIN
     /// (a worker died mid-send); returns how many.
     async fn mark_stale_sending_uncertain(&self, tenant: &str, attempted_before: DateTime<Utc>) -> StoreResult<u64>;
@@ -327,6 +341,12 @@ pub trait Store: Send + Sync {
     /// Stores an alert once per idempotency key; a repeat returns
     /// [`Insertion::Existing`] and changes nothing.
     async fn insert_alert(&self, tenant: &str, alert: &NewAlert) -> StoreResult<Insertion>;
+    /// Records one delivery try (the alert log).
+    async fn record_alert_attempt(&self, tenant: &str, attempt: &NewAlertAttempt) -> StoreResult<()>;
+    /// Every try for an alert, oldest first.
+    async fn alert_attempts(&self, tenant: &str, alert_id: i64) -> StoreResult<Vec<AlertAttempt>>;
+    /// Alerts not delivered yet, oldest first.
+    async fn undelivered_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>>;
     /// Records delivery.
     async fn mark_alert_delivered(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Newest alerts first.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 
 use super::{conformance_tests, lead, tenant_with_campaign};
-use crate::domain::model::{EmailState, InboxCursor, NewAlert, NewInboundMessage, NewOutboundEmail};
+use crate::domain::model::{EmailState, InboxCursor, NewAlert, NewAlertAttempt, NewInboundMessage, NewOutboundEmail};
 use crate::store::{Insertion, Store, StoreError};
 
 conformance_tests!(
@@ -14,6 +14,8 @@ conformance_tests!(
     sent_counts_cover_the_rolling_window_per_campaign_and_mailbox,
     inbound_messages_dedupe_on_message_id_and_keep_raw_bytes,
     an_alert_is_raised_once_per_idempotency_key,
+    a_deferred_email_goes_back_to_the_queue_and_an_uncertain_one_waits_for_the_operator,
+    every_alert_attempt_is_logged_and_undelivered_alerts_are_listed,
 );
 
 /// A tenant `default` with one campaign and one lead; (campaign, lead).
@@ -348,5 +350,122 @@ async fn an_alert_is_raised_once_per_idempotency_key(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_new()
+    );
+}
+
+async fn a_deferred_email_goes_back_to_the_queue_and_an_uncertain_one_waits_for_the_operator(store: Arc<dyn Store>) {
+    let (campaign, lead) = one_lead(&store).await;
+    let first = store
+        .queue_email("default", &email(campaign, lead, 0, "<d0@cam>"))
+        .await
+        .unwrap()
+        .id();
+    let now = Utc::now();
+    store.mark_email_sending("default", first, now).await.unwrap();
+    store
+        .requeue_email("default", first, "451 try again later")
+        .await
+        .unwrap();
+    let requeued = store.get_email("default", first).await.unwrap();
+    assert_eq!(requeued.state, EmailState::Queued);
+    assert_eq!(requeued.error.as_deref(), Some("451 try again later"));
+    assert_eq!(
+        store
+            .count_sent_since("default", campaign, now - Duration::hours(1))
+            .await
+            .unwrap(),
+        0,
+        "a requeued email does not count against the caps"
+    );
+    assert!(matches!(
+        store.requeue_email("default", first, "again").await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    store.mark_email_sending("default", first, now).await.unwrap();
+    store
+        .mark_email_uncertain("default", first, "cut after DATA")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.mark_email_sending("default", first, now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .resolve_uncertain_email("default", first, true, "found in the server log", now)
+        .await
+        .unwrap();
+    assert_eq!(store.get_email("default", first).await.unwrap().state, EmailState::Sent);
+    assert!(matches!(
+        store.resolve_uncertain_email("default", first, false, "x", now).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let second = store
+        .queue_email("default", &email(campaign, lead, 1, "<d1@cam>"))
+        .await
+        .unwrap()
+        .id();
+    store.mark_email_sending("default", second, now).await.unwrap();
+    store.mark_email_uncertain("default", second, "timeout").await.unwrap();
+    store
+        .resolve_uncertain_email("default", second, false, "operator: never arrived", now)
+        .await
+        .unwrap();
+    let failed = store.get_email("default", second).await.unwrap();
+    assert_eq!(failed.state, EmailState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("operator: never arrived"));
+}
+
+async fn every_alert_attempt_is_logged_and_undelivered_alerts_are_listed(store: Arc<dyn Store>) {
+    let (_, lead) = one_lead(&store).await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let alert = NewAlert {
+            idempotency_key: format!("positive-reply:{lead}:<r{n}@x.com>"),
+            kind: "positive-reply".into(),
+            lead_id: Some(lead),
+            payload: serde_json::json!({ "n": n }),
+        };
+        ids.push(store.insert_alert("default", &alert).await.unwrap().id());
+    }
+    let at = Utc::now();
+    for (ok, detail) in [(false, "HTTP 503"), (true, "HTTP 200")] {
+        let attempt = NewAlertAttempt {
+            alert_id: ids[0],
+            channel: "webhook".into(),
+            ok,
+            detail: detail.into(),
+            at,
+        };
+        store.record_alert_attempt("default", &attempt).await.unwrap();
+    }
+    store.mark_alert_delivered("default", ids[0], at).await.unwrap();
+    let log = store.alert_attempts("default", ids[0]).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .map(|a| (a.attempt.ok, a.attempt.detail.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(false, "HTTP 503"), (true, "HTTP 200")]
+    );
+    assert_eq!(log[0].attempt.at.timestamp_millis(), at.timestamp_millis());
+    let undelivered = store.undelivered_alerts("default", 10).await.unwrap();
+    assert_eq!(undelivered.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[1]]);
+
+    store.ensure_tenant("other", "Other").await.unwrap();
+    assert!(store.alert_attempts("other", ids[0]).await.unwrap().is_empty());
+    let foreign = NewAlertAttempt {
+        alert_id: ids[1],
+        channel: "email".into(),
+        ok: true,
+        detail: "250".into(),
+        at,
+    };
+    assert!(
+        matches!(
+            store.record_alert_attempt("other", &foreign).await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "a tenant cannot log attempts on another tenant's alert"
     );
 }

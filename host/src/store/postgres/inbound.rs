@@ -6,7 +6,9 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 use super::touched;
-use crate::domain::model::{Alert, InboundMessage, InboxCursor, NewAlert, NewInboundMessage};
+use crate::domain::model::{
+    Alert, AlertAttempt, InboundMessage, InboxCursor, NewAlert, NewAlertAttempt, NewInboundMessage,
+};
 use crate::store::shared::{inbound_message_id, to_u32};
 use crate::store::{Insertion, StoreError, StoreResult};
 
@@ -216,15 +218,23 @@ pub(super) async fn mark_alert_delivered(pool: &PgPool, tenant: &str, id: i64, a
     touched(result, "alert", id)
 }
 
-pub(super) async fn list_alerts(pool: &PgPool, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
-    let rows = sqlx::query(
+/// Alerts matching `filter` (a fixed SQL condition), in `order`.
+pub(super) async fn list_alerts_where(
+    pool: &PgPool,
+    tenant: &str,
+    filter: &str,
+    order: &str,
+    limit: u32,
+) -> StoreResult<Vec<Alert>> {
+    let sql = format!(
         "SELECT id, tenant_id, idempotency_key, kind, lead_id, payload, created_at, delivered_at \
-         FROM alerts WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
-    )
-    .bind(tenant)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+         FROM alerts WHERE tenant_id = $1 AND {filter} ORDER BY {order} LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(Alert {
@@ -238,6 +248,47 @@ pub(super) async fn list_alerts(pool: &PgPool, tenant: &str, limit: u32) -> Stor
                 },
                 created_at: row.try_get("created_at")?,
                 delivered_at: row.try_get("delivered_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn record_alert_attempt(pool: &PgPool, tenant: &str, a: &NewAlertAttempt) -> StoreResult<()> {
+    let result = sqlx::query(
+        "INSERT INTO alert_attempts (tenant_id, alert_id, channel, ok, detail, attempted_at) \
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM alerts WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(tenant)
+    .bind(a.alert_id)
+    .bind(&a.channel)
+    .bind(a.ok)
+    .bind(&a.detail)
+    .bind(a.at)
+    .execute(pool)
+    .await?;
+    touched(result, "alert", a.alert_id)
+}
+
+pub(super) async fn alert_attempts(pool: &PgPool, tenant: &str, alert_id: i64) -> StoreResult<Vec<AlertAttempt>> {
+    let rows = sqlx::query(
+        "SELECT id, alert_id, channel, ok, detail, attempted_at FROM alert_attempts \
+         WHERE tenant_id = $1 AND alert_id = $2 ORDER BY id",
+    )
+    .bind(tenant)
+    .bind(alert_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AlertAttempt {
+                id: row.try_get("id")?,
+                attempt: NewAlertAttempt {
+                    alert_id: row.try_get("alert_id")?,
+                    channel: row.try_get("channel")?,
+                    ok: row.try_get("ok")?,
+                    detail: row.try_get("detail")?,
+                    at: row.try_get("attempted_at")?,
+                },
             })
         })
         .collect()

@@ -22,9 +22,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{
-    Alert, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor, Lead, LeadEnrichment,
-    LeadTransition, Lease, NewAlert, NewCampaign, NewCycleReport, NewInboundMessage, NewLead, NewOutboundEmail,
-    NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind, SuppressionReason, Tenant,
+    Alert, AlertAttempt, Campaign, CampaignStatus, CycleReportRecord, EmailState, InboundMessage, InboxCursor, Lead,
+    LeadEnrichment, LeadTransition, Lease, NewAlert, NewAlertAttempt, NewCampaign, NewCycleReport, NewInboundMessage,
+    NewLead, NewOutboundEmail, NewPluginVersion, OutboundEmail, PluginVersionRecord, Suppression, SuppressionKind,
+    SuppressionReason, Tenant,
 };
 use crate::store::{
     Backend, BatchOutcome, EnrichmentUpdate, InsertOutcome, Insertion, ScoreUpdate, Store, StoreError, StoreResult,
@@ -252,6 +253,19 @@ impl Store for PostgresStore {
     async fn mark_email_uncertain(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
         outbound::mark_uncertain(&self.pool, tenant, id, note).await
     }
+    async fn requeue_email(&self, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
+        outbound::requeue(&self.pool, tenant, id, note).await
+    }
+    async fn resolve_uncertain_email(
+        &self,
+        tenant: &str,
+        id: i64,
+        sent: bool,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        outbound::resolve_uncertain(&self.pool, tenant, id, sent, note, at).await
+    }
     async fn mark_stale_sending_uncertain(&self, tenant: &str, attempted_before: DateTime<Utc>) -> StoreResult<u64> {
         outbound::mark_stale_uncertain(&self.pool, tenant, attempted_before).await
     }
@@ -313,11 +327,20 @@ impl Store for PostgresStore {
     async fn insert_alert(&self, tenant: &str, alert: &NewAlert) -> StoreResult<Insertion> {
         inbound::insert_alert(&self.pool, tenant, alert).await
     }
+    async fn record_alert_attempt(&self, tenant: &str, attempt: &NewAlertAttempt) -> StoreResult<()> {
+        inbound::record_alert_attempt(&self.pool, tenant, attempt).await
+    }
+    async fn alert_attempts(&self, tenant: &str, alert_id: i64) -> StoreResult<Vec<AlertAttempt>> {
+        inbound::alert_attempts(&self.pool, tenant, alert_id).await
+    }
+    async fn undelivered_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
+        inbound::list_alerts_where(&self.pool, tenant, "delivered_at IS NULL", "id", limit).await
+    }
     async fn mark_alert_delivered(&self, tenant: &str, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         inbound::mark_alert_delivered(&self.pool, tenant, id, at).await
     }
     async fn list_alerts(&self, tenant: &str, limit: u32) -> StoreResult<Vec<Alert>> {
-        inbound::list_alerts(&self.pool, tenant, limit).await
+        inbound::list_alerts_where(&self.pool, tenant, "TRUE", "id DESC", limit).await
     }
 
     async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {

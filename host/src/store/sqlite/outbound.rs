@@ -201,6 +201,52 @@ pub(super) async fn mark_uncertain(pool: &SqlitePool, tenant: &str, id: i64, not
     .await
 }
 
+pub(super) async fn requeue(pool: &SqlitePool, tenant: &str, id: i64, note: &str) -> StoreResult<()> {
+    change_state(
+        pool,
+        tenant,
+        id,
+        "error = $3, attempted_at = NULL",
+        &[EmailState::Sending],
+        EmailState::Queued,
+        Some(BindValue::Text(note)),
+    )
+    .await
+}
+
+pub(super) async fn resolve_uncertain(
+    pool: &SqlitePool,
+    tenant: &str,
+    id: i64,
+    sent: bool,
+    note: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if sent {
+        change_state(
+            pool,
+            tenant,
+            id,
+            "sent_at = $3",
+            &[EmailState::Uncertain],
+            EmailState::Sent,
+            Some(BindValue::Millis(ms(at))),
+        )
+        .await
+    } else {
+        change_state(
+            pool,
+            tenant,
+            id,
+            "error = $3",
+            &[EmailState::Uncertain],
+            EmailState::Failed,
+            Some(BindValue::Text(note)),
+        )
+        .await
+    }
+}
+
 pub(super) async fn mark_stale_uncertain(
     pool: &SqlitePool,
     tenant: &str,

@@ -1,0 +1,180 @@
+//! `cam serve`: the web endpoint of one-click unsubscribe links.
+//!
+//! - `POST <prefix>/<token>` (what mail clients send for RFC 8058
+//!   `List-Unsubscribe-Post: List-Unsubscribe=One-Click`) suppresses the
+//!   address at once: no login, and repeating it changes nothing.
+//! - `GET <prefix>/<token>` only shows a page with a button that POSTs:
+//!   link scanners and previews fetch every URL in a message, and must not
+//!   unsubscribe anyone.
+//! - `GET /healthz` answers `ok` for load balancers.
+//!
+//! Put it behind an HTTPS reverse proxy at the `unsubscribe_url` of
+//! `cam.toml`; `<prefix>` is that URL's path (`/unsubscribe` by default).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use clap::Args;
+
+use crate::config::Config;
+use crate::domain::model::{SuppressionKind, SuppressionReason};
+use crate::mail::unsubscribe::{TokenError, UnsubscribeLinks};
+use crate::store::Store;
+
+/// `cam serve` arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CAM_LISTEN")]
+    pub listen: SocketAddr,
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+struct AppState {
+    store: Arc<dyn Store>,
+    links: Arc<UnsubscribeLinks>,
+}
+
+/// The path prefix of the unsubscribe links (`/unsubscribe`, or the path
+/// of a configured `unsubscribe_url`).
+pub fn path_prefix(unsubscribe_url: Option<&str>) -> anyhow::Result<String> {
+    let Some(url) = unsubscribe_url else {
+        return Ok("/unsubscribe".to_string());
+    };
+    let parsed = url::Url::parse(url).with_context(|| format!("unsubscribe_url {url:?} is not a URL"))?;
+    let path = parsed.path().trim_end_matches('/').to_string();
+    if path.is_empty() {
+        anyhow::bail!("unsubscribe_url {url:?} needs a path, such as https://go.example.com/unsubscribe");
+    }
+    Ok(path)
+}
+
+/// The router: unsubscribe pages under `prefix`, and `/healthz`.
+pub fn router(store: Arc<dyn Store>, links: Arc<UnsubscribeLinks>, prefix: &str) -> Router {
+    Router::new()
+        .route(&format!("{prefix}/{{token}}"), get(confirm_page).post(unsubscribe))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(AppState { store, links })
+}
+
+/// Runs `cam serve` until Ctrl-C.
+pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::store::open(config.database_url()).await?;
+    let key = UnsubscribeLinks::load_or_create_key(&config.unsubscribe_key_file())?;
+    let links = Arc::new(UnsubscribeLinks::new(key, config.mail.unsubscribe_url.clone()));
+    let prefix = path_prefix(config.mail.unsubscribe_url.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "serving one-click unsubscribe on http://{}{prefix}/<token>; Ctrl-C stops",
+        listener.local_addr()?
+    );
+    axum::serve(listener, router(store, links, &prefix))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the web server failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+         <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\"><h1>{title}</h1>{body}</body></html>"
+    );
+    (status, Html(html)).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn invalid(e: TokenError) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Invalid link",
+        &format!(
+            "<p>{}. Reply to the email with “unsubscribe” instead.</p>",
+            escape(&e.to_string())
+        ),
+    )
+}
+
+/// GET: confirm first; never unsubscribes.
+async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.links.verify(&token) {
+        Ok(request) => page(
+            StatusCode::OK,
+            "Unsubscribe",
+            &format!(
+                "<p>Stop all further emails to <b>{}</b>?</p>\
+                 <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+                 <button type=\"submit\">Unsubscribe</button></form>",
+                escape(&request.address)
+            ),
+        ),
+        Err(e) => invalid(e),
+    }
+}
+
+/// POST: the one-click unsubscribe itself (idempotent).
+async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let request = match state.links.verify(&token) {
+        Ok(request) => request,
+        Err(e) => return invalid(e),
+    };
+    let suppressed = state
+        .store
+        .add_suppression(
+            &request.tenant,
+            SuppressionKind::Address,
+            &request.address,
+            SuppressionReason::Unsubscribe,
+            "one-click unsubscribe (List-Unsubscribe-Post)",
+        )
+        .await;
+    match suppressed {
+        Ok(()) => {
+            tracing::info!(tenant = %request.tenant, "one-click unsubscribe");
+            page(
+                StatusCode::OK,
+                "Unsubscribed",
+                &format!("<p>{} will get no more emails from us.</p>", escape(&request.address)),
+            )
+        }
+        Err(e) => {
+            tracing::error!(tenant = %request.tenant, error = %e, "cannot record an unsubscribe");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "<p>We could not record your request just now. Please try again in a minute.</p>",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_prefix_comes_from_the_configured_url() {
+        assert_eq!(path_prefix(None).expect("default"), "/unsubscribe");
+        assert_eq!(path_prefix(Some("https://go.example.com/u/")).expect("custom"), "/u");
+        assert!(path_prefix(Some("https://go.example.com")).is_err());
+    }
+}

@@ -1,0 +1,446 @@
+//! Live sending: SMTP with lettre, one reused connection per mailbox.
+//!
+//! The transaction is driven step by step (MAIL, RCPT, DATA, then the
+//! message) so every failure can be placed exactly:
+//!
+//! | where it failed | what it means | result |
+//! |---|---|---|
+//! | connect, TLS, login | the email is not at fault | retried, then [`SendError::Deferred`] (stays queued) |
+//! | a 4xx reply anywhere | the server asks to try later | retried with backoff, then `Deferred` |
+//! | a 5xx reply | the server refused this message | [`SendError::NotSent`] with its reply (FAILED) |
+//! | no reply after the message's final dot | the server may have accepted it | [`SendError::Uncertain`], never re-sent |
+//!
+//! Each mailbox is paced: a minimum gap between two sends plus a random
+//! jitter, so a burst of queued emails does not look like a burst.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::Address;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use rand::Rng as _;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::message::verp_address;
+use super::secret::{Secret, SecretSource};
+use super::tls::Security;
+use super::{OutgoingMessage, SendError, Sender};
+
+/// One `[[mail.smtp]]` entry of `cam.toml`: how a mailbox sends.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The sending address this entry is for, or `"*"` for every mailbox
+    /// without an entry of its own.
+    pub mailbox: String,
+    /// Server host name.
+    pub host: String,
+    /// Server port; by default 465 for `tls`, 587 for `starttls`, 25 for `plain`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `tls`, `starttls` or `plain` (loopback only).
+    pub security: Security,
+    /// Login name; without one, no AUTH is attempted.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Where the password comes from: `password = { env = "CAM_SMTP_PASSWORD" }`
+    /// or `{ file = "smtp.pw" }`.
+    #[serde(default)]
+    pub password: SecretSource,
+    /// Extra CA certificate (PEM) for a server with a private CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The name sent in EHLO; by default the mailbox's domain.
+    #[serde(default)]
+    pub hello_name: Option<String>,
+    /// Least time between two sends from this mailbox, in milliseconds.
+    #[serde(default = "default_min_gap_ms")]
+    pub min_gap_ms: u64,
+    /// Up to this much random extra time on top of the gap.
+    #[serde(default = "default_jitter_ms")]
+    pub jitter_ms: u64,
+    /// Deadline for connecting and for each server reply, in seconds.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Tries per message for temporary (4xx, connection) failures.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Wait before the second try; doubled for each further one.
+    #[serde(default = "default_retry_backoff_ms")]
+    pub retry_backoff_ms: u64,
+    /// Send with a per-message envelope sender (`anna+cam-…@domain`), so a
+    /// bounce that quotes nothing still names the email it is about.
+    #[serde(default)]
+    pub verp: bool,
+}
+
+fn default_min_gap_ms() -> u64 {
+    2_000
+}
+fn default_jitter_ms() -> u64 {
+    3_000
+}
+fn default_timeout_secs() -> u64 {
+    30
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_retry_backoff_ms() -> u64 {
+    1_000
+}
+
+impl SmtpConfig {
+    /// The port in effect.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            Security::Tls => 465,
+            Security::Starttls => 587,
+            Security::Plain => 25,
+        })
+    }
+}
+
+/// Where a mailbox's connection is, and when it may send next.
+struct MailboxState {
+    connection: Option<AsyncSmtpConnection>,
+    next_send: Option<Instant>,
+}
+
+/// One configured mailbox, ready to send.
+struct MailboxTransport {
+    config: SmtpConfig,
+    password: Option<Secret>,
+    ca_file: Option<PathBuf>,
+    state: Mutex<MailboxState>,
+}
+
+/// Why one try failed.
+enum TryError {
+    /// Try again (4xx, connection trouble).
+    Temporary(String),
+    /// The server refused; do not retry.
+    Refused(String),
+    /// The message may have been accepted.
+    Uncertain(String),
+    /// The connection was gone before MAIL FROM got an answer (a reused
+    /// connection the server closed while idle): nothing was sent.
+    Stale(String),
+}
+
+/// Sends through SMTP servers, one reused connection per mailbox.
+pub struct SmtpSender {
+    mailboxes: HashMap<String, MailboxTransport>,
+}
+
+impl std::fmt::Debug for SmtpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSender")
+            .field("mailboxes", &self.describe())
+            .finish()
+    }
+}
+
+impl SmtpSender {
+    /// A sender for `configs`, reading each password now so a missing one
+    /// is an error at start, not at the first send. `base` resolves
+    /// relative file paths.
+    pub fn new(configs: &[SmtpConfig], base: &Path) -> anyhow::Result<Self> {
+        let mut mailboxes = HashMap::new();
+        for config in configs {
+            config.security.check_host(&config.host)?;
+            let key = config.mailbox.trim().to_lowercase();
+            let what = format!("the SMTP password of mailbox {key}");
+            let password = config.password.read(base, &what)?;
+            if config.username.is_some() && password.is_none() {
+                anyhow::bail!(
+                    "mailbox {key} has an SMTP username but no password source (password = {{ env = \"…\" }})"
+                );
+            }
+            let ca_file = config
+                .ca_file
+                .as_ref()
+                .map(|p| if p.is_absolute() { p.clone() } else { base.join(p) });
+            let transport = MailboxTransport {
+                config: config.clone(),
+                password,
+                ca_file,
+                state: Mutex::new(MailboxState {
+                    connection: None,
+                    next_send: None,
+                }),
+            };
+            if mailboxes.insert(key.clone(), transport).is_some() {
+                anyhow::bail!("two [[mail.smtp]] entries for mailbox {key}");
+            }
+        }
+        if mailboxes.is_empty() {
+            anyhow::bail!("no [[mail.smtp]] entries: a live campaign needs at least one");
+        }
+        Ok(Self { mailboxes })
+    }
+
+    fn transport_for(&self, mailbox: &str) -> Option<&MailboxTransport> {
+        self.mailboxes
+            .get(&mailbox.trim().to_lowercase())
+            .or_else(|| self.mailboxes.get("*"))
+    }
+
+    /// Closes every open connection politely (QUIT).
+    pub async fn close(&self) {
+        for transport in self.mailboxes.values() {
+            if let Some(mut connection) = transport.state.lock().await.connection.take() {
+                let _ = connection.quit().await;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Sender for SmtpSender {
+    fn describe(&self) -> String {
+        let mut servers: Vec<String> = self
+            .mailboxes
+            .values()
+            .map(|t| format!("{}:{}", t.config.host, t.config.port()))
+            .collect();
+        servers.sort();
+        servers.dedup();
+        format!("smtp {}", servers.join(", "))
+    }
+
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
+        let transport = self.transport_for(&message.from).ok_or_else(|| {
+            SendError::Deferred(format!(
+                "no [[mail.smtp]] entry for mailbox {} (and no \"*\" entry) in cam.toml",
+                message.from
+            ))
+        })?;
+        let mut state = transport.state.lock().await;
+        if let Some(at) = state.next_send {
+            tokio::time::sleep_until(at).await;
+        }
+        let config = &transport.config;
+        let mut last = String::new();
+        for attempt in 1..=config.max_attempts.max(1) {
+            if attempt > 1 {
+                let backoff = config.retry_backoff_ms.saturating_mul(1 << (attempt - 2).min(16));
+                tokio::time::sleep(Duration::from_millis(backoff)).await;
+            }
+            let outcome = transport.try_once(&mut state, message).await;
+            if !matches!(outcome, Err(TryError::Temporary(_) | TryError::Stale(_))) {
+                // Pace after anything that reached the server's verdict.
+                let jitter = if config.jitter_ms > 0 {
+                    rand::thread_rng().gen_range(0..=config.jitter_ms)
+                } else {
+                    0
+                };
+                state.next_send = Some(Instant::now() + Duration::from_millis(config.min_gap_ms + jitter));
+            }
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(TryError::Refused(reply)) => return Err(SendError::NotSent(reply)),
+                Err(TryError::Uncertain(why)) => return Err(SendError::Uncertain(why)),
+                Err(TryError::Temporary(why) | TryError::Stale(why)) => last = why,
+            }
+        }
+        Err(SendError::Deferred(format!(
+            "{last} (gave up after {} tries; stays queued for the next cycle)",
+            config.max_attempts.max(1)
+        )))
+    }
+}
+
+impl MailboxTransport {
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.config.timeout_secs.max(1))
+    }
+
+    fn server(&self) -> String {
+        format!("{}:{}", self.config.host, self.config.port())
+    }
+
+    fn hello_name(&self) -> ClientId {
+        let name = self
+            .config
+            .hello_name
+            .clone()
+            .or_else(|| self.config.mailbox.rsplit_once('@').map(|(_, d)| d.to_string()))
+            .unwrap_or_else(|| "localhost".to_string());
+        ClientId::Domain(name)
+    }
+
+    fn tls_parameters(&self) -> Result<TlsParameters, String> {
+        let mut builder = TlsParameters::builder(self.config.host.clone());
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+            let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                .map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        builder
+            .build_rustls()
+            .map_err(|e| format!("TLS setup for {}: {e}", self.server()))
+    }
+
+    /// A fresh, greeted, secured and logged-in connection.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let hello = self.hello_name();
+        let implicit = match self.config.security {
+            Security::Tls => Some(self.tls_parameters()?),
+            _ => None,
+        };
+        let server = self.server();
+        let mut connection = tokio::time::timeout(
+            self.timeout(),
+            AsyncSmtpConnection::connect_tokio1(
+                (self.config.host.as_str(), self.config.port()),
+                Some(self.timeout()),
+                &hello,
+                implicit,
+                None,
+            ),
+        )
+        .await
+        .map_err(|_| format!("no answer from {server} within {:?}", self.timeout()))?
+        .map_err(|e| format!("cannot connect to {server}: {e}"))?;
+        if self.config.security == Security::Starttls {
+            if !connection.can_starttls() {
+                connection.abort().await;
+                return Err(format!(
+                    "{server} does not offer STARTTLS; refusing to log in in the clear"
+                ));
+            }
+            let parameters = self.tls_parameters()?;
+            connection
+                .starttls(parameters, &hello)
+                .await
+                .map_err(|e| format!("STARTTLS with {server} failed: {e}"))?;
+        }
+        if let (Some(user), Some(password)) = (&self.config.username, &self.password) {
+            let credentials = Credentials::new(user.clone(), password.expose().to_string());
+            let login = connection.auth(&[Mechanism::Plain, Mechanism::Login], &credentials);
+            match tokio::time::timeout(self.timeout(), login).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    connection.abort().await;
+                    return Err(format!("{server} refused the login of {user}: {e}"));
+                }
+                Err(_) => return Err(format!("{server} did not answer the login within {:?}", self.timeout())),
+            }
+        }
+        Ok(connection)
+    }
+
+    async fn try_once(&self, state: &mut MailboxState, message: &OutgoingMessage) -> Result<(), TryError> {
+        let reused = state.connection.is_some();
+        let mut connection = match state.connection.take().filter(|c| !c.has_broken()) {
+            Some(c) => c,
+            None => self.connect().await.map_err(TryError::Temporary)?,
+        };
+        let mut result = self.transaction(&mut connection, message).await;
+        if reused && matches!(result, Err(TryError::Stale(_))) {
+            // The server closed the idle connection: reconnect once, at no
+            // cost to the retry budget.
+            connection.abort().await;
+            connection = self.connect().await.map_err(TryError::Temporary)?;
+            result = self.transaction(&mut connection, message).await;
+        }
+        if result.is_ok() {
+            state.connection = Some(connection);
+        } else {
+            connection.abort().await;
+        }
+        result
+    }
+
+    /// MAIL, RCPT, DATA and the message on an open connection.
+    async fn transaction(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        message: &OutgoingMessage,
+    ) -> Result<(), TryError> {
+        let envelope_from = if self.config.verp {
+            verp_address(&message.from, &message.message_id)
+        } else {
+            message.from.clone()
+        };
+        let from: Address = envelope_from
+            .parse()
+            .map_err(|e| TryError::Refused(format!("invalid sender address {envelope_from:?}: {e}")))?;
+        let to: Address = message
+            .to
+            .parse()
+            .map_err(|e| TryError::Refused(format!("invalid recipient address {:?}: {e}", message.to)))?;
+        let mut options = Vec::new();
+        let info = connection.server_info();
+        if !message.raw.is_ascii() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(TryError::Refused(format!(
+                    "{} does not accept 8-bit messages (no 8BITMIME)",
+                    self.server()
+                )));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        if !envelope_from.is_ascii() || !message.to.is_ascii() {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(TryError::Refused(format!(
+                    "{} does not accept non-ASCII addresses (no SMTPUTF8)",
+                    self.server()
+                )));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        let timeout = self.timeout();
+        let before_data = |what: &'static str| {
+            move |e: lettre::transport::smtp::Error| {
+                if e.is_permanent() {
+                    TryError::Refused(format!("{what}: {e}"))
+                } else {
+                    TryError::Temporary(format!("{what}: {e}"))
+                }
+            }
+        };
+        let step = |what: &'static str| move |_| TryError::Temporary(format!("{what}: no reply within {timeout:?}"));
+        tokio::time::timeout(timeout, connection.command(Mail::new(Some(from), options)))
+            .await
+            .map_err(step("MAIL FROM"))?
+            .map_err(|e| {
+                if e.status().is_none() {
+                    TryError::Stale(format!("MAIL FROM: {e}"))
+                } else {
+                    before_data("MAIL FROM")(e)
+                }
+            })?;
+        tokio::time::timeout(timeout, connection.command(Rcpt::new(to, vec![])))
+            .await
+            .map_err(step("RCPT TO"))?
+            .map_err(before_data("RCPT TO"))?;
+        tokio::time::timeout(timeout, connection.command(Data))
+            .await
+            .map_err(step("DATA"))?
+            .map_err(before_data("DATA"))?;
+        // From here on, silence may mean the server kept the message.
+        match tokio::time::timeout(timeout, connection.message(&message.raw)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => Err(TryError::Refused(format!("after the message: {e}"))),
+            Ok(Err(e)) if e.is_transient() => Err(TryError::Temporary(format!("after the message: {e}"))),
+            Ok(Err(e)) => Err(TryError::Uncertain(format!(
+                "the connection to {} failed after the message was transmitted ({e}); the server may have accepted it",
+                self.server()
+            ))),
+            Err(_) => Err(TryError::Uncertain(format!(
+                "{} did not confirm the message within {timeout:?}; it may have been accepted",
+                self.server()
+            ))),
+        }
+    }
+}
