@@ -289,6 +289,10 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
         .expect("ana's email arrived");
     let text = to_ana.text();
     let message_id = header(&text, "Message-ID").expect("Message-ID").to_string();
+    assert!(
+        text.ends_with("\r\n") && !text.ends_with("\r\n\r\n"),
+        "arrives byte for byte"
+    );
     let stored = live.email_to("ana@acme.example").await;
     assert_eq!(stored.state, EmailState::Sent);
     assert_eq!(
@@ -334,8 +338,7 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
         let text = to_eve.text();
         let mailto = header(&text, "List-Unsubscribe").expect("header").to_string();
         let start = mailto.find("subject=").expect("subject") + "subject=".len();
-        let token = mailto[start..].split('>').next().expect("token").replace("%20", " ");
-        token
+        mailto[start..].split('>').next().expect("token").replace("%20", " ")
     };
     imap.append(
         "INBOX",
@@ -346,6 +349,10 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
         .as_bytes(),
     )
     .await;
+    for n in 0..3 {
+        imap.append("INBOX", soft_bounce(n, "tempfail.cy@corp.example").as_bytes())
+            .await;
+    }
     imap.append(
         "INBOX",
         b"From: stranger@nowhere.example\r\nSubject: hello?\r\nMessage-ID: <stranger@nowhere.example>\r\n\r\nwho are you\r\n",
@@ -354,7 +361,7 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
 
     // Cycle 2: the inbox step reads them, classify labels them, alert fires.
     let report = live.cycle(T1);
-    assert_eq!(count(&report, "inbox", "stored"), 4, "{report:#}");
+    assert_eq!(count(&report, "inbox", "stored"), 7, "{report:#}");
     assert_eq!(
         count(&report, "inbox", "unmatched"),
         1,
@@ -431,15 +438,29 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
         1
     );
     // The messages stay unread in the mailbox for humans.
-    assert_eq!(imap.messages("INBOX").await.len(), 4);
+    assert_eq!(imap.messages("INBOX").await.len(), 7);
     assert_eq!(
         live.store
             .inbox_cursor(TENANT, "imap:main/INBOX")
             .await
             .expect("store")
             .map(|c| c.last_uid),
-        Some(4)
+        Some(7)
     );
+}
+
+/// A delivery status notification: mailbox full (4.2.2), a soft bounce.
+fn soft_bounce(n: usize, recipient: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.corp.example>\r\nTo: anna@outreach.example.com\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-{n}@mx.corp.example>\r\n\
+         Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mailbox is full.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.corp.example\r\n\r\n\
+         Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 4.2.2\r\n\
+         Diagnostic-Code: smtp; 452 4.2.2 Mailbox full\r\n\r\n--B--\r\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -740,11 +761,14 @@ async fn cam_serve_unsubscribes_on_post_only_and_idempotently() {
     assert!(store.is_suppressed(TENANT, "jo@acme.example").await.expect("store"));
     assert_eq!(store.list_suppressions(TENANT).await.expect("store").len(), 1);
 
-    // A forged token is refused with a clear page.
-    let forged = path.replace(|c: char| c == 'A', "B");
-    let forged = if forged == path { format!("{path}x") } else { forged };
+    // A token signed with another key is refused with a clear page.
+    let forger = cam::mail::unsubscribe::UnsubscribeLinks::new(vec![9; 32], None);
+    let forged = forger.links(TENANT, "ceo@acme.example", "anna@outreach.example").https;
+    let forged = forged.trim_start_matches("https://outreach.example");
     let refused = client.post(format!("{base}{forged}")).send().await.expect("POST");
     assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.expect("body").contains("not valid"));
+    assert!(!store.is_suppressed(TENANT, "ceo@acme.example").await.expect("store"));
     let _ = server.kill();
     let _ = server.wait();
 }

@@ -327,6 +327,8 @@ pub enum SuppressionReason {
     HardBounce,
     /// The recipient reported spam.
     Complaint,
+    /// Too many temporary delivery failures in a row.
+    SoftBounces,
     /// An operator added it.
     Manual,
 }
@@ -338,6 +340,7 @@ impl SuppressionReason {
             SuppressionReason::Unsubscribe => "UNSUBSCRIBE",
             SuppressionReason::HardBounce => "HARD_BOUNCE",
             SuppressionReason::Complaint => "COMPLAINT",
+            SuppressionReason::SoftBounces => "SOFT_BOUNCES",
             SuppressionReason::Manual => "MANUAL",
         }
     }
@@ -348,6 +351,7 @@ impl SuppressionReason {
             "UNSUBSCRIBE" => Some(SuppressionReason::Unsubscribe),
             "HARD_BOUNCE" => Some(SuppressionReason::HardBounce),
             "COMPLAINT" => Some(SuppressionReason::Complaint),
+            "SOFT_BOUNCES" => Some(SuppressionReason::SoftBounces),
             "MANUAL" => Some(SuppressionReason::Manual),
             _ => None,
         }

@@ -429,7 +429,10 @@ impl MailboxTransport {
             .map_err(step("DATA"))?
             .map_err(before_data("DATA"))?;
         // From here on, silence may mean the server kept the message.
-        match tokio::time::timeout(timeout, connection.message(&message.raw)).await {
+        // lettre ends DATA with CRLF.CRLF itself: hand over the message
+        // without its final line break so it arrives byte for byte.
+        let body = message.raw.strip_suffix(b"\r\n").unwrap_or(&message.raw);
+        match tokio::time::timeout(timeout, connection.message(body)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) if e.is_permanent() => Err(TryError::Refused(format!("after the message: {e}"))),
             Ok(Err(e)) if e.is_transient() => Err(TryError::Temporary(format!("after the message: {e}"))),

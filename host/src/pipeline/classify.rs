@@ -14,7 +14,7 @@
 //! | unsubscribe | address suppressed, → LOST |
 //! | out-of-office | next step deferred to the return date (a week when none is given) |
 //! | bounce (hard) | address suppressed, → DEAD |
-//! | bounce (soft) | counted only; the next step still goes (no repeated-soft-bounce threshold yet) |
+//! | bounce (soft) | counted; the next step still goes; after `SOFT_BOUNCE_LIMIT` soft bounces: suppressed, → DEAD |
 //! | bounce (block, 5.7.x) | stored as `bounce-block`, counted as a bounce and in the report's `blocked`; the address is not suppressed |
 //! | complaint (feedback loop) | stored as `complaint`: the complaining address suppressed, counted, → LOST |
 //! | referral | the referred address becomes a NEW lead; the sequence to this one stops |
@@ -55,6 +55,9 @@ const CLASSIFIER_HEADERS: &[&str] = &[
 const HOST: &str = "host";
 /// The reason prefix of a spam complaint (labelled `unsubscribe`).
 const COMPLAINT: &str = "spam complaint";
+/// Soft bounces of one address before it is suppressed.
+pub const SOFT_BOUNCE_LIMIT: u64 = 3;
+
 /// The reason prefix of a 5.7.x block (labelled a soft bounce).
 const BLOCKED: &str = "blocked by policy";
 
@@ -379,12 +382,29 @@ async fn apply(
                     .await?;
             }
         }
-        // Soft bounces and 5.7.x blocks are counted only: the address is
-        // not suppressed (no repeated-soft-bounce threshold yet).
+        // A 5.7.x block says the sender is blocked, not that the address is
+        // bad: counted (a sender-health signal), never suppressed. A soft
+        // bounce leaves the sequence going (the next step is the retry)
+        // until the address has bounced softly SOFT_BOUNCE_LIMIT times.
         ReplyLabel::Bounce(BounceKind::Soft) => {
             counters.record(step, |c| c.bounced += 1);
             if is_block(verdict) {
                 report.add("blocked", 1);
+                return Ok(());
+            }
+            let soft = ctx
+                .store
+                .count_inbound_labelled(&ctx.tenant, lead.id, "bounce-soft")
+                .await
+                .map_err(|e| e.to_string())?;
+            if soft >= SOFT_BOUNCE_LIMIT {
+                let note = format!("{soft} soft bounces, the last: {}", verdict.reason);
+                suppress(ctx, &lead.fields.email, SuppressionReason::SoftBounces, &note).await?;
+                report.add("suppressed", 1);
+                stop(ctx).await?;
+                if !lead.state.is_final() && lead.state != LeadState::Interested {
+                    ctx.move_lead(lead, LeadState::Dead, &note, by).await?;
+                }
             }
         }
         ReplyLabel::OutOfOffice(date) => {

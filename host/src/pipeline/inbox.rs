@@ -7,8 +7,6 @@
 //! A message whose subject carries a valid unsubscribe token (the `mailto:`
 //! target of `List-Unsubscribe`) suppresses that address right here.
 
-use sha2::Digest as _;
-
 use super::context::CycleContext;
 use super::report::StepReport;
 use crate::domain::model::{NewInboundMessage, SuppressionKind, SuppressionReason};
@@ -28,14 +26,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         Err(e) => return report.failed("inbox", format!("{e:#}")),
     };
     for message in fetched {
-        let mut parsed = parse(&message.raw).unwrap_or_default();
-        if parsed.message_id.is_empty() {
-            // Without a Message-ID, dedupe on the bytes instead: two
-            // different id-less messages must not collide.
-            let digest = sha2::Sha256::digest(&message.raw);
-            parsed.message_id = format!("<no-message-id.{}@cam.invalid>", hex::encode(&digest[..16]));
-            report.add("without_message_id", 1);
-        }
+        // A message without a Message-ID is deduped on its bytes by the store.
+        let parsed = parse(&message.raw).unwrap_or_default();
         let new = NewInboundMessage {
             mailbox: message.mailbox.clone(),
             message_id: parsed.message_id.clone(),

@@ -331,6 +331,9 @@ pub trait Store: Send + Sync {
     /// oldest first: an alert still goes out after a crash between
     /// classifying a reply and alerting about it.
     async fn unalerted_positive_inbound(&self, tenant: &str, limit: u32) -> StoreResult<Vec<InboundMessage>>;
+    /// How many messages matched to `lead_id` carry `label` (e.g. how many
+    /// soft bounces an address has had).
+    async fn count_inbound_labelled(&self, tenant: &str, lead_id: i64, label: &str) -> StoreResult<u64>;
     /// Where polling of `mailbox` got to.
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>>;
     /// Advances (or resets, on a new UIDVALIDITY) the polling position.

@@ -292,6 +292,24 @@ async fn inbound_messages_dedupe_on_message_id_and_keep_raw_bytes(store: Arc<dyn
     assert_eq!(labelled.label.as_deref(), Some("interested"));
     assert_eq!(labelled.classifier_version.as_deref(), Some("classifier@sha:7"));
     assert!(labelled.alert_sent);
+    assert_eq!(
+        store
+            .count_inbound_labelled("default", lead, "interested")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .count_inbound_labelled("default", lead, "bounce-soft")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.count_inbound_labelled("other", lead, "interested").await.unwrap(),
+        0
+    );
     assert!(store.unmatched_inbound("default", 10).await.unwrap().is_empty());
     assert!(store.unlabeled_inbound("default", 10).await.unwrap().is_empty());
 

@@ -297,3 +297,15 @@ pub(super) async fn alert_attempts(pool: &SqlitePool, tenant: &str, alert_id: i6
         })
         .collect()
 }
+
+pub(super) async fn count_labelled(pool: &SqlitePool, tenant: &str, lead_id: i64, label: &str) -> StoreResult<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM inbound_messages WHERE tenant_id = $1 AND matched_lead_id = $2 AND label = $3",
+    )
+    .bind(tenant)
+    .bind(lead_id)
+    .bind(label)
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

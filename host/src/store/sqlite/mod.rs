@@ -358,6 +358,9 @@ impl Store for SqliteStore {
         let unalerted = "label = 'interested' AND alert_sent = 0 AND matched_lead_id IS NOT NULL";
         inbound::list_inbound(&self.pool, tenant, unalerted, limit).await
     }
+    async fn count_inbound_labelled(&self, tenant: &str, lead_id: i64, label: &str) -> StoreResult<u64> {
+        inbound::count_labelled(&self.pool, tenant, lead_id, label).await
+    }
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {
         inbound::inbox_cursor(&self.pool, tenant, mailbox).await
     }
