@@ -386,6 +386,8 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
     assert_eq!(unmatched.len(), 1);
     assert_eq!(unmatched[0].message.from_address, "stranger@nowhere.example");
     assert!(unmatched[0].message.mailbox.starts_with("imap:main/INBOX"));
+    let listed = live.cam(&["mail", "unmatched"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("stranger@nowhere.example"));
     assert_eq!(count(&report, "alert", "raised"), 1, "{report:#}");
     assert_eq!(count(&report, "alert", "delivered"), 1, "{report:#}");
 

@@ -5,9 +5,12 @@
 //!   [`SmtpServer::received`]. Faults are chosen by the recipient's local part:
 //!   `tempfail*` (451 twice per address, then accepted), `reject*` (550 at RCPT),
 //!   `datareject*` (554 after DATA), `cut*` (stored, then the connection is closed
-//!   with no reply to DATA).
+//!   with no reply to DATA). [`SmtpServer::start_tls`] serves STARTTLS (required)
+//!   or implicit TLS with a given certificate.
 //! - [`ImapServer`]: a throwaway Dovecot with one user and a Maildir in a temp dir,
 //!   plus helpers to seed and reshape folders over IMAP (async-imap).
+//!   [`ImapServer::start_tls`] requires TLS: STARTTLS on `port`, implicit TLS on
+//!   `tls_port`.
 //! - [`CuttingProxy`]: a TCP proxy that drops connections after the server has
 //!   sent N bytes (a server dying mid-fetch).
 //!
@@ -73,6 +76,21 @@ pub struct Received {
     pub rcpt_tos: Vec<String>,
     /// The DATA bytes exactly as received (CRLF line ends, dot-stuffing removed).
     pub raw: Vec<u8>,
+    /// Whether the session was encrypted (after STARTTLS, or implicit TLS).
+    pub tls: bool,
+    /// Whether the session had logged in with AUTH.
+    pub authenticated: bool,
+}
+
+/// One AUTH attempt the SMTP server saw (see [`SmtpServer::auth_attempts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthAttempt {
+    /// The SASL mechanism (`PLAIN`, `LOGIN`).
+    pub mechanism: String,
+    /// Whether the session was encrypted at the time.
+    pub tls: bool,
+    /// Whether the credentials were right.
+    pub success: bool,
 }
 
 impl Received {
@@ -108,6 +126,22 @@ impl SmtpServer {
     /// requires them before `MAIL FROM`.
     pub async fn start_with_auth(user: &str, pass: &str) -> SmtpServer {
         Self::spawn(&["--auth".to_string(), format!("{user}:{pass}")], false).await
+    }
+
+    /// Starts a TLS server with the PEM certificate chain `cert` and its key
+    /// `key`: with `implicit`, TLS from the first byte (SMTPS); otherwise
+    /// STARTTLS, advertised and required before `MAIL FROM`.
+    pub async fn start_tls(cert: &Path, key: &Path, implicit: bool) -> SmtpServer {
+        Self::spawn(&tls_args(cert, key, implicit), false).await
+    }
+
+    /// [`SmtpServer::start_tls`] that also requires AUTH PLAIN or LOGIN
+    /// before `MAIL FROM`. Over STARTTLS, AUTH is advertised and accepted only
+    /// after STARTTLS.
+    pub async fn start_tls_with_auth(cert: &Path, key: &Path, implicit: bool, user: &str, pass: &str) -> SmtpServer {
+        let mut args = tls_args(cert, key, implicit);
+        args.extend(["--auth".to_string(), format!("{user}:{pass}")]);
+        Self::spawn(&args, false).await
     }
 
     /// Starts a server that only counts accepted messages (for benchmarks): read
@@ -221,9 +255,31 @@ impl SmtpServer {
                         .filter_map(|r| r.as_str().map(str::to_string))
                         .collect(),
                     raw,
+                    tls: meta["tls"].as_bool().unwrap_or(false),
+                    authenticated: meta["authenticated"].as_bool().unwrap_or(false),
                 }
             })
             .collect()
+    }
+
+    /// Every AUTH attempt so far, in order (servers started with auth only).
+    /// The server records each one before it answers it.
+    pub fn auth_attempts(&self) -> Vec<AuthAttempt> {
+        read_to_string_lossy(&self.mail_dir().join("auth.jsonl"))
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|v| AuthAttempt {
+                mechanism: v["mechanism"].as_str().unwrap_or_default().to_string(),
+                tls: v["tls"].as_bool().unwrap_or(false),
+                success: v["success"].as_bool().unwrap_or(false),
+            })
+            .collect()
+    }
+
+    /// The server's stderr so far (TLS handshake failures land here), for
+    /// failure messages.
+    pub fn log(&self) -> String {
+        read_to_string_lossy(&self.log_path())
     }
 
     /// Waits (up to 20 s) until at least `n` messages were accepted and returns
@@ -286,6 +342,20 @@ impl SmtpServer {
     }
 }
 
+/// The `smtp_server.py` arguments for TLS.
+fn tls_args(cert: &Path, key: &Path, implicit: bool) -> Vec<String> {
+    let mut args = vec![
+        "--tls-cert".to_string(),
+        cert.display().to_string(),
+        "--tls-key".to_string(),
+        key.display().to_string(),
+    ];
+    if implicit {
+        args.push("--implicit-tls".to_string());
+    }
+    args
+}
+
 impl Drop for SmtpServer {
     fn drop(&mut self) {
         self.stop();
@@ -306,10 +376,20 @@ pub type ImapSession = async_imap::Session<TcpStream>;
 /// Run as root, Dovecot's own processes run as the `dovecot` user (mail
 /// storage) and `dovenull` (login), and the Maildir is owned by `dovecot`; run
 /// as another user, everything runs as that user.
+///
+/// [`ImapServer::start_tls`] makes a server that requires TLS (`ssl =
+/// required`): STARTTLS on `port`, implicit TLS on `tls_port`. Dovecot still
+/// counts a connection from 127.0.0.1 to 127.0.0.1 as secured, so the helpers
+/// here ([`ImapServer::append`], ...) keep logging in over plain TCP on `port`;
+/// [`ImapServer::logins`] tells which logins used TLS.
 #[derive(Debug)]
 pub struct ImapServer {
-    /// The IMAP port (plain text, no TLS) on 127.0.0.1.
+    /// The IMAP port on 127.0.0.1: plain text, or STARTTLS (required) for a
+    /// [`ImapServer::start_tls`] server.
     pub port: u16,
+    /// The implicit-TLS (IMAPS) port on 127.0.0.1 of a
+    /// [`ImapServer::start_tls`] server; 0 for a plain one.
+    pub tls_port: u16,
     /// The test user's login.
     pub user: String,
     /// The test user's password (AUTH PLAIN / LOGIN over plain text allowed).
@@ -317,6 +397,24 @@ pub struct ImapServer {
     dir: tempfile::TempDir,
     binary: PathBuf,
     child: Option<Child>,
+}
+
+/// One successful login, from Dovecot's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapLogin {
+    /// The user who logged in.
+    pub user: String,
+    /// Whether the connection was encrypted (STARTTLS or implicit TLS); a
+    /// plain-text login from loopback is logged as `secured` instead.
+    pub tls: bool,
+}
+
+/// The TLS part of a Dovecot config.
+struct DovecotTls<'a> {
+    cert: &'a Path,
+    key: &'a Path,
+    /// The implicit-TLS (IMAPS) port.
+    port: u16,
 }
 
 /// Who Dovecot's processes and mail files run as.
@@ -398,6 +496,17 @@ impl ImapServer {
     /// Starts Dovecot with a self-contained config in a fresh temp dir and waits
     /// until its port greets with `* OK`.
     pub async fn start() -> ImapServer {
+        Self::start_with(None).await
+    }
+
+    /// Starts a Dovecot that requires TLS (`ssl = required`) with the PEM
+    /// certificate chain `cert` and its key `key` (copied into the server's
+    /// dir): STARTTLS on `port`, implicit TLS (IMAPS) on `tls_port`.
+    pub async fn start_tls(cert: &Path, key: &Path) -> ImapServer {
+        Self::start_with(Some((cert, key))).await
+    }
+
+    async fn start_with(tls: Option<(&Path, &Path)>) -> ImapServer {
         let binary = find_dovecot();
         let id = dovecot_identity();
         let dir = tempfile::Builder::new().prefix("cam-imap").tempdir().expect("temp dir");
@@ -411,9 +520,20 @@ impl ImapServer {
         }
         let (user, password) = ("cam".to_string(), "cam-test-password".to_string());
         std::fs::write(root.join("passwd"), format!("{user}:{{PLAIN}}{password}\n")).expect("write passwd file");
+        // Dovecot's config process reads `ssl_cert = <file` as the user that
+        // started Dovecot (root, or ourselves), so private files are fine.
+        let tls_files = tls.map(|(cert, key)| {
+            let (cert_copy, key_copy) = (root.join("tls-cert.pem"), root.join("tls-key.pem"));
+            std::fs::copy(cert, &cert_copy)
+                .unwrap_or_else(|e| panic!("copy the TLS certificate {}: {e}", cert.display()));
+            std::fs::copy(key, &key_copy).unwrap_or_else(|e| panic!("copy the TLS key {}: {e}", key.display()));
+            std::fs::set_permissions(&key_copy, std::fs::Permissions::from_mode(0o600)).expect("chmod the TLS key");
+            (cert_copy, key_copy)
+        });
 
         let mut server = ImapServer {
             port: 0,
+            tls_port: 0,
             user,
             password,
             dir,
@@ -422,7 +542,20 @@ impl ImapServer {
         };
         for attempt in 1..=PORT_ATTEMPTS {
             server.port = free_port();
-            std::fs::write(server.conf_path(), dovecot_conf(&root, server.port, &id)).expect("write dovecot.conf");
+            let tls = tls_files.as_ref().map(|(cert, key)| {
+                server.tls_port = loop {
+                    let port = free_port();
+                    if port != server.port {
+                        break port;
+                    }
+                };
+                DovecotTls {
+                    cert,
+                    key,
+                    port: server.tls_port,
+                }
+            });
+            std::fs::write(server.conf_path(), dovecot_conf(&root, server.port, tls, &id)).expect("write dovecot.conf");
             match server.launch().await {
                 Ok(()) => return server,
                 Err(why) => {
@@ -475,6 +608,46 @@ impl ImapServer {
 
     fn conf_path(&self) -> PathBuf {
         self.dir.path().join("dovecot.conf")
+    }
+
+    /// Every successful IMAP login so far, in log order (Dovecot's log process
+    /// may write a line a moment after the login: see
+    /// [`ImapServer::wait_for_logins`]).
+    pub fn logins(&self) -> Vec<ImapLogin> {
+        read_to_string_lossy(&self.dir.path().join("dovecot.log"))
+            .lines()
+            .filter_map(|line| line.split_once("imap-login: Info: Login: ").map(|(_, rest)| rest))
+            .map(|rest| {
+                let fields: Vec<&str> = rest.split(", ").collect();
+                ImapLogin {
+                    user: fields
+                        .iter()
+                        .find_map(|f| f.strip_prefix("user=<")?.strip_suffix('>'))
+                        .unwrap_or_default()
+                        .to_string(),
+                    tls: fields.contains(&"TLS"),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until at least `n` logins are logged and returns all
+    /// of them; panics with the logs if they don't come.
+    pub async fn wait_for_logins(&self, n: usize) -> Vec<ImapLogin> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let logins = self.logins();
+            if logins.len() >= n {
+                return logins;
+            }
+            assert!(
+                Instant::now() <= deadline,
+                "{} IMAP login(s), not {n}, within {PATIENCE:?}: {logins:?}\n{}",
+                logins.len(),
+                self.logs()
+            );
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Dovecot's log and stderr, for failure messages.
@@ -741,9 +914,25 @@ async fn read_greeting(port: u16) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&line).trim_end().to_string())
 }
 
-/// A self-contained Dovecot config: IMAP only, no TLS, plain-text auth allowed,
-/// one passwd-file user, static userdb, everything inside `root`.
-fn dovecot_conf(root: &Path, port: u16, id: &DovecotIdentity) -> String {
+/// A self-contained Dovecot config: IMAP only, one passwd-file user, static
+/// userdb, everything inside `root`. Without `tls`: no TLS, plain-text auth
+/// allowed. With it: TLS required, STARTTLS on `port` and implicit TLS on
+/// `tls.port` (loopback connections still count as secured to Dovecot).
+fn dovecot_conf(root: &Path, port: u16, tls: Option<DovecotTls<'_>>, id: &DovecotIdentity) -> String {
+    let (ssl, imaps) = match tls {
+        None => (
+            "ssl = no\ndisable_plaintext_auth = no".to_string(),
+            "inet_listener imaps {\n    port = 0\n  }".to_string(),
+        ),
+        Some(DovecotTls { cert, key, port }) => (
+            format!(
+                "ssl = required\ndisable_plaintext_auth = yes\nssl_cert = <{}\nssl_key = <{}",
+                cert.display(),
+                key.display()
+            ),
+            format!("inet_listener imaps {{\n    address = 127.0.0.1\n    port = {port}\n    ssl = yes\n  }}"),
+        ),
+    };
     let root = root.display();
     let DovecotIdentity {
         internal_user,
@@ -760,8 +949,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{ssl}
 auth_mechanisms = plain login
 auth_verbose = yes
 default_internal_user = {internal_user}
@@ -787,9 +975,7 @@ service imap-login {{
     address = 127.0.0.1
     port = {port}
   }}
-  inet_listener imaps {{
-    port = 0
-  }}
+  {imaps}
 }}
 service anvil {{
   chroot =
@@ -947,6 +1133,7 @@ mod tests {
         assert_eq!(got[0].mail_from, "sender@cam.test");
         assert_eq!(got[0].rcpt_tos, vec!["lead@example.test".to_string()]);
         assert_eq!(got[0].raw, as_sent_by_lettre(MESSAGE));
+        assert!(!got[0].tls && !got[0].authenticated, "{got:?}");
     }
 
     #[tokio::test]
@@ -1024,7 +1211,18 @@ mod tests {
             .send_raw(&envelope("a@example.test"), MESSAGE)
             .await
             .expect("send with auth");
-        assert_eq!(server.wait_for(1).await.len(), 1);
+        let got = server.wait_for(1).await;
+        assert!(got[0].authenticated && !got[0].tls, "{got:?}");
+        // Recorded in the clear: the TLS tests rely on this to show that no
+        // credentials went out.
+        assert_eq!(
+            server.auth_attempts(),
+            [AuthAttempt {
+                mechanism: "PLAIN".into(),
+                tls: false,
+                success: true
+            }]
+        );
     }
 
     #[tokio::test]

@@ -23,6 +23,7 @@ mod host_imports;
 mod hostile;
 mod hot_reload;
 mod live_mail;
+mod live_mail_tls;
 mod mail_servers;
 mod retag;
 mod support;

@@ -5,10 +5,12 @@ Built on aiosmtpd (pinned: aiosmtpd==1.4.6; scripts/test.sh installs it into
 target/test-venv). Usage:
 
     smtp_server.py --port N --dir D [--sink] [--auth USER:PASS]
+                   [--tls-cert FILE --tls-key FILE [--implicit-tls]]
 
 Prints exactly ``READY <port>`` on stdout once listening. Every accepted
 message becomes ``D/<seq>.eml`` (the DATA bytes as received, CRLF line ends,
-dot-stuffing removed) and then ``D/<seq>.json`` ({"mail_from", "rcpt_tos"}).
+dot-stuffing removed) and then ``D/<seq>.json`` ({"mail_from", "rcpt_tos",
+"tls", "authenticated"}: whether the session was encrypted and logged in).
 Both are written to a temporary name and renamed, the .json last: a reader
 that sees ``<seq>.json`` can read the whole ``<seq>.eml``. ``<seq>`` counts
 from 1 in arrival order, zero-padded to 8 digits.
@@ -24,8 +26,16 @@ Faults, chosen by the local part of a recipient address:
               is closed without any reply to the end of DATA
 Everything else is accepted with 250 OK.
 
-With ``--auth USER:PASS``, AUTH PLAIN and LOGIN are advertised without TLS
-and required before MAIL.
+With ``--auth USER:PASS``, AUTH PLAIN and LOGIN are required before MAIL;
+without TLS they are advertised in the clear (loopback only). Every AUTH
+attempt is appended to ``D/auth.jsonl`` before it is answered, one JSON
+object per line: {"mechanism", "tls", "success"}.
+
+With ``--tls-cert FILE --tls-key FILE`` (PEM) the server speaks TLS:
+STARTTLS is advertised and required before anything but EHLO/NOOP/QUIT
+(AUTH then is only advertised and accepted after STARTTLS); with
+``--implicit-tls`` as well, TLS starts with the first byte instead (SMTPS)
+and STARTTLS is not offered.
 """
 
 import argparse
@@ -34,6 +44,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import warnings
 
@@ -78,7 +89,7 @@ class Handler:
         locals_ = [local_part(r) for r in envelope.rcpt_tos]
         if any(l.startswith("datareject") for l in locals_):
             return "554 5.7.1 message refused"
-        self.store(envelope)
+        self.store(server, session, envelope)
         if any(l.startswith("cut") for l in locals_):
             # Accepted and stored, but the client never hears so: close the
             # connection and wait to be cancelled by connection_lost.
@@ -86,13 +97,18 @@ class Handler:
             await asyncio.get_running_loop().create_future()
         return "250 OK"
 
-    def store(self, envelope) -> None:
+    def store(self, server, session, envelope) -> None:
         self.seq += 1
         if self.sink:
             return
         base = os.path.join(self.directory, f"{self.seq:08d}")
         write_atomic(base + ".eml", bytes(envelope.original_content))
-        meta = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "tls": is_tls(server),
+            "authenticated": bool(session.authenticated),
+        }
         write_atomic(base + ".json", json.dumps(meta).encode())
 
     def write_count(self) -> None:
@@ -106,13 +122,23 @@ class Handler:
             await asyncio.sleep(0.05)
 
 
-def make_authenticator(user: str, password: str):
+def is_tls(server) -> bool:
+    """Whether this session is encrypted: after STARTTLS the transport is the
+    TLS layer's, with implicit TLS an SSL transport from the start; both
+    expose the SSL object."""
+    return server.transport is not None and server.transport.get_extra_info("ssl_object") is not None
+
+
+def make_authenticator(user: str, password: str, directory: str):
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = (
             isinstance(auth_data, LoginPassword)
             and auth_data.login == user.encode()
             and auth_data.password == password.encode()
         )
+        # Every attempt, before answering it: D/auth.jsonl, one JSON per line.
+        with open(os.path.join(directory, "auth.jsonl"), "a") as f:
+            f.write(json.dumps({"mechanism": mechanism, "tls": is_tls(server), "success": ok}) + "\n")
         # handled=False: aiosmtpd then answers 535 itself on failure.
         return AuthResult(success=ok, handled=False)
 
@@ -125,22 +151,43 @@ async def main() -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--sink", action="store_true")
     parser.add_argument("--auth", metavar="USER:PASS")
+    parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain (enables TLS)")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    parser.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte, no STARTTLS")
     args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.implicit_tls and not args.tls_cert:
+        parser.error("--implicit-tls needs --tls-cert and --tls-key")
 
     os.makedirs(args.dir, exist_ok=True)
     handler = Handler(args.dir, args.sink)
 
     options = dict(hostname="localhost", enable_SMTPUTF8=True)
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if not args.implicit_tls:
+            options.update(tls_context=context, require_starttls=True)
     if args.auth:
         user, _, password = args.auth.partition(":")
         options.update(
-            authenticator=make_authenticator(user, password),
+            authenticator=make_authenticator(user, password, args.dir),
             auth_required=True,
-            auth_require_tls=False,
+            # STARTTLS servers take AUTH only once encrypted. aiosmtpd does
+            # not see implicit TLS (it only tracks its own STARTTLS), so there
+            # and without TLS, AUTH is allowed as is.
+            auth_require_tls=bool(args.tls_cert) and not args.implicit_tls,
         )
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler, **options), host="127.0.0.1", port=args.port)
+    server = await loop.create_server(
+        lambda: SMTP(handler, **options),
+        host="127.0.0.1",
+        port=args.port,
+        ssl=context if args.implicit_tls else None,
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

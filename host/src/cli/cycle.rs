@@ -114,6 +114,7 @@ impl Setup {
                     store.clone(),
                     &config.tenant,
                 )?),
+                tenant: config.tenant.clone(),
             });
         }
         Ok(transports)

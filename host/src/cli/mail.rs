@@ -47,6 +47,19 @@ pub enum MailCommand {
     Resolve(ResolveArgs),
     /// The newest alerts and every delivery attempt (the alert log).
     Alerts(AlertsArgs),
+    /// Inbound messages not matched to any lead (kept, never dropped).
+    Unmatched(UnmatchedArgs),
+}
+
+/// `cam mail unmatched` arguments.
+#[derive(Debug, Args)]
+pub struct UnmatchedArgs {
+    /// How many, oldest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print JSON (without the raw bytes).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `cam mail uncertain` arguments.
@@ -132,7 +145,46 @@ pub async fn run(config: &Config, command: MailCommand) -> anyhow::Result<ExitCo
         MailCommand::Uncertain(args) => uncertain(config, args).await,
         MailCommand::Resolve(args) => resolve(config, args).await,
         MailCommand::Alerts(args) => alerts(config, args).await,
+        MailCommand::Unmatched(args) => unmatched(config, args).await,
     }
+}
+
+async fn unmatched(config: &Config, args: UnmatchedArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::store::open(config.database_url()).await?;
+    let messages = store.unmatched_inbound(&config.tenant, args.limit).await?;
+    if args.json {
+        let rows: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id,
+                    "mailbox": m.message.mailbox,
+                    "message_id": m.message.message_id,
+                    "from": m.message.from_address,
+                    "subject": m.message.subject,
+                    "received_at": m.message.received_at,
+                    "label": m.label,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if messages.is_empty() {
+        println!("every stored message is matched to a lead");
+    }
+    for m in &messages {
+        println!(
+            "#{}  {}  from {}  {:?}  ({}, {})",
+            m.id,
+            m.message.received_at.to_rfc3339(),
+            m.message.from_address,
+            m.message.subject,
+            m.message.mailbox,
+            m.message.message_id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn uncertain(config: &Config, args: UncertainArgs) -> anyhow::Result<ExitCode> {

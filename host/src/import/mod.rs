@@ -1,9 +1,11 @@
 //! `cam import`: reading leads from CSV files.
 //!
 //! The reader streams: it holds one record at a time, with each field and
-//! the column count capped, so a file of any size (or shape) imports in
-//! flat memory except for the in-file dedupe set, which keeps a 16-byte
-//! entry per distinct address (about 17–34 bytes with the hash table; see
+//! the column count capped, so a file of any size (or shape) reads in flat
+//! memory. On its own it also rejects addresses repeated within the file,
+//! with a set that keeps a 16-byte entry per distinct address;
+//! [`import_leads`] turns that set off and lets the database's unique index
+//! catch repeats, so an import keeps nothing per row (see
 //! `docs/BENCHMARKS.md` for measured peaks). Columns are mapped by header ([`columns`]), each
 //! record becomes a [`RowOutcome`] ([`row`]), and bad content rejects only
 //! its own row, with the physical line number and a reason, while every good
@@ -36,7 +38,8 @@
 //!
 //! Deduplication here is within the file; against the tenant's existing
 //! leads it happens in the store (an insert that ignores known addresses),
-//! which also makes re-importing the same file change nothing.
+//! which also makes re-importing the same file change nothing. A real
+//! import ([`import_leads`]) leaves both to the store ([`into_store`]).
 
 pub mod columns;
 pub mod into_store;
@@ -50,7 +53,10 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use columns::{ColumnPlan, ColumnWarning, LeadField, parse_mapping_entry};
-pub use into_store::{ImportRunError, ImportSummary, ImportTarget, RejectedRow, import_leads, load_suppression_list};
+pub use into_store::{
+    ImportRunError, ImportSummary, ImportTarget, MAX_LISTED_REJECTIONS, RejectedRow, import_leads,
+    import_leads_streaming, import_origin, import_source_version, load_suppression_list,
+};
 pub use reader::{DEFAULT_MAX_FIELD_BYTES, ImportError, ImportOptions, LeadImport};
 pub use record::MAX_COLUMNS;
 pub use row::{ImportRow, RejectReason, RowOutcome};

@@ -82,8 +82,9 @@ pub enum ImportError {
 /// one record at a time and keeps at most `max_field_bytes` of a field and
 /// [`MAX_COLUMNS`] columns of a record, so memory stays flat whatever the
 /// input, even a quote that never closes, apart from a 16-byte entry per
-/// distinct address for the in-file dedupe. See [`LeadImport::bytes_read`]
-/// for progress.
+/// distinct address for the in-file dedupe, unless that is turned off
+/// ([`LeadImport::dedupe_in_file`]). See [`LeadImport::bytes_read`] for
+/// progress.
 ///
 /// Bad content never stops the file: non-UTF-8 bytes, oversized fields,
 /// short and long rows each affect only their own row. A UTF-8 byte-order
@@ -96,7 +97,8 @@ pub struct LeadImport<R: Read> {
     email_column: usize,
     max_field_bytes: usize,
     suppression: SuppressionList,
-    seen: SeenAddresses,
+    /// The in-file dedupe set; `None` when the caller dedupes elsewhere.
+    seen: Option<SeenAddresses>,
     failed: bool,
 }
 
@@ -143,9 +145,25 @@ impl<R: Read> LeadImport<R> {
             email_column,
             max_field_bytes: options.max_field_bytes,
             suppression: options.suppression,
-            seen: SeenAddresses::default(),
+            seen: Some(SeenAddresses::default()),
             failed: false,
         })
+    }
+
+    /// Whether to reject an address repeated within the file (on by
+    /// default). The set that catches repeats is the one thing the reader
+    /// keeps per row — a 16-byte digest per distinct address — so
+    /// [`super::import_leads`] turns it off and lets the database's unique
+    /// index catch them instead, in flat memory (except in a dry run, which
+    /// writes nothing to catch them with).
+    #[must_use]
+    pub fn dedupe_in_file(mut self, on: bool) -> Self {
+        if on {
+            self.seen.get_or_insert_with(SeenAddresses::default);
+        } else {
+            self.seen = None;
+        }
+        self
     }
 
     /// How the file's columns are read (for the CLI to show).
@@ -219,7 +237,11 @@ impl<R: Read> LeadImport<R> {
         if let Some(hit) = self.suppression.check(&email) {
             return Err(RejectReason::Suppressed(hit));
         }
-        if let Some(first_line) = self.seen.first_seen_at(email.as_str(), line) {
+        if let Some(first_line) = self
+            .seen
+            .as_mut()
+            .and_then(|seen| seen.first_seen_at(email.as_str(), line))
+        {
             return Err(RejectReason::Duplicate { first_line });
         }
 

@@ -1,6 +1,8 @@
 //! The in-file dedupe set, sized for files of millions of rows.
 //!
-//! It is the one thing an import keeps per row, so it stores a 96-bit
+//! Used by [`super::LeadImport`] on its own and by dry runs; a real import
+//! turns it off and lets the database catch repeats
+//! ([`super::into_store`]). It is the one thing the reader keeps per row, so it stores a 96-bit
 //! digest of each address (the first 12 bytes of its SHA-256) and the line
 //! as a `u32` — 16 bytes a slot, about 17–34 per distinct address with the
 //! hash table's slack — instead of the address itself (about 150 bytes with

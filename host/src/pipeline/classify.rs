@@ -387,8 +387,11 @@ async fn apply(
         // bounce leaves the sequence going (the next step is the retry)
         // until the address has bounced softly SOFT_BOUNCE_LIMIT times.
         ReplyLabel::Bounce(BounceKind::Soft) => {
+            // Blocks count towards the bounce rate too: the decision rules
+            // must see a sender being refused.
             counters.record(step, |c| c.bounced += 1);
             if is_block(verdict) {
+                counters.record(step, |c| c.blocked += 1);
                 report.add("blocked", 1);
                 return Ok(());
             }

@@ -37,6 +37,10 @@ pub struct ReplyCounts {
     pub unsubscribed: u64,
     /// Spam complaints.
     pub complaints: u64,
+    /// 5.7.x policy blocks: a sender-health signal (the sending mailbox or
+    /// its domain is being refused), never held against the address.
+    #[serde(default)]
+    pub blocked: u64,
 }
 
 /// The stored counters: per campaign and per step (0-based).
@@ -155,6 +159,14 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             report.add("positive", m.replies.positive);
             report.add("bounced", m.replies.bounced);
             report.add("unsubscribed", m.replies.unsubscribed);
+            report.add("complaints", m.replies.complaints);
+            report.add("blocked", m.replies.blocked);
+            if m.replies.blocked > 0 {
+                report.note(format!(
+                    "sender health: {} deliveries refused by policy (5.7.x); check the mailboxes' reputation",
+                    m.replies.blocked
+                ));
+            }
             report.note(format!(
                 "reply rate {:.1}%, positive {:.1}%, bounce {:.1}%, unsubscribe {:.1}%",
                 m.reply_rate * 100.0,

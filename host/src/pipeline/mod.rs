@@ -73,6 +73,8 @@ pub struct LiveMail {
     pub sender: Arc<dyn Sender>,
     /// Reads replies over IMAP.
     pub inbox: Arc<dyn InboxSource>,
+    /// The tenant these mailboxes belong to (the config's tenant).
+    pub tenant: String,
 }
 
 /// How the cycle sends and reads mail.
@@ -144,6 +146,15 @@ impl Transports {
                 campaign.config.name
             )
         })?;
+        if live.tenant != campaign.tenant_id {
+            anyhow::bail!(
+                "campaign {:?} of tenant {:?} is live, but the mailboxes in cam.toml belong to tenant {:?}; \
+                 run a worker with that tenant's config for it",
+                campaign.config.name,
+                campaign.tenant_id,
+                live.tenant
+            );
+        }
         Ok(Transports {
             sender: live.sender.clone(),
             inbox: live.inbox.clone(),

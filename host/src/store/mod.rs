@@ -166,6 +166,13 @@ pub trait Store: Send + Sync {
     /// Inserts leads as NEW in one transaction, in multi-row batches. Emails
     /// are trimmed and lower-cased; existing or repeated emails and suppressed
     /// addresses/domains are skipped and reported, never overwritten.
+    ///
+    /// Rows are taken in order: the first row of an address in `leads` is
+    /// the one stored, or reported once (as suppressed, or as a duplicate
+    /// when the tenant already has the address); each later row of it is
+    /// reported as a duplicate, once per row. `cam import` relies on this
+    /// (and on the unique address per tenant) as its only dedupe, to keep
+    /// nothing per row of a file.
     async fn insert_leads(&self, tenant: &str, campaign_id: i64, leads: &[NewLead]) -> StoreResult<InsertOutcome>;
     /// One lead by id.
     async fn get_lead(&self, tenant: &str, id: i64) -> StoreResult<Lead>;
@@ -336,7 +343,9 @@ pub trait Store: Send + Sync {
     async fn count_inbound_labelled(&self, tenant: &str, lead_id: i64, label: &str) -> StoreResult<u64>;
     /// Where polling of `mailbox` got to.
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>>;
-    /// Advances (or resets, on a new UIDVALIDITY) the polling position.
+    /// Advances (or resets, on a new UIDVALIDITY) the polling position. It
+    /// never moves back within one UIDVALIDITY, so two workers polling the
+    /// same folder cannot undo each other's progress.
     async fn set_inbox_cursor(&self, tenant: &str, mailbox: &str, cursor: InboxCursor) -> StoreResult<()>;
 
     // ---- alerts --------------------------------------------------------

@@ -12,6 +12,7 @@ use crate::store::{Store, StoreError};
 
 conformance_tests!(
     duplicate_emails_are_reported_and_never_inserted_twice,
+    a_repeat_within_one_call_keeps_the_first_row_and_is_reported_in_order,
     suppression_by_address_and_domain_survives_lead_deletion_and_reimport,
     tenant_b_never_sees_tenant_a_leads_kv_or_emails,
     leads_in_a_state_come_best_score_first,
@@ -50,6 +51,69 @@ async fn duplicate_emails_are_reported_and_never_inserted_twice(store: Arc<dyn S
     );
     assert_eq!(stored.fields.employees, Some(42));
     assert_eq!(store.get_lead("default", stored.id).await.unwrap(), stored);
+}
+
+/// `cam import` relies on this to name the line an address first appeared
+/// on: within one call the first row of an address is the one stored (or
+/// reported suppressed or known), and every later row of it is reported as
+/// a duplicate, once per row.
+async fn a_repeat_within_one_call_keeps_the_first_row_and_is_reported_in_order(store: Arc<dyn Store>) {
+    let id = tenant_with_campaign(&store, "default").await;
+    let row = |email: &str, version: &str| {
+        let mut lead = lead(email);
+        lead.source_version = version.into();
+        lead
+    };
+    store
+        .add_suppression(
+            "default",
+            SuppressionKind::Address,
+            "gone@example.com",
+            SuppressionReason::Manual,
+            "",
+        )
+        .await
+        .unwrap();
+    store
+        .insert_leads("default", id, &[row("old@example.com", "before")])
+        .await
+        .unwrap();
+    // Enough rows to cross the store's own multi-row statements too.
+    let mut batch = vec![
+        row("zed@example.com", "first"),
+        row("old@example.com", "again"),
+        row("gone@example.com", "x"),
+    ];
+    batch.extend((0..700).map(|i| row(&format!("filler{i}@example.com"), "filler")));
+    batch.push(row("ZED@example.com", "second"));
+    batch.push(row("gone@example.com", "y"));
+    batch.push(row("zed@example.com", "third"));
+    let outcome = store.insert_leads("default", id, &batch).await.unwrap();
+    assert_eq!(outcome.inserted, 701);
+    let mut duplicates = outcome.duplicates.clone();
+    duplicates.sort();
+    assert_eq!(
+        duplicates,
+        vec![
+            "gone@example.com".to_string(),
+            "old@example.com".to_string(),
+            "zed@example.com".to_string(),
+            "zed@example.com".to_string(),
+        ]
+    );
+    assert_eq!(outcome.suppressed, vec!["gone@example.com".to_string()]);
+    let zed = store
+        .lead_by_email("default", "zed@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(zed.fields.source_version, "first");
+    let old = store
+        .lead_by_email("default", "old@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.fields.source_version, "before", "never overwritten");
 }
 
 async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(store: Arc<dyn Store>) {

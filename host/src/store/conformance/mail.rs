@@ -337,6 +337,22 @@ async fn inbound_messages_dedupe_on_message_id_and_keep_raw_bytes(store: Arc<dyn
     };
     store.set_inbox_cursor("default", "INBOX", cursor).await.unwrap();
     assert_eq!(store.inbox_cursor("default", "INBOX").await.unwrap(), Some(cursor));
+    let behind = InboxCursor {
+        uid_validity: 7,
+        last_uid: 12,
+    };
+    store.set_inbox_cursor("default", "INBOX", behind).await.unwrap();
+    assert_eq!(
+        store.inbox_cursor("default", "INBOX").await.unwrap(),
+        Some(cursor),
+        "a slower poller cannot move the cursor back"
+    );
+    let rebuilt = InboxCursor {
+        uid_validity: 8,
+        last_uid: 3,
+    };
+    store.set_inbox_cursor("default", "INBOX", rebuilt).await.unwrap();
+    assert_eq!(store.inbox_cursor("default", "INBOX").await.unwrap(), Some(rebuilt));
     assert_eq!(store.inbox_cursor("other", "INBOX").await.unwrap(), None);
 }
 

@@ -172,7 +172,8 @@ pub(super) async fn set_inbox_cursor(
     sqlx::query(
         "INSERT INTO inbox_cursors (tenant_id, mailbox, uid_validity, last_uid, updated_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, mailbox) DO UPDATE SET \
-         uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at",
+         uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at \
+         WHERE inbox_cursors.uid_validity <> excluded.uid_validity OR inbox_cursors.last_uid < excluded.last_uid",
     )
     .bind(tenant)
     .bind(mailbox)

@@ -129,7 +129,11 @@ pub(super) async fn insert(
             partial_sql = insert_sql(batch.len());
             &partial_sql
         };
-        let mut query = sqlx::query_scalar::<_, String>(sql);
+        // Only the full-size statement is worth keeping prepared: a partial
+        // one (the last rows of an import, or a batch shrunk by repeats and
+        // suppressed addresses) has one of 499 sizes, and caching each would
+        // pile up large prepared statements in every connection.
+        let mut query = sqlx::query_scalar::<_, String>(sql).persistent(batch.len() == LEAD_BATCH_ROWS);
         for (lead, email) in &batch {
             let domain = if lead.domain.trim().is_empty() {
                 email_domain(email).to_string()
