@@ -192,12 +192,23 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     counter = loop.create_task(handler.count_writer()) if args.sink else None
+    # If the test process dies without killing us (SIGKILL, a crash), we are
+    # re-parented: stop rather than linger and hold its inherited files.
+    parent = os.getppid()
+
+    async def watch_parent() -> None:
+        while os.getppid() == parent:
+            await asyncio.sleep(0.5)
+        stop.set()
+
+    watcher = loop.create_task(watch_parent())
 
     port = server.sockets[0].getsockname()[1]
     sys.stdout.write(f"READY {port}\n")
     sys.stdout.flush()
 
     await stop.wait()
+    watcher.cancel()
     server.close()
     if counter is not None:
         counter.cancel()

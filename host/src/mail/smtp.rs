@@ -363,10 +363,13 @@ impl MailboxTransport {
                 ));
             }
             let parameters = self.tls_parameters()?;
-            connection
-                .starttls(parameters, &hello)
-                .await
-                .map_err(|e| format!("STARTTLS with {server} failed: {e}"))?;
+            // No abort() on failure: a failed or interrupted upgrade leaves
+            // lettre's stream empty; dropping the connection closes the socket.
+            match tokio::time::timeout(self.timeout(), connection.starttls(parameters, &hello)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(format!("STARTTLS with {server} failed: {e}")),
+                Err(_) => return Err(format!("STARTTLS with {server}: no answer within {:?}", self.timeout())),
+            }
         }
         if let (Some(user), Some(password)) = (&self.config.username, &self.password) {
             let credentials = Credentials::new(user.clone(), password.expose().to_string());
