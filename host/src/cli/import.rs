@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::import::{ImportOptions, ImportSummary, ImportTarget, import_leads, parse_mapping_entry};
 use crate::store;
 
-/// Rejected rows printed in the text report; `--json` lists them all.
+/// Rejected rows printed in the text report; `--json` lists up to
+/// [`crate::import::MAX_LISTED_REJECTIONS`] (every count stays complete).
 const MAX_PRINTED_REJECTIONS: usize = 50;
 
 /// `cam import` arguments.
@@ -34,7 +35,8 @@ pub struct ImportArgs {
     /// Read and check everything, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the report as JSON (with every rejected row).
+    /// Print the report as JSON (with the first 10,000 rejected rows; the
+    /// counts cover all of them).
     #[arg(long)]
     pub json: bool,
 }
@@ -137,8 +139,15 @@ fn print_report(summary: &ImportSummary, args: &ImportArgs, campaign: &str) {
     for row in summary.rejected_rows.iter().take(MAX_PRINTED_REJECTIONS) {
         println!("  line {}: {}", row.line, row.reason);
     }
-    let more = summary.rejected_rows.len().saturating_sub(MAX_PRINTED_REJECTIONS);
-    if more > 0 {
+    let more = summary
+        .rejected_total()
+        .saturating_sub(MAX_PRINTED_REJECTIONS.min(summary.rejected_rows.len()) as u64);
+    if more > 0 && summary.rejected_rows_not_listed > 0 {
+        println!(
+            "  … and {more} more; use --json for the first {}",
+            crate::import::MAX_LISTED_REJECTIONS
+        );
+    } else if more > 0 {
         println!("  … and {more} more; use --json for all");
     }
 }
