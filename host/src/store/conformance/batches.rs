@@ -188,7 +188,10 @@ async fn a_batch_of_scores_is_stored_and_unscored_pages_leave_them_out(store: Ar
         .unwrap();
     assert_eq!(for_new_scorer.len(), 1200, "a new scorer version rescores everyone");
     let paged = for_new_scorer.iter().find(|l| l.id == all[1].id).expect("in the page");
-    assert_eq!(paged, &scored, "a page read returns the lead exactly, score bits included");
+    assert_eq!(
+        paged, &scored,
+        "a page read returns the lead exactly, score bits included"
+    );
     let every = store
         .leads_in_state_after("default", id, LeadState::New, all[99].id, 2000, None)
         .await
