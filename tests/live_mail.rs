@@ -667,6 +667,13 @@ async fn imap_advances_only_past_stored_messages_and_survives_drops_and_uidvalid
     // The link recovers; only messages 0, 1 and 3 get stored this time:
     // the cursor stops at 2, so 3 and 5 come again.
     proxy.set_cut_after(None);
+    // A fetch takes the oldest messages first, at most `limit` of them.
+    let oldest = through_proxy.fetch_new(2).await.expect("fetch");
+    let uids: Vec<&str> = oldest
+        .iter()
+        .map(|m| m.handle.rsplit('\n').next().expect("uid"))
+        .collect();
+    assert_eq!(uids, ["1", "2"]);
     assert_eq!(drain(&through_proxy, &store, Some(&[0, 1, 3])).await, (3, 0));
     let cursor = store
         .inbox_cursor(TENANT, "imap:main/INBOX")

@@ -341,7 +341,25 @@ impl ImapInbox {
         if selected.exists == 0 || selected.uid_next.is_some_and(|next| next <= after + 1) {
             return Ok(None);
         }
-        let range = format!("{}:*", after + 1);
+        // Ask for the UIDs first (cheap), then fetch bodies only for the
+        // oldest `limit` of them: a first sync of a big mailbox never pulls
+        // every message into memory at once.
+        let mut uids: Vec<u32> = account
+            .within("UID SEARCH", session.uid_search(format!("UID {}:*", after + 1)))
+            .await?
+            .context("UID SEARCH failed")?
+            .into_iter()
+            // `n:*` always matches the newest message, even below n.
+            .filter(|uid| *uid > after)
+            .collect();
+        uids.sort_unstable();
+        uids.truncate(limit);
+        let (Some(first), Some(last)) = (uids.first().copied(), uids.last().copied()) else {
+            return Ok(None);
+        };
+        // No UID between `first` and `last` is missing from `uids`: they are
+        // the smallest ones above `after`.
+        let range = format!("{first}:{last}");
         let mut messages = Vec::new();
         {
             let stream = account
@@ -353,8 +371,7 @@ impl ImapInbox {
                 .await?
                 .context("the connection failed during UID FETCH")?;
             for fetch in collected {
-                // `n:*` always returns the newest message, even below n.
-                let Some(uid) = fetch.uid.filter(|uid| *uid > after) else {
+                let Some(uid) = fetch.uid.filter(|uid| (first..=last).contains(uid)) else {
                     continue;
                 };
                 let raw = fetch
@@ -365,7 +382,6 @@ impl ImapInbox {
         }
         while session.unsolicited_responses.try_recv().is_ok() {}
         messages.sort_by_key(|(uid, _)| *uid);
-        messages.truncate(limit);
         let pending = Pending {
             uid_validity: validity,
             fetched: messages.iter().map(|(uid, _)| *uid).collect(),
