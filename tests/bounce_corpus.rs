@@ -262,19 +262,7 @@ async fn sent_campaign() -> (
         .await
         .expect("campaign");
     let leads: Vec<NewLead> = (0..2)
-        .map(|i| NewLead {
-            email: format!("person{i}@company{i}.example"),
-            first_name: format!("Person{i}"),
-            last_name: "Tester".into(),
-            company: format!("Company {i}"),
-            title: "CTO".into(),
-            country: "DE".into(),
-            time_zone: "Europe/Berlin".into(),
-            employees: Some(50),
-            source_plugin: "test".into(),
-            source_version: "1".into(),
-            ..NewLead::default()
-        })
+        .map(|i| crate::support::sample_lead(i, &format!("person{i}@company{i}.example")))
         .collect();
     store.insert_leads(TENANT, campaign.id, &leads).await.expect("leads");
     store

@@ -65,19 +65,7 @@ impl Setup {
             .await
             .expect("campaign");
         let leads: Vec<NewLead> = (0..leads)
-            .map(|i| NewLead {
-                email: format!("person{i}@company{i}.example"),
-                first_name: format!("Person{i}"),
-                last_name: "Tester".into(),
-                company: format!("Company {i}"),
-                title: "CTO".into(),
-                country: "DE".into(),
-                time_zone: "Europe/Berlin".into(),
-                employees: Some(50),
-                source_plugin: "test".into(),
-                source_version: "1".into(),
-                ..NewLead::default()
-            })
+            .map(|i| crate::support::sample_lead(i, &format!("person{i}@company{i}.example")))
             .collect();
         store.insert_leads(TENANT, campaign.id, &leads).await.expect("leads");
         store

@@ -141,19 +141,7 @@ impl Live {
         let leads: Vec<NewLead> = emails
             .iter()
             .enumerate()
-            .map(|(i, email)| NewLead {
-                email: email.to_string(),
-                first_name: format!("Person{i}"),
-                last_name: "Tester".into(),
-                company: format!("Company {i}"),
-                title: "CTO".into(),
-                country: "DE".into(),
-                time_zone: "Europe/Berlin".into(),
-                employees: Some(50),
-                source_plugin: "test".into(),
-                source_version: "1".into(),
-                ..NewLead::default()
-            })
+            .map(|(i, email)| crate::support::sample_lead(i, email))
             .collect();
         live.store
             .insert_leads(TENANT, campaign.id, &leads)

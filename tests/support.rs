@@ -183,3 +183,21 @@ impl Drop for PostgresDatabase {
         .join();
     }
 }
+
+/// The test leads the cycle tests use: a CTO at a 50-person German company,
+/// number `i`, at `email`.
+pub fn sample_lead(i: usize, email: &str) -> cam::domain::model::NewLead {
+    cam::domain::model::NewLead {
+        email: email.to_string(),
+        first_name: format!("Person{i}"),
+        last_name: "Tester".into(),
+        company: format!("Company {i}"),
+        title: "CTO".into(),
+        country: "DE".into(),
+        time_zone: "Europe/Berlin".into(),
+        employees: Some(50),
+        source_plugin: "test".into(),
+        source_version: "1".into(),
+        ..cam::domain::model::NewLead::default()
+    }
+}
