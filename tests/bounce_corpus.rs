@@ -269,7 +269,7 @@ async fn sent_campaign() -> (
         .set_campaign_status(TENANT, campaign.id, CampaignStatus::Running, "test", "test")
         .await
         .expect("start");
-    cycle(root, "2026-03-03T10:00:00Z");
+    crate::support::cam_cycle(root, CAMPAIGN, "2026-03-03T10:00:00Z");
     let emails = store
         .emails_in_state(TENANT, Some(campaign.id), EmailState::Sent, u32::MAX)
         .await
@@ -292,33 +292,6 @@ async fn sent_campaign() -> (
 
 const TENANT: &str = "default";
 const CAMPAIGN: &str = "bounce-test";
-
-/// Runs `cam cycle --json` at `now` in `root`; the report's counts by step.
-fn cycle(root: &Path, now: &str) -> serde_json::Value {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cam"))
-        .arg("--config")
-        .arg(root.join("cam.toml"))
-        .args(["cycle", "--campaign", CAMPAIGN, "--json", "--now", now])
-        .env_remove("CAM_DATABASE_URL")
-        .env_remove("CAM_NOW")
-        .output()
-        .expect("cam runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "cam cycle failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
-fn count(report: &serde_json::Value, step: &str, name: &str) -> u64 {
-    report["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|s| s["step"] == step))
-        .and_then(|s| s["counts"][name].as_u64())
-        .unwrap_or(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_block_does_not_suppress_the_address_and_a_complaint_does() {
@@ -349,11 +322,23 @@ Version: 1\r\nOriginal-Rcpt-To: <{complainer}>\r\n--B--\r\n"
     let inbox = cam::mail::maildir::MaildirInbox::new(dir.path().join("inbox"));
     inbox.deliver("block.test", block.as_bytes()).expect("deliver");
     inbox.deliver("complaint.test", complaint.as_bytes()).expect("deliver");
-    let report = cycle(dir.path(), "2026-03-03T11:00:00Z");
-    assert_eq!(count(&report, "inbox", "stored"), 2, "{report:#}");
-    assert_eq!(count(&report, "classify", "bounce-block"), 1, "{report:#}");
-    assert_eq!(count(&report, "classify", "blocked"), 1, "{report:#}");
-    assert_eq!(count(&report, "classify", "complaint"), 1, "{report:#}");
+    let report = crate::support::cam_cycle(dir.path(), CAMPAIGN, "2026-03-03T11:00:00Z");
+    assert_eq!(crate::support::step_count(&report, "inbox", "stored"), 2, "{report:#}");
+    assert_eq!(
+        crate::support::step_count(&report, "classify", "bounce-block"),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(
+        crate::support::step_count(&report, "classify", "blocked"),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(
+        crate::support::step_count(&report, "classify", "complaint"),
+        1,
+        "{report:#}"
+    );
     let suppressions = store.list_suppressions(TENANT).await.expect("suppressions");
     let reason_of = |email: &str| suppressions.iter().find(|s| s.value == *email).map(|s| s.reason);
     assert_eq!(reason_of(blocked), None, "a 5.7.x block must not suppress the address");

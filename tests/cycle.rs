@@ -82,21 +82,7 @@ impl Setup {
 
     /// Runs `cam cycle` at `now` and returns its JSON report.
     fn cycle(&self, now: &str) -> Value {
-        let output = Command::new(env!("CARGO_BIN_EXE_cam"))
-            .arg("--config")
-            .arg(self.root.join("cam.toml"))
-            .args(["cycle", "--campaign", CAMPAIGN, "--json", "--now", now])
-            .env_remove("CAM_DATABASE_URL")
-            .env_remove("CAM_NOW")
-            .output()
-            .expect("cam runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "cam cycle failed: {}\n{stdout}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+        crate::support::cam_cycle(&self.root, CAMPAIGN, now)
     }
 
     async fn lead(&self, i: usize) -> Lead {
@@ -150,14 +136,6 @@ impl Setup {
     }
 }
 
-fn count(report: &Value, step: &str, name: &str) -> u64 {
-    report["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|s| s["step"] == step))
-        .and_then(|s| s["counts"][name].as_u64())
-        .unwrap_or(0)
-}
-
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     message
         .split("\r\n\r\n")
@@ -165,10 +143,13 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
         .and_then(|head| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))))
 }
 
+/// The finished messages in an outbox. A sender still writing one has it
+/// under `.eml.tmp` until it renames it, so those are not read.
 fn eml_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
                 .map(|e| std::fs::read_to_string(e.path()).expect("read"))
                 .collect()
         })
@@ -181,7 +162,7 @@ async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_
 
     // Cycle 1: every lead is enriched, scored and gets step 1.
     let first = setup.cycle(T0);
-    assert_eq!(count(&first, "send", "sent"), 6, "{first:#}");
+    assert_eq!(crate::support::step_count(&first, "send", "sent"), 6, "{first:#}");
     for i in 0..6 {
         assert_eq!(setup.lead(i).await.state, LeadState::Contacted);
         let message = setup.sent_message(i, 0).await.expect("step 1 in the outbox");
@@ -211,7 +192,7 @@ async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_
     setup.reply("referral", 3).await;
     setup.reply("bounce-hard", 4).await;
     let second = setup.cycle("2026-03-03T11:00:00Z");
-    assert_eq!(count(&second, "inbox", "stored"), 5, "{second:#}");
+    assert_eq!(crate::support::step_count(&second, "inbox", "stored"), 5, "{second:#}");
     assert_eq!(setup.lead(0).await.state, LeadState::Interested);
     assert_eq!(setup.lead(1).await.state, LeadState::Lost);
     assert_eq!(setup.lead(4).await.state, LeadState::Dead);
@@ -337,7 +318,7 @@ async fn a_paused_campaign_sends_nothing_and_says_why() {
         .await
         .expect("pause");
     let report = setup.cycle(T0);
-    assert_eq!(count(&report, "send", "sent"), 0);
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 0);
     let schedule = report["steps"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["step"] == "schedule"))
@@ -474,8 +455,12 @@ async fn an_email_left_sending_by_a_crash_is_marked_uncertain_and_never_sent_aga
         .expect("sending");
 
     let report = setup.cycle(T0);
-    assert_eq!(count(&report, "send", "marked_uncertain"), 1, "{report:#}");
-    assert_eq!(count(&report, "send", "sent"), 0, "{report:#}");
+    assert_eq!(
+        crate::support::step_count(&report, "send", "marked_uncertain"),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 0, "{report:#}");
     assert_eq!(
         setup.store.get_email(TENANT, id).await.expect("email").state,
         EmailState::Uncertain
@@ -499,7 +484,7 @@ async fn a_template_field_the_lead_lacks_fails_that_lead_instead_of_sending_a_pl
         .expect("update");
 
     let report = setup.cycle(T0);
-    assert_eq!(count(&report, "send", "sent"), 0, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 0, "{report:#}");
     let schedule = report["steps"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["step"] == "schedule"))
@@ -626,9 +611,21 @@ async fn discover_pages_a_lead_source_dedupes_drops_suppressed_and_keeps_its_cur
         .expect("suppress");
 
     let report = setup.cycle(T0);
-    assert_eq!(count(&report, "discover", "inserted"), 3, "{report:#}");
-    assert_eq!(count(&report, "discover", "duplicates"), 1, "{report:#}");
-    assert_eq!(count(&report, "discover", "suppressed"), 1, "{report:#}");
+    assert_eq!(
+        crate::support::step_count(&report, "discover", "inserted"),
+        3,
+        "{report:#}"
+    );
+    assert_eq!(
+        crate::support::step_count(&report, "discover", "duplicates"),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(
+        crate::support::step_count(&report, "discover", "suppressed"),
+        1,
+        "{report:#}"
+    );
     assert!(
         setup
             .store
@@ -645,7 +642,11 @@ async fn discover_pages_a_lead_source_dedupes_drops_suppressed_and_keeps_its_cur
     assert!(cursor.is_some(), "the cursor is kept for the next cycle");
 
     let again = setup.cycle("2026-03-03T11:00:00Z");
-    assert_eq!(count(&again, "discover", "inserted"), 0, "{again:#}");
+    assert_eq!(
+        crate::support::step_count(&again, "discover", "inserted"),
+        0,
+        "{again:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,6 @@
 //! mid-fetch, a UIDVALIDITY change — nothing lost, nothing sent twice.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use cam::cli::demo::{CAMPAIGN_TOML, EXAMPLE_REPLIES, address_reply};
@@ -163,27 +162,12 @@ impl Live {
     }
 
     fn cam(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_cam"))
-            .arg("--config")
-            .arg(self.root.join("cam.toml"))
-            .args(args)
-            .env_remove("CAM_DATABASE_URL")
-            .env_remove("CAM_NOW")
-            .env_remove("CAM_OPERATOR_EMAIL")
-            .output()
-            .expect("cam runs")
+        crate::support::cam_in(&self.root, args)
     }
 
     /// Runs `cam cycle` at `now` and returns its JSON report.
     fn cycle(&self, now: &str) -> Value {
-        let output = self.cam(&["cycle", "--campaign", CAMPAIGN, "--json", "--now", now]);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "cam cycle failed: {}\n{stdout}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+        crate::support::cam_cycle(&self.root, CAMPAIGN, now)
     }
 
     async fn email_to(&self, address: &str) -> cam::domain::model::OutboundEmail {
@@ -222,16 +206,6 @@ impl Live {
     }
 }
 
-fn count(report: &Value, step: &str, key: &str) -> u64 {
-    report["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|s| s["step"] == step)
-        .and_then(|s| s["counts"][key].as_u64())
-        .unwrap_or(0)
-}
-
 fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     raw.split("\r\n\r\n").next().and_then(|head| {
         head.lines()
@@ -259,7 +233,7 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
     // Cycle 1: the first step goes out through SMTP.
     let report = live.cycle(T0);
     assert_eq!(report["dry_run"], false, "{report:#}");
-    assert_eq!(count(&report, "send", "sent"), 4, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 4, "{report:#}");
     let received = smtp.wait_for(4).await;
     assert_eq!(received.len(), 4, "exactly one copy each, the 4xx one after retries");
     let rejected = live.email_to("reject.dan@corp.example").await;
@@ -349,13 +323,17 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
 
     // Cycle 2: the inbox step reads them, classify labels them, alert fires.
     let report = live.cycle(T1);
-    assert_eq!(count(&report, "inbox", "stored"), 7, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "inbox", "stored"), 7, "{report:#}");
     assert_eq!(
-        count(&report, "inbox", "unmatched"),
+        crate::support::step_count(&report, "inbox", "unmatched"),
         1,
         "the stranger is kept, unmatched"
     );
-    assert_eq!(count(&report, "inbox", "unsubscribed_by_mail"), 1, "{report:#}");
+    assert_eq!(
+        crate::support::step_count(&report, "inbox", "unsubscribed_by_mail"),
+        1,
+        "{report:#}"
+    );
     assert_eq!(live.lead_state("ana@acme.example").await, LeadState::Interested);
     assert_eq!(live.lead_state("ben@bolt.example").await, LeadState::Dead);
     assert!(
@@ -376,8 +354,12 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
     assert!(unmatched[0].message.mailbox.starts_with("imap:main/INBOX"));
     let listed = live.cam(&["mail", "unmatched"]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("stranger@nowhere.example"));
-    assert_eq!(count(&report, "alert", "raised"), 1, "{report:#}");
-    assert_eq!(count(&report, "alert", "delivered"), 1, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "alert", "raised"), 1, "{report:#}");
+    assert_eq!(
+        crate::support::step_count(&report, "alert", "delivered"),
+        1,
+        "{report:#}"
+    );
 
     // The operator got one email, the webhook one signed delivery (after a 503).
     let all = smtp.wait_for(5).await;
@@ -417,8 +399,8 @@ async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_o
 
     // Cycle 3: nothing new is read twice, nobody is alerted twice.
     let report = live.cycle(T2);
-    assert_eq!(count(&report, "inbox", "stored"), 0, "{report:#}");
-    assert_eq!(count(&report, "alert", "raised"), 0);
+    assert_eq!(crate::support::step_count(&report, "inbox", "stored"), 0, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "alert", "raised"), 0);
     assert_eq!(hooks.lock().expect("lock").len(), 2);
     assert_eq!(
         smtp.received()
@@ -464,8 +446,8 @@ async fn smtp_down_or_cut_after_data_loses_nothing_and_sends_nothing_twice() {
 
     // The server is down: every email stays queued, with the reason.
     let report = live.cycle(T0);
-    assert_eq!(count(&report, "send", "sent"), 0, "{report:#}");
-    assert_eq!(count(&report, "send", "deferred"), 3, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 0, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "send", "deferred"), 3, "{report:#}");
     let mut reasons = Vec::new();
     for lead in leads {
         let email = live.email_to(lead).await;
@@ -480,8 +462,12 @@ async fn smtp_down_or_cut_after_data_loses_nothing_and_sends_nothing_twice() {
     // Back up: each goes out once; the cut one is UNCERTAIN, the refused FAILED.
     live.write_config(smtp.port, &imap, hook_port);
     let report = live.cycle(T1);
-    assert_eq!(count(&report, "send", "sent"), 1, "{report:#}");
-    assert_eq!(count(&report, "send", "uncertain"), 1, "{report:#}");
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 1, "{report:#}");
+    assert_eq!(
+        crate::support::step_count(&report, "send", "uncertain"),
+        1,
+        "{report:#}"
+    );
     let cut = live.email_to("cut.ben@corp.example").await;
     assert_eq!(cut.state, EmailState::Uncertain, "{cut:?}");
     let refused = live.email_to("datareject.cy@corp.example").await;

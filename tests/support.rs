@@ -201,3 +201,39 @@ pub fn sample_lead(i: usize, email: &str) -> cam::domain::model::NewLead {
         ..cam::domain::model::NewLead::default()
     }
 }
+
+/// Runs `cam --config <root>/cam.toml ARGS` with no `CAM_*` overrides from
+/// the test's own environment that would change what the config says.
+pub fn cam_in(root: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cam"))
+        .arg("--config")
+        .arg(root.join("cam.toml"))
+        .args(args)
+        .env_remove("CAM_DATABASE_URL")
+        .env_remove("CAM_NOW")
+        .env_remove("CAM_OPERATOR_EMAIL")
+        .output()
+        .expect("cam runs")
+}
+
+/// Runs `cam cycle --campaign CAMPAIGN --json --now NOW` in `root` and
+/// returns its report; fails the test, with cam's stderr, if it fails.
+pub fn cam_cycle(root: &Path, campaign: &str, now: &str) -> serde_json::Value {
+    let output = cam_in(root, &["cycle", "--campaign", campaign, "--json", "--now", now]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cam cycle failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// The count `name` of step `step` in a cycle report (0 when absent).
+pub fn step_count(report: &serde_json::Value, step: &str, name: &str) -> u64 {
+    report["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == step))
+        .and_then(|s| s["counts"][name].as_u64())
+        .unwrap_or(0)
+}

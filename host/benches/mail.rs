@@ -25,7 +25,7 @@ use cam::mail::recognise::{Recognised, recognise};
 use cam::mail::smtp::{SmtpConfig, SmtpSender};
 use cam::mail::{OutgoingMessage, Sender};
 use cam::plugins::LoadedPlugin;
-use cam::runtime::bindings::types::{Attribute, InboundReply};
+use cam::runtime::bindings::types::InboundReply;
 use cam::runtime::{Limits, Runtime};
 
 #[allow(unused_imports, reason = "its self-tests are not part of this bench")]
@@ -155,12 +155,7 @@ async fn bench_inbound() {
                     from: message.from,
                     subject: message.subject,
                     body: message.body_text,
-                    headers: message
-                        .headers
-                        .into_iter()
-                        .take(8)
-                        .map(|(key, value)| Attribute { key, value })
-                        .collect(),
+                    headers: cam::pipeline::classifier_headers(message.headers),
                     lead: None,
                     received_at: 0,
                 };

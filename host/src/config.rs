@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::mail::imap::ImapConfig;
 use crate::mail::smtp::SmtpConfig;
+use crate::mail::unsubscribe::UnsubscribeLinks;
 use crate::runtime::Limits;
 use crate::webhook::WebhookConfig;
 
@@ -127,6 +128,15 @@ impl fmt::Debug for Config {
     }
 }
 
+/// `path` relative to `base` (the config file's folder) unless absolute.
+pub fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
 /// `url` with any password replaced by `***`.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -154,7 +164,7 @@ impl Config {
             .unwrap_or(Path::new("."))
             .to_path_buf();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let resolve = |p: PathBuf| resolve(&base, &p);
 
         let database_url = env("CAM_DATABASE_URL")
             .or(file.database_url)
@@ -217,13 +227,16 @@ impl Config {
         let file = self
             .mail
             .unsubscribe_key_file
-            .clone()
-            .unwrap_or_else(|| "unsubscribe.key".into());
-        if file.is_absolute() {
-            file
-        } else {
-            self.base_dir.join(file)
-        }
+            .as_deref()
+            .unwrap_or(Path::new("unsubscribe.key"));
+        resolve(&self.base_dir, file)
+    }
+
+    /// The signer of unsubscribe links: the key file (created on first use)
+    /// and `unsubscribe_url`.
+    pub fn unsubscribe_links(&self) -> anyhow::Result<UnsubscribeLinks> {
+        let key = UnsubscribeLinks::load_or_create_key(&self.unsubscribe_key_file())?;
+        Ok(UnsubscribeLinks::new(key, self.mail.unsubscribe_url.clone()))
     }
 
     /// Where alert emails go: `CAM_OPERATOR_EMAIL`, else `[alerts] email`,

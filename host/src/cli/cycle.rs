@@ -12,7 +12,6 @@ use clap::Args;
 use crate::config::Config;
 use crate::mail::imap::ImapInbox;
 use crate::mail::smtp::SmtpSender;
-use crate::mail::unsubscribe::UnsubscribeLinks;
 use crate::pipeline::{Clock, Cycle, FixedClock, LiveMail, SystemClock, Transports};
 use crate::plugins::PluginRegistry;
 use crate::plugins::Reloader;
@@ -88,8 +87,7 @@ impl Setup {
     /// always, live SMTP and IMAP when `[mail]` configures them, the alert
     /// channels, and the unsubscribe link key (created on first use).
     pub fn transports(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Transports> {
-        let key = UnsubscribeLinks::load_or_create_key(&config.unsubscribe_key_file())?;
-        let links = Arc::new(UnsubscribeLinks::new(key, config.mail.unsubscribe_url.clone()));
+        let links = Arc::new(config.unsubscribe_links()?);
         let mut transports = Transports::dry_run(&config.outbox_dir, &config.inbox_dir, "", links);
         transports.operator_address = config.operator_address();
         if let Some(webhook) = &config.alerts.webhook {

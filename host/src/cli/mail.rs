@@ -17,21 +17,10 @@ use super::cycle::load_plugins;
 use crate::config::Config;
 use crate::domain::model::EmailState;
 use crate::mail::recognise::{Recognised, recognise};
+use crate::pipeline::{classifier_headers, label_name};
 use crate::plugins::{LoadedPlugin, PluginKind};
 use crate::runtime::Runtime;
-use crate::runtime::bindings::types::{Attribute, BounceKind, InboundReply, ReplyLabel};
-
-/// Headers shown to the classifier, as the pipeline's classify step shows
-/// them (`pipeline/classify.rs`).
-const CLASSIFIER_HEADERS: &[&str] = &[
-    "auto-submitted",
-    "precedence",
-    "x-autoreply",
-    "x-autorespond",
-    "content-language",
-    "in-reply-to",
-    "list-id",
-];
+use crate::runtime::bindings::types::InboundReply;
 
 /// `cam mail` subcommands.
 #[derive(Debug, Subcommand)]
@@ -360,12 +349,7 @@ async fn ask(plugin: &LoadedPlugin, runtime: &Runtime, tenant: &str, raw: &[u8])
         from: parsed.from,
         subject: parsed.subject,
         body: parsed.body_text,
-        headers: parsed
-            .headers
-            .into_iter()
-            .filter(|(name, _)| CLASSIFIER_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
-            .map(|(key, value)| Attribute { key, value })
-            .collect(),
+        headers: classifier_headers(parsed.headers),
         lead: None,
         received_at: chrono::Utc::now().timestamp(),
     };
@@ -379,23 +363,6 @@ async fn ask(plugin: &LoadedPlugin, runtime: &Runtime, tenant: &str, raw: &[u8])
         confidence: classification.confidence,
         reason: classification.reason,
     })
-}
-
-/// The stored name of a label, as the pipeline stores it.
-fn label_name(label: &ReplyLabel) -> String {
-    match label {
-        ReplyLabel::Interested => "interested",
-        ReplyLabel::NotInterested => "not-interested",
-        ReplyLabel::Referral(_) => "referral",
-        ReplyLabel::Question => "question",
-        ReplyLabel::OutOfOffice(_) => "out-of-office",
-        ReplyLabel::Unsubscribe => "unsubscribe",
-        ReplyLabel::Bounce(BounceKind::Hard) => "bounce-hard",
-        ReplyLabel::Bounce(BounceKind::Soft) => "bounce-soft",
-        ReplyLabel::AutoReply => "auto-reply",
-        ReplyLabel::Unknown => "unknown",
-    }
-    .to_string()
 }
 
 /// One human-readable line (two with a note) for a reading.

@@ -68,8 +68,7 @@ pub fn router(store: Arc<dyn Store>, links: Arc<UnsubscribeLinks>, prefix: &str)
 /// Runs `cam serve` until Ctrl-C.
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = crate::store::open(config.database_url()).await?;
-    let key = UnsubscribeLinks::load_or_create_key(&config.unsubscribe_key_file())?;
-    let links = Arc::new(UnsubscribeLinks::new(key, config.mail.unsubscribe_url.clone()));
+    let links = Arc::new(config.unsubscribe_links()?);
     let prefix = path_prefix(config.mail.unsubscribe_url.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -25,8 +25,9 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::secret::{Secret, SecretSource};
-use super::tls::{Security, connector};
+use super::tls::{Security, TlsClient};
 use super::{FetchedMessage, InboxSource};
+use crate::config::resolve;
 use crate::domain::model::InboxCursor;
 use crate::store::Store;
 
@@ -85,7 +86,8 @@ type Session = async_imap::Session<Box<dyn Stream>>;
 struct Account {
     config: ImapConfig,
     password: Secret,
-    ca_file: Option<PathBuf>,
+    /// Prepared once at start; `None` for plain text.
+    tls: Option<TlsClient>,
 }
 
 /// What one fetch handed out for a folder, to move its cursor on
@@ -130,14 +132,17 @@ impl ImapInbox {
                 .password
                 .read(base, &what)?
                 .ok_or_else(|| anyhow!("{what}: set password = {{ env = \"…\" }} or {{ file = \"…\" }}"))?;
-            let ca_file = config
-                .ca_file
-                .as_ref()
-                .map(|p| if p.is_absolute() { p.clone() } else { base.join(p) });
+            let tls = match config.security {
+                Security::Plain => None,
+                Security::Tls | Security::Starttls => {
+                    let ca_file = config.ca_file.as_deref().map(|p| resolve(base, p));
+                    Some(TlsClient::new(&config.host, ca_file.as_deref())?)
+                }
+            };
             accounts.push(Account {
                 config: config.clone(),
                 password,
-                ca_file,
+                tls,
             });
         }
         Ok(Self {
@@ -167,13 +172,12 @@ impl Account {
     }
 
     async fn tls(&self, tcp: TcpStream) -> anyhow::Result<Box<dyn Stream>> {
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.config.host.clone())
-            .with_context(|| format!("{:?} is not a valid TLS server name", self.config.host))?;
+        let client = self
+            .tls
+            .as_ref()
+            .ok_or_else(|| anyhow!("{}: TLS asked for on a plain-text account", self.server()))?;
         let stream = self
-            .within(
-                "the TLS handshake",
-                connector(self.ca_file.as_ref())?.connect(name, tcp),
-            )
+            .within("the TLS handshake", client.connect(tcp))
             .await?
             .with_context(|| format!("TLS with {} failed", self.server()))?;
         Ok(Box::new(stream))

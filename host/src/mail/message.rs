@@ -81,8 +81,11 @@ fn header_text(text: &str) -> String {
     if one_line.is_ascii() {
         one_line
     } else {
-        use base64_lite::encode;
-        format!("=?UTF-8?B?{}?=", encode(one_line.as_bytes()))
+        use base64::Engine as _;
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(one_line.as_bytes())
+        )
     }
 }
 
@@ -181,29 +184,6 @@ pub fn parse(raw: &[u8]) -> Option<ParsedInbound> {
         body_text: message.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
         headers,
     })
-}
-
-/// A tiny standard base64 encoder for encoded words (pulling a crate in for
-/// one header would be heavier than these lines).
-mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    /// Standard base64 with padding.
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]

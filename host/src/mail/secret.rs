@@ -52,11 +52,7 @@ impl SecretSource {
             return Ok(Some(Secret(value)));
         }
         if let Some(file) = &self.file {
-            let path = if file.is_absolute() {
-                file.clone()
-            } else {
-                base.join(file)
-            };
+            let path = crate::config::resolve(base, file);
             let text =
                 std::fs::read_to_string(&path).with_context(|| format!("{what}: cannot read {}", path.display()))?;
             return Ok(Some(Secret(text.trim_end_matches(['\r', '\n']).to_string())));

@@ -19,6 +19,7 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -34,8 +35,9 @@ use tokio::time::Instant;
 
 use super::message::verp_address;
 use super::secret::{Secret, SecretSource};
-use super::tls::Security;
+use super::tls::{Security, TlsClient};
 use super::{OutgoingMessage, SendError, Sender};
+use crate::config::resolve;
 
 /// One `[[mail.smtp]]` entry of `cam.toml`: how a mailbox sends.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -122,8 +124,19 @@ struct MailboxState {
 struct MailboxTransport {
     config: SmtpConfig,
     password: Option<Secret>,
-    ca_file: Option<PathBuf>,
+    /// How the connection is secured, prepared once at start.
+    tls: PreparedTls,
     state: Mutex<MailboxState>,
+}
+
+/// TLS set up for one mailbox (certificates read once, at start).
+enum PreparedTls {
+    /// Our own handshake before lettre sees the stream.
+    Implicit(TlsClient),
+    /// lettre upgrades the stream after STARTTLS.
+    Starttls(TlsParameters),
+    /// Loopback only.
+    Plain,
 }
 
 /// Why one try failed.
@@ -137,6 +150,19 @@ enum TryError {
     /// The connection was gone before MAIL FROM got an answer (a reused
     /// connection the server closed while idle): nothing was sent.
     Stale(String),
+}
+
+/// lettre's STARTTLS parameters for `host`, trusting the system's roots and
+/// `ca_file`.
+fn starttls_parameters(host: &str, ca_file: Option<&Path>) -> anyhow::Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(host.to_string());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).with_context(|| format!("cannot read CA file {}", path.display()))?;
+        let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+            .with_context(|| format!("invalid CA file {}", path.display()))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build_rustls().with_context(|| format!("TLS setup for {host}"))
 }
 
 /// An implicit-TLS stream handed to lettre as its transport.
@@ -206,14 +232,16 @@ impl SmtpSender {
                     "mailbox {key} has an SMTP username but no password source (password = {{ env = \"…\" }})"
                 );
             }
-            let ca_file = config
-                .ca_file
-                .as_ref()
-                .map(|p| if p.is_absolute() { p.clone() } else { base.join(p) });
+            let ca_file = config.ca_file.as_deref().map(|p| resolve(base, p));
+            let tls = match config.security {
+                Security::Tls => PreparedTls::Implicit(TlsClient::new(&config.host, ca_file.as_deref())?),
+                Security::Starttls => PreparedTls::Starttls(starttls_parameters(&config.host, ca_file.as_deref())?),
+                Security::Plain => PreparedTls::Plain,
+            };
             let transport = MailboxTransport {
                 config: config.clone(),
                 password,
-                ca_file,
+                tls,
                 state: Mutex::new(MailboxState {
                     connection: None,
                     next_send: None,
@@ -319,19 +347,6 @@ impl MailboxTransport {
         ClientId::Domain(name)
     }
 
-    fn tls_parameters(&self) -> Result<TlsParameters, String> {
-        let mut builder = TlsParameters::builder(self.config.host.clone());
-        if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-            let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
-                .map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        builder
-            .build_rustls()
-            .map_err(|e| format!("TLS setup for {}: {e}", self.server()))
-    }
-
     /// A fresh, greeted, secured and logged-in connection.
     async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
         let hello = self.hello_name();
@@ -344,9 +359,14 @@ impl MailboxTransport {
             // the server's delayed ACK (Nagle): 40 ms a message.
             tcp.set_nodelay(true)
                 .map_err(|e| format!("cannot set TCP_NODELAY on {server}: {e}"))?;
-            let transport: Box<dyn AsyncTokioStream> = match self.config.security {
-                Security::Tls => Box::new(self.implicit_tls(tcp).await?),
-                Security::Starttls | Security::Plain => Box::new(tcp),
+            let transport: Box<dyn AsyncTokioStream> = match &self.tls {
+                PreparedTls::Implicit(client) => Box::new(TlsTransport(
+                    client
+                        .connect(tcp)
+                        .await
+                        .map_err(|e| format!("TLS with {server} failed: {e}"))?,
+                )),
+                PreparedTls::Starttls(_) | PreparedTls::Plain => Box::new(tcp),
             };
             AsyncSmtpConnection::connect_with_transport(transport, &hello)
                 .await
@@ -355,14 +375,14 @@ impl MailboxTransport {
         let mut connection = tokio::time::timeout(self.timeout(), connecting)
             .await
             .map_err(|_| format!("no answer from {server} within {:?}", self.timeout()))??;
-        if self.config.security == Security::Starttls {
+        if let PreparedTls::Starttls(parameters) = &self.tls {
             if !connection.can_starttls() {
                 connection.abort().await;
                 return Err(format!(
                     "{server} does not offer STARTTLS; refusing to log in in the clear"
                 ));
             }
-            let parameters = self.tls_parameters()?;
+            let parameters = parameters.clone();
             // No abort() on failure: a failed or interrupted upgrade leaves
             // lettre's stream empty; dropping the connection closes the socket.
             match tokio::time::timeout(self.timeout(), connection.starttls(parameters, &hello)).await {
@@ -406,20 +426,6 @@ impl MailboxTransport {
             connection.abort().await;
         }
         result
-    }
-
-    /// TLS from the first byte (port 465), verified against the system's
-    /// roots and the configured CA file.
-    async fn implicit_tls(&self, tcp: TcpStream) -> Result<TlsTransport, String> {
-        let server = self.server();
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.config.host.clone())
-            .map_err(|e| format!("{:?} is not a valid TLS server name: {e}", self.config.host))?;
-        let connector = super::tls::connector(self.ca_file.as_ref()).map_err(|e| format!("TLS setup: {e:#}"))?;
-        let stream = connector
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS with {server} failed: {e}"))?;
-        Ok(TlsTransport(stream))
     }
 
     /// MAIL, RCPT, DATA and the message on an open connection.

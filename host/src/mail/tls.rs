@@ -1,6 +1,6 @@
 //! How a mail connection is secured, shared by SMTP and IMAP.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -69,15 +69,45 @@ pub fn read_pem_certs(path: &Path) -> anyhow::Result<Vec<rustls::pki_types::Cert
     Ok(certs)
 }
 
-/// A TLS connector trusting [`root_store`].
-pub fn connector(ca_file: Option<&PathBuf>) -> anyhow::Result<tokio_rustls::TlsConnector> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS setup")?
-        .with_root_certificates(root_store(ca_file.map(PathBuf::as_path))?)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+/// A TLS client for one server: the host name it checks and the roots it
+/// trusts, built once (reading the system's certificates and the CA file)
+/// when the mailbox is set up, not at every connection.
+#[derive(Clone)]
+pub struct TlsClient {
+    connector: tokio_rustls::TlsConnector,
+    name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsClient").field("name", &self.name).finish()
+    }
+}
+
+impl TlsClient {
+    /// A client for `host`, trusting the system's roots and `ca_file`.
+    pub fn new(host: &str, ca_file: Option<&Path>) -> anyhow::Result<Self> {
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .with_context(|| format!("{host:?} is not a valid TLS server name"))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS setup")?
+            .with_root_certificates(root_store(ca_file)?)
+            .with_no_client_auth();
+        Ok(Self {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            name,
+        })
+    }
+
+    /// The TLS handshake over `tcp`.
+    pub async fn connect(
+        &self,
+        tcp: tokio::net::TcpStream,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        self.connector.connect(self.name.clone(), tcp).await
+    }
 }
 
 #[cfg(test)]

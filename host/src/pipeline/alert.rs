@@ -115,8 +115,10 @@ async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport)
     };
     let mut all_ok = true;
     let mut tries = Vec::new();
-    if ctx.transports.operator_address.is_some() && !done.iter().any(|c| c == "email") {
-        let attempt = email_operator(ctx, alert).await;
+    if let Some(operator) = &ctx.transports.operator_address
+        && !done.iter().any(|c| c == "email")
+    {
+        let attempt = email_operator(ctx, alert, operator).await;
         all_ok &= attempt.0;
         tries.push(("email", attempt.0, attempt.1));
     }
@@ -176,10 +178,7 @@ async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport)
 }
 
 /// The alert email; `(taken, what happened)`.
-async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert) -> (bool, String) {
-    let Some(operator) = &ctx.transports.operator_address else {
-        return (true, String::new());
-    };
+async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert, operator: &str) -> (bool, String) {
     let payload = &alert.alert.payload;
     let text = |key: &str| {
         payload
@@ -211,7 +210,7 @@ async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert) -> (bool, String)
     let message = OutgoingMessage {
         message_id,
         from,
-        to: operator.clone(),
+        to: operator.to_string(),
         raw: raw.into_bytes(),
     };
     match ctx.transports.sender.send(&message).await {

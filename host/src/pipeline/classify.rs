@@ -236,9 +236,12 @@ async fn verdict(
 }
 
 fn header_attributes(raw: &[u8]) -> Vec<Attribute> {
-    crate::mail::message::parse(raw)
-        .map(|p| p.headers)
-        .unwrap_or_default()
+    classifier_headers(crate::mail::message::parse(raw).map(|p| p.headers).unwrap_or_default())
+}
+
+/// The headers a reply classifier is shown, out of all of a message's.
+pub fn classifier_headers(headers: Vec<(String, String)>) -> Vec<Attribute> {
+    headers
         .into_iter()
         .filter(|(name, _)| CLASSIFIER_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
         .map(|(key, value)| Attribute { key, value })
@@ -268,7 +271,7 @@ fn stored_label(verdict: &Verdict) -> String {
 }
 
 /// The stored name of a label.
-fn label_name(label: &ReplyLabel) -> String {
+pub fn label_name(label: &ReplyLabel) -> String {
     match label {
         ReplyLabel::Interested => "interested",
         ReplyLabel::NotInterested => "not-interested",

@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use classify::{classifier_headers, label_name};
 pub use context::CycleContext;
 pub use cycle::{Cycle, STEP_NAMES};
 pub use report::{CycleReport, StateChange, StepFailure, StepReport, StepStatus};

@@ -65,12 +65,13 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             report.add("deferred", 1);
             continue;
         }
-        let deferred_before = report.counts.get("deferred").copied().unwrap_or(0);
-        if let Err(reason) = send_one(ctx, &email, &mut report).await {
-            report.fail(&email.email.to_address, reason);
-        }
-        if report.counts.get("deferred").copied().unwrap_or(0) > deferred_before {
-            deferred_mailboxes.insert(email.email.mailbox.clone());
+        match send_one(ctx, &email, &mut report).await {
+            Ok(()) => {}
+            Err(Failed::Deferred(reason)) => {
+                report.fail(&email.email.to_address, reason);
+                deferred_mailboxes.insert(email.email.mailbox.clone());
+            }
+            Err(Failed::Other(reason)) => report.fail(&email.email.to_address, reason),
         }
     }
     if !deferred_mailboxes.is_empty() {
@@ -84,7 +85,21 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     report
 }
 
-async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mut StepReport) -> Result<(), String> {
+/// Why one email did not go out.
+enum Failed {
+    /// The server is down or asked to retry: the email is back in the queue.
+    Deferred(String),
+    /// Anything else, already recorded on the email.
+    Other(String),
+}
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Self {
+        Failed::Other(reason)
+    }
+}
+
+async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mut StepReport) -> Result<(), Failed> {
     let tenant = ctx.tenant.clone();
     let lead = ctx
         .store
@@ -133,14 +148,14 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
                 .await
                 .map_err(|e| format!("not sent ({reason}), and cannot put it back in the queue: {e}"))?;
             report.add("deferred", 1);
-            return Err(format!("not sent yet, stays queued: {reason}"));
+            return Err(Failed::Deferred(format!("not sent yet, stays queued: {reason}")));
         }
         Err(SendError::NotSent(reason)) => {
             ctx.store
                 .mark_email_failed(&tenant, email.id, &reason)
                 .await
                 .map_err(|e| e.to_string())?;
-            return Err(reason);
+            return Err(reason.into());
         }
         Err(SendError::Uncertain(reason)) => {
             ctx.store
@@ -148,7 +163,7 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
                 .await
                 .map_err(|e| e.to_string())?;
             report.add("uncertain", 1);
-            return Err(reason);
+            return Err(reason.into());
         }
     }
     ctx.store
@@ -169,7 +184,7 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
     ctx.store
         .set_lead_schedule(&tenant, lead.id, next_step, Some(next_at))
         .await
-        .map_err(|e| format!("sent, but cannot schedule the next step: {e}"))
+        .map_err(|e| format!("sent, but cannot schedule the next step: {e}").into())
 }
 
 /// The full message, threaded under the earlier steps that were really
