@@ -33,6 +33,8 @@ fn main() {
         "plugins/hostile",
         "plugins/testing",
         "plugins/Cargo.toml",
+        // `sqlx::migrate!` embeds these at compile time.
+        "migrations",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }

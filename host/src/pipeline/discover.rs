@@ -1,11 +1,18 @@
 //! Step 1, discover: page through each bound lead source from its persisted
 //! cursor, normalize and dedupe emails, drop suppressed ones, insert NEW.
+//!
+//! Pages are pipelined: while one page is stored (on a blocking thread),
+//! the source fetches the next. The cursor is saved only after its page is
+//! stored, so a failure or crash re-reads from the last stored page and the
+//! store's dedupe absorbs the overlap.
 
 use super::context::CycleContext;
 use super::report::StepReport;
 use crate::domain::email::{Deduper, normalize};
 use crate::domain::model::NewLead;
-use crate::plugins::PluginKind;
+use crate::plugins::{LoadedPlugin, PluginKind};
+use crate::runtime::bindings::types::LeadPage;
+use crate::store::{InsertOutcome, StoreError};
 
 /// Leads asked for per page.
 const PAGE_SIZE: u32 = 500;
@@ -33,15 +40,16 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             }
         };
         report.used(plugin.name(), plugin.version());
-        let mut cursor = match ctx.store.source_cursor(&ctx.tenant, ctx.campaign.id, &name).await {
+        let cursor = match ctx.store.source_cursor(&ctx.tenant, ctx.campaign.id, &name).await {
             Ok(cursor) => cursor,
             Err(e) => {
                 report.fail(&name, format!("cannot read the source's cursor: {e}"));
                 continue;
             }
         };
-        for _ in 0..MAX_PAGES_PER_CYCLE {
-            let page = match plugin.next_page(ctx.scope(), cursor.as_deref(), PAGE_SIZE).await {
+        let mut fetched = plugin.next_page(ctx.scope(), cursor.as_deref(), PAGE_SIZE).await;
+        for page_number in 1..=MAX_PAGES_PER_CYCLE {
+            let page = match fetched {
                 Ok(page) => page,
                 Err(e) => {
                     report.fail(&name, e.to_string());
@@ -50,63 +58,104 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             };
             report.add("pages", 1);
             report.add("received", page.leads.len() as u64);
-            let mut batch = Vec::with_capacity(page.leads.len());
-            for lead in page.leads {
-                let email = match normalize(&lead.email) {
-                    Ok(email) => email,
-                    Err(e) => {
-                        report.add("invalid", 1);
-                        report.fail(&lead.email, format!("invalid email from {name}: {e}"));
-                        continue;
-                    }
-                };
-                if !deduper.insert(&email) {
-                    report.add("duplicates", 1);
-                    continue;
+            let next_cursor = page.next_cursor.clone();
+            let batch = admit(page, &plugin, &mut deduper, &mut report);
+            let shared: &CycleContext<'_> = ctx;
+            let fetch_next = next_cursor.is_some() && page_number < MAX_PAGES_PER_CYCLE;
+            let (stored, next) = tokio::join!(store(shared, &name, &batch, next_cursor.as_deref()), async {
+                if fetch_next {
+                    Some(
+                        plugin
+                            .next_page(shared.scope(), next_cursor.as_deref(), PAGE_SIZE)
+                            .await,
+                    )
+                } else {
+                    None
                 }
-                batch.push(NewLead {
-                    email: email.into_string(),
-                    first_name: lead.first_name,
-                    last_name: lead.last_name,
-                    company: lead.company,
-                    domain: lead.domain,
-                    title: lead.title,
-                    country: lead.country,
-                    time_zone: lead.timezone,
-                    employees: lead.employees,
-                    attributes: lead.attributes.into_iter().map(|a| (a.key, a.value)).collect(),
-                    source_plugin: plugin.name().to_string(),
-                    source_version: plugin.version().to_string(),
-                });
-            }
-            match ctx.store.insert_leads(&ctx.tenant, ctx.campaign.id, &batch).await {
+            });
+            match stored {
                 Ok(outcome) => {
                     report.add("inserted", outcome.inserted);
                     report.add("duplicates", outcome.duplicates.len() as u64);
                     report.add("suppressed", outcome.suppressed.len() as u64);
                 }
-                Err(e) => {
+                Err(Failure::Insert(e)) => {
                     report.fail(&name, format!("storing {} leads failed: {e}", batch.len()));
                     break;
                 }
-            }
-            // The cursor moves only after the page is stored: a crash
-            // re-reads the page and the store's dedupe absorbs it.
-            match page.next_cursor {
-                Some(next) => {
-                    if let Err(e) = ctx
-                        .store
-                        .set_source_cursor(&ctx.tenant, ctx.campaign.id, &name, &next)
-                        .await
-                    {
-                        report.fail(&name, format!("cannot save the source's cursor: {e}"));
-                        break;
-                    }
-                    cursor = Some(next);
+                Err(Failure::Cursor(e)) => {
+                    report.fail(&name, format!("cannot save the source's cursor: {e}"));
+                    break;
                 }
+            }
+            match next {
+                Some(next) => fetched = next,
                 None => break,
             }
         }
     }
     report
+}
+
+/// Normalizes and dedupes one page's leads, counting the rest in `report`.
+fn admit(page: LeadPage, plugin: &LoadedPlugin, deduper: &mut Deduper, report: &mut StepReport) -> Vec<NewLead> {
+    let mut batch = Vec::with_capacity(page.leads.len());
+    for lead in page.leads {
+        let email = match normalize(&lead.email) {
+            Ok(email) => email,
+            Err(e) => {
+                report.add("invalid", 1);
+                report.fail(&lead.email, format!("invalid email from {}: {e}", plugin.name()));
+                continue;
+            }
+        };
+        if !deduper.insert(&email) {
+            report.add("duplicates", 1);
+            continue;
+        }
+        batch.push(NewLead {
+            email: email.into_string(),
+            first_name: lead.first_name,
+            last_name: lead.last_name,
+            company: lead.company,
+            domain: lead.domain,
+            title: lead.title,
+            country: lead.country,
+            time_zone: lead.timezone,
+            employees: lead.employees,
+            attributes: lead.attributes.into_iter().map(|a| (a.key, a.value)).collect(),
+            source_plugin: plugin.name().to_string(),
+            source_version: plugin.version().to_string(),
+        });
+    }
+    batch
+}
+
+/// Why storing a page failed.
+enum Failure {
+    /// The leads were not stored.
+    Insert(StoreError),
+    /// The leads were stored, the cursor past them was not.
+    Cursor(StoreError),
+}
+
+/// Stores one page's leads, then moves the source's cursor past them.
+async fn store(
+    ctx: &CycleContext<'_>,
+    source: &str,
+    batch: &[NewLead],
+    next_cursor: Option<&str>,
+) -> Result<InsertOutcome, Failure> {
+    let outcome = ctx
+        .store
+        .insert_leads(&ctx.tenant, ctx.campaign.id, batch)
+        .await
+        .map_err(Failure::Insert)?;
+    if let Some(next) = next_cursor {
+        ctx.store
+            .set_source_cursor(&ctx.tenant, ctx.campaign.id, source, next)
+            .await
+            .map_err(Failure::Cursor)?;
+    }
+    Ok(outcome)
 }

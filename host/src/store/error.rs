@@ -56,6 +56,13 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// A database error on a bulk path (those call SQLite directly).
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The blocking task running a bulk operation did not finish (the
+    /// runtime is shutting down).
+    #[error("the database task was stopped: {0}")]
+    Blocking(String),
 }
 
 /// Shorthand for store results.

@@ -3,9 +3,11 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sqlx::{Row, SqlitePool};
 
+use super::direct::{self, column};
 use super::{from_ms, from_ms_opt, ms, touched};
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{
@@ -17,65 +19,67 @@ use crate::store::shared::{
 };
 use crate::store::{InsertOutcome, StoreError, StoreResult};
 
-pub(crate) const LEAD_COLUMNS: &str = "id, tenant_id, campaign_id, email, first_name, last_name, \
+/// The columns [`lead_from_row`] reads, in its order.
+const LEAD_COLUMNS: &str = "id, tenant_id, campaign_id, email, first_name, last_name, \
      company, domain, title, country, time_zone, employees, attributes, score, score_reasons, \
      scorer_version, state, current_step, next_action_at, source_plugin, source_version, \
      created_at, updated_at";
 
-/// One row of the multi-row INSERT. Plain `?` placeholders on purpose:
-/// SQLite looks numbered (`$N`, `?N`) parameters up linearly while preparing,
-/// which made 500-row statements ten times slower than 50-row ones.
-const ROW_PLACEHOLDERS: &str = "(?, ?, ?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-fn lead_from_row(row: &SqliteRow) -> StoreResult<Lead> {
-    let employees: Option<i64> = row.try_get("employees")?;
-    let state: String = row.try_get("state")?;
+/// A row of [`LEAD_COLUMNS`] as a lead.
+fn lead_from_row(row: &rusqlite::Row<'_>) -> StoreResult<Lead> {
+    let employees: Option<i64> = column(row, 11, "leads.employees")?;
+    let attributes: String = column(row, 12, "leads.attributes")?;
+    let score_reasons: String = column(row, 14, "leads.score_reasons")?;
+    let state: String = column(row, 16, "leads.state")?;
     Ok(Lead {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        campaign_id: row.try_get("campaign_id")?,
+        id: column(row, 0, "leads.id")?,
+        tenant_id: column(row, 1, "leads.tenant_id")?,
+        campaign_id: column(row, 2, "leads.campaign_id")?,
         fields: NewLead {
-            email: row.try_get("email")?,
-            first_name: row.try_get("first_name")?,
-            last_name: row.try_get("last_name")?,
-            company: row.try_get("company")?,
-            domain: row.try_get("domain")?,
-            title: row.try_get("title")?,
-            country: row.try_get("country")?,
-            time_zone: row.try_get("time_zone")?,
+            email: column(row, 3, "leads.email")?,
+            first_name: column(row, 4, "leads.first_name")?,
+            last_name: column(row, 5, "leads.last_name")?,
+            company: column(row, 6, "leads.company")?,
+            domain: column(row, 7, "leads.domain")?,
+            title: column(row, 8, "leads.title")?,
+            country: column(row, 9, "leads.country")?,
+            time_zone: column(row, 10, "leads.time_zone")?,
             employees: employees.map(|n| to_u32("leads.employees", n)).transpose()?,
-            attributes: from_json("leads.attributes", row.try_get("attributes")?)?,
-            source_plugin: row.try_get("source_plugin")?,
-            source_version: row.try_get("source_version")?,
+            attributes: from_json("leads.attributes", &attributes)?,
+            source_plugin: column(row, 19, "leads.source_plugin")?,
+            source_version: column(row, 20, "leads.source_version")?,
         },
-        score: row.try_get("score")?,
-        score_reasons: from_json("leads.score_reasons", row.try_get("score_reasons")?)?,
-        scorer_version: row.try_get("scorer_version")?,
+        score: column(row, 13, "leads.score")?,
+        score_reasons: from_json("leads.score_reasons", &score_reasons)?,
+        scorer_version: column(row, 15, "leads.scorer_version")?,
         state: parse_lead_state(&state)?,
-        current_step: to_u32("leads.current_step", row.try_get("current_step")?)?,
-        next_action_at: from_ms_opt("leads.next_action_at", row.try_get("next_action_at")?)?,
-        created_at: from_ms("leads.created_at", row.try_get("created_at")?)?,
-        updated_at: from_ms("leads.updated_at", row.try_get("updated_at")?)?,
+        current_step: to_u32("leads.current_step", column(row, 17, "leads.current_step")?)?,
+        next_action_at: from_ms_opt("leads.next_action_at", column(row, 18, "leads.next_action_at")?)?,
+        created_at: from_ms("leads.created_at", column(row, 21, "leads.created_at")?)?,
+        updated_at: from_ms("leads.updated_at", column(row, 22, "leads.updated_at")?)?,
     })
 }
 
-/// The multi-row INSERT for `rows` leads.
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(200 + rows * 80);
-    sql.push_str(
-        "INSERT INTO leads (tenant_id, campaign_id, created_at, updated_at, state, email, \
-         first_name, last_name, company, domain, title, country, time_zone, employees, \
-         attributes, source_plugin, source_version) VALUES ",
-    );
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
+/// The leads a `SELECT {LEAD_COLUMNS} … {condition}` finds with `params`.
+async fn select(pool: &SqlitePool, condition: &str, params: Vec<Value>) -> StoreResult<Vec<Lead>> {
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads {condition}");
+    direct::run(pool, move |db| {
+        let mut statement = db.prepare(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+        let mut leads = Vec::new();
+        while let Some(row) = rows.next()? {
+            leads.push(lead_from_row(row)?);
         }
-        sql.push_str(ROW_PLACEHOLDERS);
-    }
-    sql.push_str(" ON CONFLICT (tenant_id, email) DO NOTHING RETURNING email");
-    sql
+        Ok(leads)
+    })
+    .await
 }
+
+/// One lead's INSERT; a known (tenant, email) changes nothing.
+const INSERT_SQL: &str = "INSERT INTO leads (tenant_id, campaign_id, created_at, updated_at, state, email, \
+     first_name, last_name, company, domain, title, country, time_zone, employees, attributes, \
+     source_plugin, source_version) VALUES (?1, ?2, ?3, ?3, 'NEW', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+     ON CONFLICT (tenant_id, email) DO NOTHING";
 
 #[tracing::instrument(name = "store.insert_leads", skip_all, fields(tenant = %tenant, campaign_id = campaign_id, rows = leads.len()))]
 pub(super) async fn insert(
@@ -84,112 +88,104 @@ pub(super) async fn insert(
     campaign_id: i64,
     leads: &[NewLead],
 ) -> StoreResult<InsertOutcome> {
-    let mut outcome = InsertOutcome::default();
     if leads.is_empty() {
-        return Ok(outcome);
+        return Ok(InsertOutcome::default());
     }
+    let tenant = tenant.to_string();
+    let leads = leads.to_vec();
+    direct::run(pool, move |db| insert_now(db, &tenant, campaign_id, &leads)).await
+}
+
+/// [`insert`] in one transaction on `db`.
+fn insert_now(db: &mut Connection, tenant: &str, campaign_id: i64, leads: &[NewLead]) -> StoreResult<InsertOutcome> {
+    let mut outcome = InsertOutcome::default();
     let now = ms(Utc::now());
-    let full_batch_sql = insert_sql(LEAD_BATCH_ROWS);
-    let mut seen: HashSet<String> = HashSet::with_capacity(leads.len());
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The campaign must be the tenant's: checked once, not per row.
-    let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(campaign_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let owned: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM campaigns WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant, campaign_id],
+            |row| row.get(0),
+        )
+        .optional()?;
     if owned.is_none() {
         return Err(StoreError::not_found("campaign", campaign_id));
     }
-    for chunk in leads.chunks(LEAD_BATCH_ROWS) {
-        let mut emails: Vec<String> = Vec::with_capacity(chunk.len());
-        let mut batch: Vec<(&NewLead, String)> = Vec::with_capacity(chunk.len());
-        for lead in chunk {
-            let email = normalize_email(&lead.email);
-            if seen.insert(email.clone()) {
-                emails.push(email.clone());
-                batch.push((lead, email));
-            } else {
-                outcome.duplicates.push(email);
+    let mut seen: HashSet<String> = HashSet::with_capacity(leads.len());
+    {
+        let mut insert = tx.prepare(INSERT_SQL)?;
+        for chunk in leads.chunks(LEAD_BATCH_ROWS) {
+            let mut emails: Vec<String> = Vec::with_capacity(chunk.len());
+            let mut batch: Vec<(&NewLead, String)> = Vec::with_capacity(chunk.len());
+            for lead in chunk {
+                let email = normalize_email(&lead.email);
+                if seen.insert(email.clone()) {
+                    emails.push(email.clone());
+                    batch.push((lead, email));
+                } else {
+                    outcome.duplicates.push(email);
+                }
+            }
+            let suppressed = suppressed_in(&tx, tenant, &emails)?;
+            if !suppressed.is_empty() {
+                let set: HashSet<&str> = suppressed.iter().map(String::as_str).collect();
+                batch.retain(|(_, email)| !set.contains(email.as_str()));
+                outcome.suppressed.extend(suppressed.iter().cloned());
+            }
+            for (lead, email) in batch {
+                let domain = if lead.domain.trim().is_empty() {
+                    email_domain(&email).to_string()
+                } else {
+                    lead.domain.trim().to_lowercase()
+                };
+                let added = insert.execute(params![
+                    tenant,
+                    campaign_id,
+                    now,
+                    email,
+                    lead.first_name,
+                    lead.last_name,
+                    lead.company,
+                    domain,
+                    lead.title,
+                    lead.country,
+                    lead.time_zone,
+                    lead.employees.map(i64::from),
+                    to_json("leads.attributes", &lead.attributes)?,
+                    lead.source_plugin,
+                    lead.source_version,
+                ])?;
+                if added == 1 {
+                    outcome.inserted += 1;
+                } else {
+                    outcome.duplicates.push(email);
+                }
             }
         }
-        let suppressed = suppressed_in(&mut *tx, tenant, &emails).await?;
-        if !suppressed.is_empty() {
-            let set: HashSet<&str> = suppressed.iter().map(String::as_str).collect();
-            batch.retain(|(_, email)| !set.contains(email.as_str()));
-            outcome.suppressed.extend(suppressed.iter().cloned());
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let partial_sql;
-        let sql = if batch.len() == LEAD_BATCH_ROWS {
-            &full_batch_sql
-        } else {
-            partial_sql = insert_sql(batch.len());
-            &partial_sql
-        };
-        // Only the full-size statement is worth keeping prepared: a partial
-        // one (the last rows of an import, or a batch shrunk by repeats and
-        // suppressed addresses) has one of 499 sizes, and caching each would
-        // pile up large prepared statements in every connection.
-        let mut query = sqlx::query_scalar::<_, String>(sql).persistent(batch.len() == LEAD_BATCH_ROWS);
-        for (lead, email) in &batch {
-            let domain = if lead.domain.trim().is_empty() {
-                email_domain(email).to_string()
-            } else {
-                lead.domain.trim().to_lowercase()
-            };
-            query = query
-                .bind(tenant)
-                .bind(campaign_id)
-                .bind(now)
-                .bind(now)
-                .bind(email.as_str())
-                .bind(lead.first_name.as_str())
-                .bind(lead.last_name.as_str())
-                .bind(lead.company.as_str())
-                .bind(domain)
-                .bind(lead.title.as_str())
-                .bind(lead.country.as_str())
-                .bind(lead.time_zone.as_str())
-                .bind(lead.employees.map(i64::from))
-                .bind(to_json("leads.attributes", &lead.attributes)?)
-                .bind(lead.source_plugin.as_str())
-                .bind(lead.source_version.as_str());
-        }
-        let inserted: HashSet<String> = query.fetch_all(&mut *tx).await?.into_iter().collect();
-        outcome.inserted += inserted.len() as u64;
-        outcome.duplicates.extend(
-            batch
-                .into_iter()
-                .filter(|(_, email)| !inserted.contains(email))
-                .map(|(_, email)| email),
-        );
     }
-    tx.commit().await?;
+    tx.commit()?;
     Ok(outcome)
 }
 
-/// The suppressed subset of normalized `emails`, inside any executor.
-async fn suppressed_in<'e, E>(executor: E, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
+/// The suppressed subset of normalized `emails`, on `db` (inside a
+/// transaction or not).
+fn suppressed_in(db: &Connection, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>> {
     if emails.is_empty() {
         return Ok(Vec::new());
     }
     let (addresses, domains) = addresses_and_domains(emails);
-    let values: Vec<String> = sqlx::query_scalar(
-        "SELECT value FROM suppressions WHERE tenant_id = $1 AND \
-         ((kind = 'ADDRESS' AND value IN (SELECT value FROM json_each($2))) OR \
-          (kind = 'DOMAIN' AND value IN (SELECT value FROM json_each($3))))",
-    )
-    .bind(tenant)
-    .bind(to_json("addresses", &addresses)?)
-    .bind(to_json("domains", &domains)?)
-    .fetch_all(executor)
-    .await?;
+    let mut statement = db.prepare_cached(
+        "SELECT value FROM suppressions WHERE tenant_id = ?1 AND \
+         ((kind = 'ADDRESS' AND value IN (SELECT value FROM json_each(?2))) OR \
+          (kind = 'DOMAIN' AND value IN (SELECT value FROM json_each(?3))))",
+    )?;
+    let values = statement
+        .query_map(
+            params![tenant, to_json("addresses", &addresses)?, to_json("domains", &domains)?],
+            |row| row.get::<_, String>(0),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
     if values.is_empty() {
         return Ok(Vec::new());
     }
@@ -197,7 +193,12 @@ where
 }
 
 pub(super) async fn suppressed_subset(pool: &SqlitePool, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>> {
-    suppressed_in(pool, tenant, emails).await
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenant = tenant.to_string();
+    let emails = emails.to_vec();
+    direct::run(pool, move |db| suppressed_in(db, &tenant, &emails)).await
 }
 
 pub(super) async fn add_suppression(
@@ -249,24 +250,26 @@ pub(super) async fn list_suppressions(pool: &SqlitePool, tenant: &str) -> StoreR
 }
 
 pub(super) async fn get(pool: &SqlitePool, tenant: &str, id: i64) -> StoreResult<Lead> {
-    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("lead", id))?;
-    lead_from_row(&row)
+    let found = select(
+        pool,
+        "WHERE tenant_id = ?1 AND id = ?2",
+        vec![Value::Text(tenant.to_string()), Value::Integer(id)],
+    )
+    .await?;
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::not_found("lead", id))
 }
 
 pub(super) async fn by_email(pool: &SqlitePool, tenant: &str, email: &str) -> StoreResult<Option<Lead>> {
-    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND email = $2");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(normalize_email(email))
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(lead_from_row).transpose()
+    let found = select(
+        pool,
+        "WHERE tenant_id = ?1 AND email = ?2",
+        vec![Value::Text(tenant.to_string()), Value::Text(normalize_email(email))],
+    )
+    .await?;
+    Ok(found.into_iter().next())
 }
 
 pub(super) async fn in_state(
@@ -277,18 +280,17 @@ pub(super) async fn in_state(
     limit: u32,
 ) -> StoreResult<Vec<Lead>> {
     // `score DESC` puts NULLs last in SQLite, matching the index order.
-    let sql = format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE campaign_id = $2 AND state = $3 AND tenant_id = $1 \
-         ORDER BY score DESC, id LIMIT $4"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(campaign_id)
-        .bind(state.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(lead_from_row).collect()
+    select(
+        pool,
+        "WHERE campaign_id = ?2 AND state = ?3 AND tenant_id = ?1 ORDER BY score DESC, id LIMIT ?4",
+        vec![
+            Value::Text(tenant.to_string()),
+            Value::Integer(campaign_id),
+            Value::Text(state.as_str().to_string()),
+            Value::Integer(i64::from(limit)),
+        ],
+    )
+    .await
 }
 
 pub(super) async fn due(
@@ -298,18 +300,18 @@ pub(super) async fn due(
     now: DateTime<Utc>,
     limit: u32,
 ) -> StoreResult<Vec<Lead>> {
-    let sql = format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE campaign_id = $2 AND next_action_at IS NOT NULL \
-         AND next_action_at <= $3 AND tenant_id = $1 ORDER BY next_action_at, id LIMIT $4"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(campaign_id)
-        .bind(ms(now))
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(lead_from_row).collect()
+    select(
+        pool,
+        "WHERE campaign_id = ?2 AND next_action_at IS NOT NULL AND next_action_at <= ?3 AND tenant_id = ?1 \
+         ORDER BY next_action_at, id LIMIT ?4",
+        vec![
+            Value::Text(tenant.to_string()),
+            Value::Integer(campaign_id),
+            Value::Integer(ms(now)),
+            Value::Integer(i64::from(limit)),
+        ],
+    )
+    .await
 }
 
 pub(super) async fn count_by_state(
@@ -492,20 +494,18 @@ pub(super) async fn in_state_after(
     // `limit` matches, so each page costs its own rows. Through the
     // (campaign, state, score) index every page would read and sort all the
     // campaign's leads in `state` again.
-    let sql = format!(
-        "SELECT {LEAD_COLUMNS} FROM leads NOT INDEXED WHERE id > ? AND campaign_id = ? AND state = ? \
-         AND tenant_id = ? AND (? IS NULL OR scorer_version IS NULL OR scorer_version <> ?) \
-         ORDER BY id LIMIT ?"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(after_id)
-        .bind(campaign_id)
-        .bind(state.as_str())
-        .bind(tenant)
-        .bind(not_scored_by)
-        .bind(not_scored_by)
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(lead_from_row).collect()
+    select(
+        pool,
+        "NOT INDEXED WHERE id > ?1 AND campaign_id = ?2 AND state = ?3 AND tenant_id = ?4 \
+         AND (?5 IS NULL OR scorer_version IS NULL OR scorer_version <> ?5) ORDER BY id LIMIT ?6",
+        vec![
+            Value::Integer(after_id),
+            Value::Integer(campaign_id),
+            Value::Text(state.as_str().to_string()),
+            Value::Text(tenant.to_string()),
+            not_scored_by.map_or(Value::Null, |v| Value::Text(v.to_string())),
+            Value::Integer(i64::from(limit)),
+        ],
+    )
+    .await
 }

@@ -6,6 +6,7 @@
 
 mod batch;
 mod campaigns;
+mod direct;
 mod inbound;
 mod leads;
 mod leases;
@@ -58,11 +59,7 @@ impl SqliteStore {
             // only risks the last transactions on power loss.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            // Rows come from the connection's worker thread through a
-            // channel; room for a whole page (500 leads) lets the worker
-            // finish a statement without waiting for the reader.
-            .row_buffer_size(1_024);
+            .foreign_keys(true);
         let in_memory = url.contains(":memory:");
         // `cam.db` beside a config in a folder that does not exist yet.
         let parent = options.get_filename().parent().map(std::path::Path::to_path_buf);
