@@ -105,6 +105,45 @@ async fn a_batch_of_enrichments_moves_its_leads_and_skips_those_moved_meanwhile(
     assert!(store.lead_transitions("default", all[7].id).await.unwrap().is_empty());
     let counts = store.count_leads_by_state("default", id).await.unwrap();
     assert!(counts.contains(&(LeadState::Enriched, 1198)), "{counts:?}");
+
+    // A lead with no attributes takes the enricher's as they are; an
+    // enrichment adding none leaves them empty.
+    let mut bare = lead("bare@default.example");
+    bare.attributes.clear();
+    let mut none = lead("none@default.example");
+    none.attributes.clear();
+    store.insert_leads("default", id, &[bare, none]).await.unwrap();
+    let bare = store
+        .lead_by_email("default", "bare@default.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let none = store
+        .lead_by_email("default", "none@default.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut nothing = enrich(&none, LeadState::Enriched);
+    nothing.enrichment.attributes.clear();
+    let outcome = store
+        .apply_enrichments("default", &[enrich(&bare, LeadState::Enriched), nothing])
+        .await
+        .unwrap();
+    assert_eq!(outcome.applied, 2);
+    let bare = store.get_lead("default", bare.id).await.unwrap();
+    assert_eq!(
+        bare.fields.attributes,
+        BTreeMap::from([("industry".to_string(), "saas".to_string())])
+    );
+    assert!(
+        store
+            .get_lead("default", none.id)
+            .await
+            .unwrap()
+            .fields
+            .attributes
+            .is_empty()
+    );
 }
 
 async fn an_illegal_transition_refuses_the_whole_enrichment_batch(store: Arc<dyn Store>) {

@@ -12,11 +12,14 @@ use super::{direct, ms};
 use crate::store::shared::{check_enrichments, to_json};
 use crate::store::{BatchOutcome, EnrichmentUpdate, ScoreUpdate, StoreResult};
 
-/// One lead's enrichment. Attributes merge in SQL (new keys win); with a
-/// transition, the row changes only while the lead is still in its `from`.
+/// One lead's enrichment. Attributes merge in SQL (new keys win; a lead
+/// with none takes the patch as it is, which skips `json_patch` parsing
+/// two documents); with a transition, the row changes only while the lead
+/// is still in its `from`.
 const ENRICH_SQL: &str = "UPDATE leads SET company = COALESCE(?3, company), domain = COALESCE(?4, domain), \
      title = COALESCE(?5, title), country = COALESCE(?6, country), time_zone = COALESCE(?7, time_zone), \
-     employees = COALESCE(?8, employees), attributes = json_patch(attributes, ?9), \
+     employees = COALESCE(?8, employees), \
+     attributes = CASE attributes WHEN '{}' THEN ?9 ELSE json_patch(attributes, ?9) END, \
      state = COALESCE(?11, state), updated_at = ?12 \
      WHERE tenant_id = ?1 AND id = ?2 AND (?10 IS NULL OR state = ?10)";
 
