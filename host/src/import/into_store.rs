@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
-use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -37,10 +36,6 @@ use crate::store::{Store, StoreError};
 /// Batches in flight between the reading thread and the store: one being
 /// stored, one being read, one waiting. More would only hold memory.
 const BATCHES_IN_FLIGHT: usize = 2;
-
-/// How many stored leads a batch looks up at once when the insert skipped
-/// their addresses (to tell repeats within the file from older leads).
-const LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// Rejected rows listed in [`ImportSummary::rejected_rows`]; the rest are
 /// counted (in [`ImportSummary::rejected`] and
@@ -484,14 +479,14 @@ async fn store_batch(
         .filter(|(_, s)| s.suppressed == 0 && s.duplicates >= s.lines.len() && !s.lines.is_empty())
         .map(|(email, _)| *email)
         .collect();
-    let stored: HashMap<&str, Option<Lead>> = futures::stream::iter(known)
-        .map(|email| async move {
-            let lead = store.lead_by_email(&target.tenant, email).await?;
-            Ok::<_, StoreError>((email, lead))
-        })
-        .buffer_unordered(LOOKUPS_IN_FLIGHT)
-        .try_collect()
-        .await?;
+    let wanted: Vec<String> = known.iter().map(|e| e.to_string()).collect();
+    let found = store.leads_by_emails(&target.tenant, &wanted).await?;
+    let mut stored: HashMap<&str, Option<Lead>> = known.iter().map(|&email| (email, None)).collect();
+    for lead in found {
+        if let Some(slot) = stored.get_mut(lead.fields.email.as_str()) {
+            *slot = Some(lead);
+        }
+    }
 
     for (email, entry) in &skipped {
         let Some((&first, repeats)) = entry.lines.split_first() else {

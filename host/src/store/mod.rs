@@ -178,6 +178,9 @@ pub trait Store: Send + Sync {
     async fn get_lead(&self, tenant: &str, id: i64) -> StoreResult<Lead>;
     /// One lead by (normalized) email.
     async fn lead_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<Lead>>;
+    /// The tenant's leads having any of `emails` (normalized), in no
+    /// particular order; one query for many addresses.
+    async fn leads_by_emails(&self, tenant: &str, emails: &[String]) -> StoreResult<Vec<Lead>>;
     /// A campaign's leads in `state`, best score first (unscored last), then oldest.
     async fn leads_in_state(
         &self,

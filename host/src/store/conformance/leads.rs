@@ -51,6 +51,23 @@ async fn duplicate_emails_are_reported_and_never_inserted_twice(store: Arc<dyn S
     );
     assert_eq!(stored.fields.employees, Some(42));
     assert_eq!(store.get_lead("default", stored.id).await.unwrap(), stored);
+
+    // Many at once: normalized, unknown addresses left out, no other tenant's.
+    let other = tenant_with_campaign(&store, "other").await;
+    store
+        .insert_leads("other", other, &[lead("person2@example.com")])
+        .await
+        .unwrap();
+    let asked: Vec<String> = ["PERSON1@example.com", "person2@example.com", "nobody@example.com"]
+        .map(String::from)
+        .to_vec();
+    let mut found = store.leads_by_emails("default", &asked).await.unwrap();
+    found.sort_by_key(|l| l.id);
+    let emails: Vec<&str> = found.iter().map(|l| l.fields.email.as_str()).collect();
+    assert_eq!(emails, ["person1@example.com", "person2@example.com"]);
+    assert!(found.iter().all(|l| l.tenant_id == "default"));
+    assert_eq!(found[0], stored);
+    assert!(store.leads_by_emails("default", &[]).await.unwrap().is_empty());
 }
 
 /// `cam import` relies on this to name the line an address first appeared

@@ -280,6 +280,16 @@ pub(super) async fn by_email(pool: &PgPool, tenant: &str, email: &str) -> StoreR
     row.as_ref().map(lead_from_row).transpose()
 }
 
+pub(super) async fn by_emails(pool: &PgPool, tenant: &str, emails: &[String]) -> StoreResult<Vec<Lead>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let normalized: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND email = ANY($2)");
+    let rows = sqlx::query(&sql).bind(tenant).bind(&normalized).fetch_all(pool).await?;
+    rows.iter().map(lead_from_row).collect()
+}
+
 pub(super) async fn in_state(
     pool: &PgPool,
     tenant: &str,

@@ -141,6 +141,9 @@ impl Store for PostgresStore {
     async fn lead_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<Lead>> {
         leads::by_email(&self.pool, tenant, email).await
     }
+    async fn leads_by_emails(&self, tenant: &str, emails: &[String]) -> StoreResult<Vec<Lead>> {
+        leads::by_emails(&self.pool, tenant, emails).await
+    }
     async fn leads_in_state(
         &self,
         tenant: &str,

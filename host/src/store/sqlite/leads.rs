@@ -272,6 +272,22 @@ pub(super) async fn by_email(pool: &SqlitePool, tenant: &str, email: &str) -> St
     Ok(found.into_iter().next())
 }
 
+pub(super) async fn by_emails(pool: &SqlitePool, tenant: &str, emails: &[String]) -> StoreResult<Vec<Lead>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let normalized: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+    select(
+        pool,
+        "WHERE tenant_id = ?1 AND email IN (SELECT value FROM json_each(?2))",
+        vec![
+            Value::Text(tenant.to_string()),
+            Value::Text(to_json("emails", &normalized)?),
+        ],
+    )
+    .await
+}
+
 pub(super) async fn in_state(
     pool: &SqlitePool,
     tenant: &str,
