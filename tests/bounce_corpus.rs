@@ -323,21 +323,14 @@ Version: 1\r\nOriginal-Rcpt-To: <{complainer}>\r\n--B--\r\n"
     inbox.deliver("block.test", block.as_bytes()).expect("deliver");
     inbox.deliver("complaint.test", complaint.as_bytes()).expect("deliver");
     let report = crate::support::cam_cycle(dir.path(), CAMPAIGN, "2026-03-03T11:00:00Z");
-    assert_eq!(crate::support::step_count(&report, "inbox", "stored"), 2, "{report:#}");
-    assert_eq!(
-        crate::support::step_count(&report, "classify", "bounce-block"),
-        1,
-        "{report:#}"
-    );
-    assert_eq!(
-        crate::support::step_count(&report, "classify", "blocked"),
-        1,
-        "{report:#}"
-    );
-    assert_eq!(
-        crate::support::step_count(&report, "classify", "complaint"),
-        1,
-        "{report:#}"
+    crate::support::assert_step_counts(
+        &report,
+        &[
+            ("inbox", "stored", 2),
+            ("classify", "bounce-block", 1),
+            ("classify", "blocked", 1),
+            ("classify", "complaint", 1),
+        ],
     );
     let suppressions = store.list_suppressions(TENANT).await.expect("suppressions");
     let reason_of = |email: &str| suppressions.iter().find(|s| s.value == *email).map(|s| s.reason);

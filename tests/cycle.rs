@@ -455,12 +455,7 @@ async fn an_email_left_sending_by_a_crash_is_marked_uncertain_and_never_sent_aga
         .expect("sending");
 
     let report = setup.cycle(T0);
-    assert_eq!(
-        crate::support::step_count(&report, "send", "marked_uncertain"),
-        1,
-        "{report:#}"
-    );
-    assert_eq!(crate::support::step_count(&report, "send", "sent"), 0, "{report:#}");
+    crate::support::assert_step_counts(&report, &[("send", "marked_uncertain", 1), ("send", "sent", 0)]);
     assert_eq!(
         setup.store.get_email(TENANT, id).await.expect("email").state,
         EmailState::Uncertain
@@ -611,20 +606,13 @@ async fn discover_pages_a_lead_source_dedupes_drops_suppressed_and_keeps_its_cur
         .expect("suppress");
 
     let report = setup.cycle(T0);
-    assert_eq!(
-        crate::support::step_count(&report, "discover", "inserted"),
-        3,
-        "{report:#}"
-    );
-    assert_eq!(
-        crate::support::step_count(&report, "discover", "duplicates"),
-        1,
-        "{report:#}"
-    );
-    assert_eq!(
-        crate::support::step_count(&report, "discover", "suppressed"),
-        1,
-        "{report:#}"
+    crate::support::assert_step_counts(
+        &report,
+        &[
+            ("discover", "inserted", 3),
+            ("discover", "duplicates", 1),
+            ("discover", "suppressed", 1),
+        ],
     );
     assert!(
         setup

@@ -237,3 +237,11 @@ pub fn step_count(report: &serde_json::Value, step: &str, name: &str) -> u64 {
         .and_then(|s| s["counts"][name].as_u64())
         .unwrap_or(0)
 }
+
+/// Asserts each `(step, count, expected)` of a cycle report, showing the
+/// whole report when one differs.
+pub fn assert_step_counts(report: &serde_json::Value, expected: &[(&str, &str, u64)]) {
+    for &(step, name, n) in expected {
+        assert_eq!(step_count(report, step, name), n, "{step}/{name} in {report:#}");
+    }
+}

@@ -11,7 +11,7 @@ use super::report::StepReport;
 use crate::domain::email::{Deduper, normalize};
 use crate::domain::model::NewLead;
 use crate::plugins::{LoadedPlugin, PluginKind};
-use crate::runtime::bindings::types::LeadPage;
+use crate::runtime::bindings::types::{Lead, LeadPage};
 use crate::store::{InsertOutcome, StoreError};
 
 /// Leads asked for per page.
@@ -56,10 +56,10 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     break;
                 }
             };
+            let LeadPage { leads, next_cursor } = page;
             report.add("pages", 1);
-            report.add("received", page.leads.len() as u64);
-            let next_cursor = page.next_cursor.clone();
-            let batch = admit(page, &plugin, &mut deduper, &mut report);
+            report.add("received", leads.len() as u64);
+            let batch = admit(leads, &plugin, &mut deduper, &mut report);
             let shared: &CycleContext<'_> = ctx;
             let fetch_next = next_cursor.is_some() && page_number < MAX_PAGES_PER_CYCLE;
             let (stored, next) = tokio::join!(store(shared, &name, &batch, next_cursor.as_deref()), async {
@@ -73,20 +73,21 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     None
                 }
             });
-            match stored {
-                Ok(outcome) => {
-                    report.add("inserted", outcome.inserted);
-                    report.add("duplicates", outcome.duplicates.len() as u64);
-                    report.add("suppressed", outcome.suppressed.len() as u64);
-                }
-                Err(Failure::Insert(e)) => {
+            let (outcome, saved) = match stored {
+                Ok(stored) => stored,
+                Err(e) => {
                     report.fail(&name, format!("storing {} leads failed: {e}", batch.len()));
                     break;
                 }
-                Err(Failure::Cursor(e)) => {
-                    report.fail(&name, format!("cannot save the source's cursor: {e}"));
-                    break;
-                }
+            };
+            report.add("inserted", outcome.inserted);
+            report.add("duplicates", outcome.duplicates.len() as u64);
+            report.add("suppressed", outcome.suppressed.len() as u64);
+            if let Err(e) = saved {
+                // The page is stored; the next cycle re-reads it and the
+                // store's dedupe absorbs the repeat.
+                report.fail(&name, format!("cannot save the source's cursor: {e}"));
+                break;
             }
             match next {
                 Some(next) => fetched = next,
@@ -98,9 +99,9 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 }
 
 /// Normalizes and dedupes one page's leads, counting the rest in `report`.
-fn admit(page: LeadPage, plugin: &LoadedPlugin, deduper: &mut Deduper, report: &mut StepReport) -> Vec<NewLead> {
-    let mut batch = Vec::with_capacity(page.leads.len());
-    for lead in page.leads {
+fn admit(leads: Vec<Lead>, plugin: &LoadedPlugin, deduper: &mut Deduper, report: &mut StepReport) -> Vec<NewLead> {
+    let mut batch = Vec::with_capacity(leads.len());
+    for lead in leads {
         let email = match normalize(&lead.email) {
             Ok(email) => email,
             Err(e) => {
@@ -131,31 +132,22 @@ fn admit(page: LeadPage, plugin: &LoadedPlugin, deduper: &mut Deduper, report: &
     batch
 }
 
-/// Why storing a page failed.
-enum Failure {
-    /// The leads were not stored.
-    Insert(StoreError),
-    /// The leads were stored, the cursor past them was not.
-    Cursor(StoreError),
-}
-
-/// Stores one page's leads, then moves the source's cursor past them.
+/// Stores one page's leads, then moves the source's cursor past them (only
+/// then: a page is never skipped). The cursor's save result comes second.
 async fn store(
     ctx: &CycleContext<'_>,
     source: &str,
     batch: &[NewLead],
     next_cursor: Option<&str>,
-) -> Result<InsertOutcome, Failure> {
-    let outcome = ctx
-        .store
-        .insert_leads(&ctx.tenant, ctx.campaign.id, batch)
-        .await
-        .map_err(Failure::Insert)?;
-    if let Some(next) = next_cursor {
-        ctx.store
-            .set_source_cursor(&ctx.tenant, ctx.campaign.id, source, next)
-            .await
-            .map_err(Failure::Cursor)?;
-    }
-    Ok(outcome)
+) -> Result<(InsertOutcome, Result<(), StoreError>), StoreError> {
+    let outcome = ctx.store.insert_leads(&ctx.tenant, ctx.campaign.id, batch).await?;
+    let saved = match next_cursor {
+        Some(next) => {
+            ctx.store
+                .set_source_cursor(&ctx.tenant, ctx.campaign.id, source, next)
+                .await
+        }
+        None => Ok(()),
+    };
+    Ok((outcome, saved))
 }

@@ -53,16 +53,29 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// Any other database error.
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// Any other database error. The cause is in the message (not a
+    /// `source`), so a step report's one-line failure says what it was.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
     /// A database error on a bulk path (those call SQLite directly).
-    #[error("database error")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
     /// The blocking task running a bulk operation did not finish (the
     /// runtime is shutting down).
     #[error("the database task was stopped: {0}")]
     Blocking(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
 }
 
 /// Shorthand for store results.

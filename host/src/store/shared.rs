@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::domain::lifecycle::LeadState;
-use crate::domain::model::NewInboundMessage;
+use crate::domain::model::{NewInboundMessage, NewLead};
 use crate::store::error::{StoreError, StoreResult};
 
 /// Rows per multi-row INSERT when importing leads. 500 rows of 20 columns
@@ -23,6 +23,51 @@ pub(crate) fn parse_lead_state(s: &str) -> StoreResult<LeadState> {
 /// (Source-specific rules live in the domain; this one is idempotent with them.)
 pub(crate) fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// One chunk of an insert: each lead whose normalized address is new to
+/// this call, with that address. A later row of an address already seen is
+/// recorded in `duplicates` instead (the first row wins).
+pub(crate) fn first_rows<'a>(
+    chunk: &'a [NewLead],
+    seen: &mut std::collections::HashSet<String>,
+    duplicates: &mut Vec<String>,
+) -> Vec<(&'a NewLead, String)> {
+    let mut batch = Vec::with_capacity(chunk.len());
+    for lead in chunk {
+        let email = normalize_email(&lead.email);
+        if seen.insert(email.clone()) {
+            batch.push((lead, email));
+        } else {
+            duplicates.push(email);
+        }
+    }
+    batch
+}
+
+/// Takes the `suppressed` addresses out of `batch`, recording them.
+pub(crate) fn drop_suppressed(
+    batch: &mut Vec<(&NewLead, String)>,
+    suppressed: Vec<String>,
+    recorded: &mut Vec<String>,
+) {
+    if suppressed.is_empty() {
+        return;
+    }
+    let set: std::collections::HashSet<&str> = suppressed.iter().map(String::as_str).collect();
+    batch.retain(|(_, email)| !set.contains(email.as_str()));
+    recorded.extend(suppressed);
+}
+
+/// The domain stored for a lead: the source's, normalized, else the
+/// address's.
+pub(crate) fn lead_domain(lead: &NewLead, email: &str) -> String {
+    let domain = lead.domain.trim();
+    if domain.is_empty() {
+        email_domain(email).to_string()
+    } else {
+        domain.to_lowercase()
+    }
 }
 
 /// The part after the last `@`, or "" when there is none.

@@ -13,7 +13,8 @@ use crate::domain::model::{
     Lead, LeadEnrichment, LeadTransition, NewLead, Suppression, SuppressionKind, SuppressionReason,
 };
 use crate::store::shared::{
-    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, email_domain, normalize_email, parse_lead_state, to_u32, to_u64,
+    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, drop_suppressed, first_rows, lead_domain, normalize_email,
+    parse_lead_state, to_u32, to_u64,
 };
 use crate::store::{InsertOutcome, StoreError, StoreResult};
 
@@ -81,11 +82,7 @@ struct Columns {
 
 impl Columns {
     fn push(&mut self, lead: &NewLead, email: String) {
-        let domain = if lead.domain.trim().is_empty() {
-            email_domain(&email).to_string()
-        } else {
-            lead.domain.trim().to_lowercase()
-        };
+        let domain = lead_domain(lead, &email);
         self.email.push(email);
         self.first_name.push(lead.first_name.clone());
         self.last_name.push(lead.last_name.clone());
@@ -124,23 +121,10 @@ pub(super) async fn insert(
         return Err(StoreError::not_found("campaign", campaign_id));
     }
     for chunk in leads.chunks(LEAD_BATCH_ROWS) {
-        let mut emails: Vec<String> = Vec::with_capacity(chunk.len());
-        let mut batch: Vec<(&NewLead, String)> = Vec::with_capacity(chunk.len());
-        for lead in chunk {
-            let email = normalize_email(&lead.email);
-            if seen.insert(email.clone()) {
-                emails.push(email.clone());
-                batch.push((lead, email));
-            } else {
-                outcome.duplicates.push(email);
-            }
-        }
+        let mut batch = first_rows(chunk, &mut seen, &mut outcome.duplicates);
+        let emails: Vec<String> = batch.iter().map(|(_, email)| email.clone()).collect();
         let suppressed = suppressed_in(&mut *tx, tenant, &emails).await?;
-        if !suppressed.is_empty() {
-            let set: HashSet<&str> = suppressed.iter().map(String::as_str).collect();
-            batch.retain(|(_, email)| !set.contains(email.as_str()));
-            outcome.suppressed.extend(suppressed.iter().cloned());
-        }
+        drop_suppressed(&mut batch, suppressed, &mut outcome.suppressed);
         if batch.is_empty() {
             continue;
         }

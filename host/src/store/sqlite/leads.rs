@@ -14,8 +14,8 @@ use crate::domain::model::{
     Lead, LeadEnrichment, LeadTransition, NewLead, Suppression, SuppressionKind, SuppressionReason,
 };
 use crate::store::shared::{
-    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, email_domain, from_json, normalize_email, parse_lead_state,
-    to_json, to_u32, to_u64,
+    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, drop_suppressed, first_rows, from_json, lead_domain,
+    normalize_email, parse_lead_state, to_json, to_u32, to_u64,
 };
 use crate::store::{InsertOutcome, StoreError, StoreResult};
 
@@ -116,29 +116,12 @@ fn insert_now(db: &mut Connection, tenant: &str, campaign_id: i64, leads: &[NewL
     {
         let mut insert = tx.prepare(INSERT_SQL)?;
         for chunk in leads.chunks(LEAD_BATCH_ROWS) {
-            let mut emails: Vec<String> = Vec::with_capacity(chunk.len());
-            let mut batch: Vec<(&NewLead, String)> = Vec::with_capacity(chunk.len());
-            for lead in chunk {
-                let email = normalize_email(&lead.email);
-                if seen.insert(email.clone()) {
-                    emails.push(email.clone());
-                    batch.push((lead, email));
-                } else {
-                    outcome.duplicates.push(email);
-                }
-            }
+            let mut batch = first_rows(chunk, &mut seen, &mut outcome.duplicates);
+            let emails: Vec<String> = batch.iter().map(|(_, email)| email.clone()).collect();
             let suppressed = suppressed_in(&tx, tenant, &emails)?;
-            if !suppressed.is_empty() {
-                let set: HashSet<&str> = suppressed.iter().map(String::as_str).collect();
-                batch.retain(|(_, email)| !set.contains(email.as_str()));
-                outcome.suppressed.extend(suppressed.iter().cloned());
-            }
+            drop_suppressed(&mut batch, suppressed, &mut outcome.suppressed);
             for (lead, email) in batch {
-                let domain = if lead.domain.trim().is_empty() {
-                    email_domain(&email).to_string()
-                } else {
-                    lead.domain.trim().to_lowercase()
-                };
+                let domain = lead_domain(lead, &email);
                 let added = insert.execute(params![
                     tenant,
                     campaign_id,
