@@ -6,8 +6,11 @@
 //! unify those features. The guests have their own target dir
 //! (`target/plugins`), so the nested cargo never waits on the outer one's lock.
 //!
-//! A plugin that fails to build is reported as a cargo warning and left out of
-//! `builtin_plugins.rs`; whatever needs it then fails with a message naming it.
+//! Where rustup manages the toolchain and the `wasm32-wasip2` target is
+//! missing (rustup installs a toolchain file's targets only when it installs
+//! the toolchain itself), the build adds it. A plugin that fails to build
+//! fails the host's build with the plugin's name and compiler errors: a host
+//! without its example plugins would run a demo in which nothing happens.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +47,8 @@ fn main() {
     println!("cargo:rustc-env=CAM_BUILT_PLUGINS_DIR={}", wasm_dir.display());
     println!("cargo:rustc-env=CAM_PLUGINS_SOURCE_DIR={}", plugins_dir.display());
 
+    ensure_guest_target();
+
     let mut builtin = String::from(
         "/// Example plugins compiled into the binary: (file stem, kind folder, wasm, manifest).\n\
          pub const BUILTIN_PLUGINS: &[(&str, &str, &[u8], &str)] = &[\n",
@@ -70,14 +75,49 @@ fn main() {
                         ));
                     }
                 }
-                Err(message) => {
-                    println!("cargo:warning=plugin `{package}` was not built: {message}")
-                }
+                Err(message) => panic!(
+                    "the plugin `{package}` ({}) did not build for {GUEST_TARGET}:\n{message}",
+                    package_dir.display()
+                ),
             }
         }
     }
     builtin.push_str("];\n");
     fs::write(out_dir.join("builtin_plugins.rs"), builtin).expect("write builtin_plugins.rs");
+}
+
+/// Adds the guest target through rustup when it is missing. Without rustup
+/// (a distribution's Rust), the plugin build below fails with the command to run.
+fn ensure_guest_target() {
+    let rustup = env::var("RUSTUP").unwrap_or_else(|_| "rustup".to_string());
+    let mut list = Command::new(&rustup);
+    list.args(["target", "list", "--installed"]);
+    // Ask about the toolchain building us (rust-toolchain.toml's), not the default.
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        list.args(["--toolchain", &toolchain]);
+    }
+    let Ok(output) = list.output() else {
+        return; // no rustup here
+    };
+    let installed = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || installed.lines().any(|line| line.trim() == GUEST_TARGET) {
+        return;
+    }
+    println!("cargo:warning=adding the {GUEST_TARGET} target with rustup (the example plugins are built for it)");
+    let mut add = Command::new(&rustup);
+    add.args(["target", "add", GUEST_TARGET]);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        add.args(["--toolchain", &toolchain]);
+    }
+    match add.output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`rustup target add {GUEST_TARGET}` failed ({}); run it yourself and build again:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!("could not run `rustup target add {GUEST_TARGET}` ({e}); run it yourself and build again"),
+    }
 }
 
 fn plugin_packages(group_dir: &Path) -> Vec<PathBuf> {
@@ -131,6 +171,15 @@ fn build_plugin(plugins_dir: &Path, target_dir: &Path, package: &str) -> Result<
             "the {GUEST_TARGET} target is missing: run `rustup target add {GUEST_TARGET}`"
         ));
     }
-    let tail: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).take(3).collect();
-    Err(tail.join(" | "))
+    // The compiler's errors with their context, not the whole log.
+    let errors: Vec<&str> = stderr
+        .split("\n\n")
+        .filter(|block| block.trim_start().starts_with("error"))
+        .take(5)
+        .collect();
+    if errors.is_empty() {
+        Err(stderr.trim().to_string())
+    } else {
+        Err(errors.join("\n\n"))
+    }
 }

@@ -1,18 +1,18 @@
 //! The host's bounce, complaint and auto-reply recognition over the real
-//! corpus in `../shared/corpora/bounces/` (labels in the file names, see its
-//! README): every file is checked and all failures are reported at once.
+//! corpus in `tests/data/bounces/` (MIT-licensed, see its LICENSE; labels in
+//! the file names, see its README): every file is checked and all failures
+//! are reported at once.
 
 use std::path::{Path, PathBuf};
 
 use cam::mail::recognise::{BounceClass, Recognised, recognise};
 
-/// The corpus folder, beside the repository.
-/// The corpus: `$CAM_BOUNCE_CORPUS`, else `shared/corpora/bounces` beside the
-/// repository (where CI and the developers' machines have it).
+/// The corpus: `$CAM_BOUNCE_CORPUS` (to try another corpus), else the copy
+/// in the repository.
 fn corpus_dir() -> PathBuf {
     match std::env::var_os("CAM_BOUNCE_CORPUS") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/bounces"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/bounces"),
     }
 }
 

@@ -114,7 +114,14 @@ fn init_creates_a_complete_setup_and_refuses_a_second_time() {
     let dir = setup.path();
     assert!(dir.join("cam.toml").is_file());
     assert!(dir.join("cam.db").is_file());
-    assert!(dir.join("outbox").is_dir() && dir.join("inbox").is_dir());
+    assert!(dir.join("outbox").is_dir());
+    for maildir in ["inbox/new", "inbox/cur", "inbox/tmp"] {
+        assert!(
+            dir.join(maildir).is_dir(),
+            "{maildir} is missing: the inbox must be a Maildir"
+        );
+    }
+    assert!(out.contains("inbox/new/"), "init says where replies go: {out}");
     for plugin in [
         "http_json",
         "basic_enrich",

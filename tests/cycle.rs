@@ -515,11 +515,26 @@ fn cam_demo_tells_the_whole_story_in_a_fresh_folder_and_refuses_to_overwrite_it(
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // What a newcomer must see: the plugins named, leads enriched and scored
+    // by them, replies labelled by the classifier, the rule's decision with its
+    // version, the alert, and the follow-ups.
     for expected in [
+        "Plugins: ",
+        "basic_enrich (enricher)",
+        "weighted_score (scorer)",
+        "heuristic_replies (reply-classifier)",
+        "guardrails (decision-rule)",
+        "enriched 295",
+        "scored 295",
         "sent 32",
+        "interested 1",
+        "not-interested 1",
+        "out-of-office 1",
+        "bounce-hard 1",
         "CONTACTED→INTERESTED",
         "ALERT → operator",
         "DECISION: paused the campaign",
+        "(decision-rule:guardrails@",
         "sent_step_2",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
@@ -529,6 +544,55 @@ fn cam_demo_tells_the_whole_story_in_a_fresh_folder_and_refuses_to_overwrite_it(
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
     assert!(run(&["--force"]).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_saved_into_the_inbox_folder_itself_is_reported_with_where_it_belongs() {
+    let setup = Setup::new(1).await;
+    std::fs::create_dir_all(setup.root.join("inbox")).expect("inbox");
+    std::fs::write(setup.root.join("inbox/reply.eml"), EXAMPLE_REPLIES[0].1).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_cam"))
+        .current_dir(&setup.root)
+        .args(["cycle", "--campaign", CAMPAIGN, "--now", "2026-03-03T10:00:00Z"])
+        .output()
+        .expect("cam cycle runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("reply.eml is not delivered") && stderr.contains("inbox/new"),
+        "the misplaced reply is reported with where to move it:\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_logs_shows_what_the_plugins_log_tagged_with_name_and_version() {
+    let run = |setup: &Setup, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cam"))
+            .current_dir(&setup.root)
+            .args(["cycle", "--campaign", CAMPAIGN, "--now", "2026-03-03T10:00:00Z"])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("cam cycle runs")
+    };
+    let quiet = run(&Setup::new(2).await, &[]);
+    assert!(quiet.status.success());
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains("scored 2 leads"),
+        "plugin lines stay out of a one-shot command's output unless asked for"
+    );
+    let setup = Setup::new(2).await;
+    let shown = run(&setup, &["--plugin-logs"]);
+    let stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(shown.status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("scored 2 leads"))
+        .unwrap_or_else(|| panic!("the scorer's debug line is missing:\n{stderr}"));
+    assert!(
+        line.contains("plugin=\"weighted_score\"") && line.contains("version="),
+        "{line}"
+    );
 }
 
 /// A people API on a free local port serving `emails` two per page.

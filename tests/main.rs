@@ -5,7 +5,8 @@
 //! - `support`: locating built plugins, temp dirs, local HTTP servers;
 //! - `hostile`: every hostile plugin costs only its own call;
 //! - `example_plugins`: the example plugins' real logic through the host;
-//! - `cli_plugins`: `cam plugins check` / `cam plugins new` as a user runs them;
+//! - `cli_plugins`: `cam plugins check` / `cam plugins list` as a user runs them;
+//! - `cli_scaffold`: `cam plugins new` in Rust, JavaScript and Python, and `cam plugins wit`;
 //! - `cli_setup`: `cam init`, `cam migrate`, `cam campaigns ...`;
 //! - `hot_reload`: swaps under load, half-written files, rollback, cache, shadow, fleet;
 //! - `cli_import`: `cam import` on SQLite and PostgreSQL, hostile files included;
@@ -16,6 +17,7 @@
 mod bounce_corpus;
 mod cli_import;
 mod cli_plugins;
+mod cli_scaffold;
 mod cli_setup;
 mod cycle;
 mod example_plugins;

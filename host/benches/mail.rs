@@ -12,8 +12,8 @@
 //!
 //! Run: `cargo bench -p cam --bench mail` after `scripts/test.sh` has
 //! installed aiosmtpd (or with `CAM_TEST_PYTHON` pointing at a Python that
-//! has it). The bounce corpus is read from `CAM_BOUNCE_CORPUS` or
-//! `../shared/corpora/bounces`; without it only the example replies are used.
+//! has it). The bounce corpus is read from `CAM_BOUNCE_CORPUS` or the
+//! repository's `tests/data/bounces`; without it only the example replies are used.
 
 #![allow(missing_docs, reason = "a benchmark binary")]
 
@@ -96,7 +96,7 @@ fn corpus() -> Vec<Vec<u8>> {
         .collect();
     let dir = std::env::var("CAM_BOUNCE_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/bounces"));
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/bounces"));
     let mut bounces = 0;
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {

@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
     } else {
         "warn"
     };
-    cam::cli::init_logging(cli.log_json, level);
+    cam::cli::init_logging(cli.log_json, level, cli.plugin_logs);
     match cam::cli::run(cli).await {
         Ok(code) => code,
         Err(error) => {

@@ -90,6 +90,7 @@ pub fn address_reply(raw: &str, lead_email: &str, message_id: &str) -> String {
 
 /// Runs `cam demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    require_example_plugins()?;
     let dir = &args.dir;
     prepare_dir(dir, args.force)?;
     let started = Utc
@@ -266,6 +267,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         (third + TimeDelta::days(5)).format("%Y-%m-%dT%H:%M:%SZ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The example plugins the demo's story needs, by file stem.
+const DEMO_PLUGINS: &[&str] = &["basic_enrich", "weighted_score", "heuristic_replies", "guardrails"];
+
+/// Refuses a binary built without the example plugins: its demo would run a
+/// campaign in which nothing is enriched, scored, classified or decided.
+fn require_example_plugins() -> anyhow::Result<()> {
+    let missing: Vec<&str> = DEMO_PLUGINS
+        .iter()
+        .copied()
+        .filter(|stem| !BUILTIN_PLUGINS.iter().any(|(built, ..)| built == stem))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "this cam was built without the example plugins the demo runs ({}); build it from the \
+             repository with the wasm32-wasip2 target installed (`rustup target add wasm32-wasip2`, \
+             then `cargo run -- demo`)",
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Creates `dir`, refusing an existing one unless `force` (then only the

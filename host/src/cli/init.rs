@@ -80,9 +80,11 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<ExitCode> {
         write_new(&manifest_path, manifest.as_bytes())?;
         installed.push(*stem);
     }
-    for folder in [&config.outbox_dir, &config.inbox_dir] {
-        std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
-    }
+    std::fs::create_dir_all(&config.outbox_dir)
+        .with_context(|| format!("cannot create {}", config.outbox_dir.display()))?;
+    crate::mail::maildir::MaildirInbox::new(&config.inbox_dir)
+        .create()
+        .with_context(|| format!("cannot create the Maildir {}", config.inbox_dir.display()))?;
 
     println!("Set up cam in {}", dir.display());
     println!(
@@ -97,7 +99,10 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<ExitCode> {
         installed.join(", ")
     );
     println!("  {:<14} dry-run outgoing mail (.eml files)", "outbox/");
-    println!("  {:<14} dry-run replies (a Maildir)", "inbox/");
+    println!(
+        "  {:<14} dry-run replies: a Maildir; save a reply as a file in inbox/new/",
+        "inbox/"
+    );
     println!();
     println!("Next:");
     println!("  cam campaigns create my-campaign        (or --file campaign.toml)");

@@ -30,6 +30,17 @@ pub struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true, env = "CAM_LOG_JSON")]
     pub log_json: bool,
+    /// Show the plugins' own log lines (the `log` import), tagged with the
+    /// plugin's name and version, from LEVEL up (default when given: debug).
+    #[arg(
+        long,
+        global = true,
+        env = "CAM_PLUGIN_LOGS",
+        value_name = "LEVEL",
+        num_args = 0..=1,
+        default_missing_value = "debug"
+    )]
+    pub plugin_logs: Option<PluginLogLevel>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -64,15 +75,51 @@ pub enum Command {
     Serve(serve::ServeArgs),
 }
 
+/// The lowest level of plugin log lines shown (`--plugin-logs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PluginLogLevel {
+    /// Everything a plugin logs.
+    Trace,
+    /// Debug and up.
+    Debug,
+    /// Info and up.
+    Info,
+    /// Warnings and errors.
+    Warn,
+    /// Errors only.
+    Error,
+    /// None.
+    Off,
+}
+
+impl PluginLogLevel {
+    fn directive(self) -> &'static str {
+        match self {
+            PluginLogLevel::Trace => "cam::plugin=trace",
+            PluginLogLevel::Debug => "cam::plugin=debug",
+            PluginLogLevel::Info => "cam::plugin=info",
+            PluginLogLevel::Warn => "cam::plugin=warn",
+            PluginLogLevel::Error => "cam::plugin=error",
+            PluginLogLevel::Off => "cam::plugin=off",
+        }
+    }
+}
+
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
 ///
 /// The worker logs at `info` by default; one-shot commands only at `warn`, so
-/// their own output stays readable.
-pub fn init_logging(json: bool, default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+/// their own output stays readable. `plugins` sets the level of the plugins'
+/// own lines (target `cam::plugin`) on top of either.
+pub fn init_logging(json: bool, default_level: &str, plugins: Option<PluginLogLevel>) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    if let Some(directive) = plugins.and_then(|level| level.directive().parse().ok()) {
+        filter = filter.add_directive(directive);
+    }
+    // Colours only for a person at a terminal, never into a file or a pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()

@@ -35,20 +35,30 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create a standalone plugin crate that builds into a loadable component
-    /// with one command (`cargo build --release`).
+    /// Create a standalone plugin project (Rust, JavaScript or Python) whose
+    /// one build command leaves the `.wasm` and its manifest side by side.
     New {
         /// lead-source, enricher, scorer, reply-classifier or decision-rule.
         kind: PluginKind,
-        /// The plugin's name (a crate name: letters, digits, `-`).
+        /// The plugin's name (lower-case letters, digits, `-`, `_`).
         name: String,
+        /// The language to write it in.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: super::scaffold::Lang,
         /// Where to create it (default: `./NAME`).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// The cam-plugin-sdk crate to depend on (default: the SDK of the
-        /// source tree this binary was built from).
+        /// Rust only: the cam-plugin-sdk crate to depend on (default: the SDK
+        /// of the source tree this binary was built from).
         #[arg(long)]
         sdk: Option<PathBuf>,
+    },
+    /// Write the WIT package this binary speaks (`cam:plugin`), to build
+    /// plugins against outside the cam repository.
+    Wit {
+        /// The folder to write `host.wit`, `types.wit` and `worlds.wit` into.
+        #[arg(long, default_value = "wit")]
+        out: PathBuf,
     },
     /// The recorded versions of a plugin: when, sha256, source, which is active.
     History {
@@ -105,18 +115,25 @@ pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<Exi
     match command {
         PluginsCommand::List { json } => list(config, json).await,
         PluginsCommand::Check { file, json } => check(config, &file, json).await,
-        PluginsCommand::New { kind, name, dir, sdk } => {
+        PluginsCommand::New {
+            kind,
+            name,
+            lang,
+            dir,
+            sdk,
+        } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
             let sdk = sdk.unwrap_or_else(|| PathBuf::from(env!("CAM_PLUGINS_SOURCE_DIR")).join("sdk"));
-            super::scaffold::create(kind, &name, &dir, &sdk)?;
+            let created = super::scaffold::create(kind, lang, &name, &dir, &sdk)?;
             println!("Created {kind} plugin `{name}` in {}", dir.display());
-            println!("Build it:  cd {} && cargo build --release", dir.display());
-            println!(
-                "Check it:  cam plugins check {}",
-                dir.join("target/wasm32-wasip2/release")
-                    .join(format!("{}.wasm", name.replace('-', "_")))
-                    .display()
-            );
+            println!("Build it:  cd {} && {}", dir.display(), created.build);
+            println!("Check it:  cam plugins check {}", created.wasm.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Wit { out } => {
+            for path in super::scaffold::write_wit(&out)? {
+                println!("wrote {}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         PluginsCommand::History { name, json } => versions::history(config, &name, json).await,

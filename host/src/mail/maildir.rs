@@ -36,6 +36,22 @@ impl MaildirInbox {
         Ok(())
     }
 
+    /// Files lying in the Maildir's root itself, where no reader looks (a
+    /// reply saved into `inbox/` instead of `inbox/new/`), sorted.
+    pub fn misplaced(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        files.sort();
+        files
+    }
+
     /// Delivers `raw` into `new/` under `name` (through `tmp/`, as Maildir
     /// requires, so a reader never sees a partial file).
     pub fn deliver(&self, name: &str, raw: &[u8]) -> std::io::Result<PathBuf> {
@@ -55,6 +71,13 @@ impl InboxSource for MaildirInbox {
     }
 
     async fn fetch_new(&self, limit: usize) -> anyhow::Result<Vec<FetchedMessage>> {
+        for file in self.misplaced() {
+            tracing::warn!(
+                "{} is not delivered: a Maildir reads messages from new/; move it to {}",
+                file.display(),
+                self.root.join("new").display()
+            );
+        }
         let new = self.root.join("new");
         let mut names = Vec::new();
         let mut entries = match tokio::fs::read_dir(&new).await {
@@ -125,5 +148,14 @@ mod tests {
         let again = inbox.fetch_new(10).await.expect("fetch");
         assert_eq!(again.len(), 1);
         assert!(dir.path().join("cur/1.a:2,S").exists());
+    }
+
+    #[test]
+    fn a_file_saved_into_the_root_is_found_as_misplaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inbox = MaildirInbox::new(dir.path());
+        inbox.create().expect("create");
+        std::fs::write(dir.path().join("reply.eml"), "Subject: hi\r\n\r\nhi\r\n").expect("write");
+        assert_eq!(inbox.misplaced(), vec![dir.path().join("reply.eml")]);
     }
 }

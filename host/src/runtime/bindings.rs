@@ -18,6 +18,15 @@ mod host_world {
     });
 }
 
+/// The WIT package these bindings were generated from, (file name, text):
+/// what `cam plugins wit` writes, so that plugin authors outside this
+/// repository build against the exact contract this binary speaks.
+pub const WIT_FILES: &[(&str, &str)] = &[
+    ("host.wit", include_str!("../../../wit/host.wit")),
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("worlds.wit", include_str!("../../../wit/worlds.wit")),
+];
+
 /// The shared types and host-import interfaces.
 pub use host_world::cam::plugin::{clock, config, http, kv, log, types};
 

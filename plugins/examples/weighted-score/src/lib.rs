@@ -56,13 +56,17 @@ impl Scorer for WeightedScore {
             env!("CARGO_PKG_NAME"),
             env!("CARGO_PKG_VERSION"),
             "Scores leads 0..1 from configured title, company size, country and signal weights.",
-            &[Capability::Config],
+            &[Capability::Config, Capability::Log],
         )
     }
 
     fn score(leads: Vec<Lead>) -> Result<Vec<Score>, String> {
         let rules = load_rules()?;
-        Ok(score_all(&rules, &leads))
+        let scores = score_all(&rules, &leads);
+        // One line per batch (not per lead): what `--plugin-logs` shows.
+        let best = scores.iter().map(|s| s.value).fold(0.0_f32, f32::max);
+        cam_plugin_sdk::debug!("scored {} leads, best {best:.2}", scores.len());
+        Ok(scores)
     }
 }
 
@@ -131,12 +135,17 @@ mod tests {
         testing::use_manifest_config(include_str!("../weighted_score.toml")).unwrap();
         let scores = WeightedScore::score(vec![lead("VP Engineering", Some(120), "DE")]).unwrap();
         assert!(scores[0].value > 0.5, "{:?}", scores[0]);
+        let logs = testing::logs();
+        assert!(
+            logs.iter().any(|(_, line)| line.starts_with("scored 1 leads")),
+            "one line per batch: {logs:?}"
+        );
     }
 
     #[test]
     fn describe_names_the_plugin_and_its_needs() {
         let info = WeightedScore::describe();
         assert_eq!(info.name, "weighted-score");
-        assert_eq!(info.needs, vec![Capability::Config]);
+        assert_eq!(info.needs, vec![Capability::Config, Capability::Log]);
     }
 }

@@ -1,24 +1,16 @@
-//! `cam plugins new`: writes a standalone plugin crate that builds into a
-//! loadable component with `cargo build --release`.
+//! The Rust scaffold: a standalone crate on the cam plugin SDK. `cargo build
+//! --release` leaves `target/wasm32-wasip2/release/NAME.wasm` and, copied by
+//! the crate's build script, `NAME.toml` beside it.
 
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
+use super::{Scaffold, manifest};
 use crate::plugins::PluginKind;
 
-/// Creates the crate for a `kind` plugin called `name` in `dir`, depending on
-/// the SDK at `sdk`. Refuses to write into a non-empty folder.
-pub fn create(kind: PluginKind, name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
-    if name.is_empty()
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        || name.starts_with(|c: char| c.is_ascii_digit())
-    {
-        bail!("`{name}` is not a valid plugin name: use letters, digits, `-` and `_`, starting with a letter");
-    }
-    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} already exists and is not empty; pick another --dir", dir.display());
-    }
+/// The files of a Rust plugin crate depending on the SDK at `sdk`.
+pub fn scaffold(kind: PluginKind, name: &str, sdk: &Path) -> anyhow::Result<Scaffold> {
     if !sdk.join("Cargo.toml").exists() {
         bail!(
             "no cam-plugin-sdk at {}; pass --sdk /path/to/cam/plugins/sdk",
@@ -29,29 +21,44 @@ pub fn create(kind: PluginKind, name: &str, dir: &Path, sdk: &Path) -> anyhow::R
         .canonicalize()
         .with_context(|| format!("resolving {}", sdk.display()))?;
     let crate_name = name.replace('-', "_");
-    let files = [
-        ("Cargo.toml", cargo_toml(kind, name, &sdk)),
-        (
-            ".cargo/config.toml",
-            "[build]\ntarget = \"wasm32-wasip2\"\n".to_string(),
-        ),
-        (
-            "rust-toolchain.toml",
-            "[toolchain]\nchannel = \"stable\"\ntargets = [\"wasm32-wasip2\"]\n".to_string(),
-        ),
-        (".gitignore", "/target\n".to_string()),
-        ("src/lib.rs", lib_rs(kind)),
-        (&format!("{crate_name}.toml"), manifest(kind)),
-        ("README.md", readme(kind, name, &crate_name)),
-    ];
-    for (path, text) in files {
-        let path = dir.join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    let wasm = format!("target/wasm32-wasip2/release/{crate_name}.wasm");
+    Ok(Scaffold {
+        files: vec![
+            ("Cargo.toml".into(), cargo_toml(kind, name, &sdk)),
+            (
+                ".cargo/config.toml".into(),
+                "[build]\ntarget = \"wasm32-wasip2\"\n".to_string(),
+            ),
+            (
+                "rust-toolchain.toml".into(),
+                "[toolchain]\nchannel = \"stable\"\ntargets = [\"wasm32-wasip2\"]\n".to_string(),
+            ),
+            (".gitignore".into(), "/target\n".to_string()),
+            ("build.rs".into(), build_rs(&crate_name)),
+            ("src/lib.rs".into(), lib_rs(kind)),
+            (format!("{crate_name}.toml"), manifest(kind, "cam_plugin_sdk::config")),
+            ("README.md".into(), readme(kind, name, &crate_name, &wasm)),
+        ],
+        build: "cargo build --release".into(),
+        wasm,
+    })
+}
+
+/// Copies the manifest beside the `.wasm`, so the build's output is ready for
+/// `cam plugins check` and for copying into a plugins folder.
+fn build_rs(crate_name: &str) -> String {
+    format!(
+        r#"//! Puts `{crate_name}.toml` beside the built `.wasm`.
+
+fn main() {{
+    println!("cargo:rerun-if-changed={crate_name}.toml");
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // OUT_DIR is <target dir>/wasm32-wasip2/<profile>/build/<package>-<hash>/out.
+    let artifacts = out_dir.ancestors().nth(3).expect("OUT_DIR is inside the target dir");
+    std::fs::copy("{crate_name}.toml", artifacts.join("{crate_name}.toml")).expect("copy the manifest beside the .wasm");
+}}
+"#
+    )
 }
 
 fn cargo_toml(kind: PluginKind, name: &str, sdk: &Path) -> String {
@@ -223,43 +230,19 @@ cam_plugin_sdk::export_decision_rule!(Plugin);
     format!("//! A cam {kind} plugin. Build: `cargo build --release`.\n\n{body}")
 }
 
-fn manifest(kind: PluginKind) -> String {
-    let log = matches!(kind, PluginKind::LeadSource | PluginKind::Scorer);
-    format!(
-        r#"# The manifest the host reads beside the .wasm: copy both into the plugins folder.
-kind = "{kind}"
-
-# Host capabilities, each denied unless granted here:
-[capabilities]
-log = {log}
-# config = true
-# kv = {{ quota_bytes = 65536 }}
-# http = {{ allow = ["api.example.com"] }}
-# clock = true
-
-# Optional: lower the operator's limits for this plugin.
-# [limits]
-# timeout_ms = 500
-
-# Settings read with cam_plugin_sdk::config (needs `config = true`).
-[config]
-"#
-    )
-}
-
-fn readme(kind: PluginKind, name: &str, crate_name: &str) -> String {
+fn readme(kind: PluginKind, name: &str, crate_name: &str, wasm: &str) -> String {
     format!(
         r#"# {name}
 
-A cam `{kind}` plugin.
+A cam `{kind}` plugin in Rust.
 
     cargo build --release
-    cam plugins check target/wasm32-wasip2/release/{crate_name}.wasm
+    cam plugins check {wasm}
 
 `cargo build` needs the `wasm32-wasip2` target (`rustup target add wasm32-wasip2`;
-`rust-toolchain.toml` asks rustup for it). To install, copy
-`target/wasm32-wasip2/release/{crate_name}.wasm` and `{crate_name}.toml` into the
-plugins folder; a running worker picks them up.
+`rust-toolchain.toml` asks rustup for it). The build leaves `{crate_name}.wasm`
+and its manifest `{crate_name}.toml` side by side in `target/wasm32-wasip2/release/`:
+copy both into the plugins folder, and a running worker picks them up.
 "#
     )
 }
