@@ -9,8 +9,10 @@
 //! alert log; a channel that took an alert is never tried again for it, and
 //! one that failed is tried again next cycle.
 
-use super::context::{CycleContext, PositiveReply};
+use super::classify::PositiveReply;
+use super::env::CycleEnv;
 use super::report::StepReport;
+use super::step::{Moves, Step, StepOutcome};
 use crate::domain::model::{Alert, NewAlert, NewAlertAttempt};
 use crate::mail::{OutgoingMessage, SendError};
 use crate::store::Insertion;
@@ -20,28 +22,34 @@ const MAX_DELIVERIES: u32 = 200;
 /// Replies from earlier cycles checked for a missing alert.
 const MAX_RECOVERED: u32 = 200;
 
-/// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("alert");
-    let mut replies = std::mem::take(&mut ctx.positive_replies);
-    recover_missed(ctx, &mut replies, &mut report).await;
+/// Runs the step on the positive replies of the classify step; the alerts
+/// raised, in words.
+pub async fn run(env: &CycleEnv<'_>, mut replies: Vec<PositiveReply>) -> StepOutcome<Vec<String>> {
+    let mut report = Step::Alert.report();
+    let mut raised = Vec::new();
+    recover_missed(env, &mut replies, &mut report).await;
     for reply in replies {
-        raise(ctx, &reply, &mut report).await;
+        raised.extend(raise(env, &reply, &mut report).await);
     }
-    let pending = match ctx.store.undelivered_alerts(&ctx.tenant, MAX_DELIVERIES).await {
-        Ok(pending) => pending,
-        Err(e) => return report.failed("store", format!("cannot list undelivered alerts: {e}")),
-    };
-    for alert in pending {
-        deliver(ctx, &alert, &mut report).await;
+    match env.store.undelivered_alerts(&env.tenant, MAX_DELIVERIES).await {
+        Ok(pending) => {
+            for alert in pending {
+                deliver(env, &alert, &mut report).await;
+            }
+        }
+        Err(e) => report = report.failed("store", format!("cannot list undelivered alerts: {e}")),
     }
-    report
+    StepOutcome {
+        report,
+        moves: Moves::default(),
+        output: raised,
+    }
 }
 
 /// Positive replies an earlier cycle classified but did not alert about (a
 /// crash in between).
-async fn recover_missed(ctx: &CycleContext<'_>, replies: &mut Vec<PositiveReply>, report: &mut StepReport) {
-    let missed = match ctx.store.unalerted_positive_inbound(&ctx.tenant, MAX_RECOVERED).await {
+async fn recover_missed(env: &CycleEnv<'_>, replies: &mut Vec<PositiveReply>, report: &mut StepReport) {
+    let missed = match env.store.unalerted_positive_inbound(&env.tenant, MAX_RECOVERED).await {
         Ok(missed) => missed,
         Err(e) => {
             report.fail("store", format!("cannot look for unalerted replies: {e}"));
@@ -55,7 +63,7 @@ async fn recover_missed(ctx: &CycleContext<'_>, replies: &mut Vec<PositiveReply>
         let Some(lead_id) = message.matched_lead_id else {
             continue;
         };
-        let Ok(lead) = ctx.store.get_lead(&ctx.tenant, lead_id).await else {
+        let Ok(lead) = env.store.get_lead(&env.tenant, lead_id).await else {
             continue;
         };
         replies.push(PositiveReply {
@@ -70,14 +78,15 @@ async fn recover_missed(ctx: &CycleContext<'_>, replies: &mut Vec<PositiveReply>
     }
 }
 
-/// Stores the alert for one reply (once per lead and reply).
-async fn raise(ctx: &mut CycleContext<'_>, reply: &PositiveReply, report: &mut StepReport) {
+/// Stores the alert for one reply (once per lead and reply); the alert in
+/// words when it is new.
+async fn raise(env: &CycleEnv<'_>, reply: &PositiveReply, report: &mut StepReport) -> Option<String> {
     let alert = NewAlert {
         idempotency_key: format!("positive-reply:{}:{}", reply.lead_id, reply.message_id),
         kind: "positive-reply".into(),
         lead_id: Some(reply.lead_id),
         payload: serde_json::json!({
-            "campaign": ctx.campaign.config.name,
+            "campaign": env.campaign.config.name,
             "lead": reply.email,
             "label": reply.label,
             "subject": reply.subject,
@@ -86,10 +95,10 @@ async fn raise(ctx: &mut CycleContext<'_>, reply: &PositiveReply, report: &mut S
             "inbound_id": reply.inbound_id,
         }),
     };
-    match ctx.store.insert_alert(&ctx.tenant, &alert).await {
+    match env.store.insert_alert(&env.tenant, &alert).await {
         Ok(Insertion::New(_)) => {
             report.add("raised", 1);
-            ctx.alerts.push(format!(
+            return Some(format!(
                 "{} reply from {}: {:?}",
                 reply.label, reply.email, reply.subject
             ));
@@ -97,12 +106,13 @@ async fn raise(ctx: &mut CycleContext<'_>, reply: &PositiveReply, report: &mut S
         Ok(Insertion::Existing(_)) => report.add("already_alerted", 1),
         Err(e) => report.fail(&reply.email, format!("cannot record the alert: {e}")),
     }
+    None
 }
 
 /// Sends one alert to every channel that has not taken it yet.
-async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport) {
-    let tenant = ctx.tenant.clone();
-    let done = match ctx.store.alert_attempts(&tenant, alert.id).await {
+async fn deliver(env: &CycleEnv<'_>, alert: &Alert, report: &mut StepReport) {
+    let tenant = env.tenant.clone();
+    let done = match env.store.alert_attempts(&tenant, alert.id).await {
         Ok(log) => log
             .into_iter()
             .filter(|a| a.attempt.ok)
@@ -115,14 +125,14 @@ async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport)
     };
     let mut all_ok = true;
     let mut tries = Vec::new();
-    if let Some(operator) = &ctx.transports.operator_address
+    if let Some(operator) = &env.transports.operator_address
         && !done.iter().any(|c| c == "email")
     {
-        let attempt = email_operator(ctx, alert, operator).await;
+        let attempt = email_operator(env, alert, operator).await;
         all_ok &= attempt.0;
         tries.push(("email", attempt.0, attempt.1));
     }
-    if let Some(webhook) = &ctx.transports.webhook
+    if let Some(webhook) = &env.transports.webhook
         && !done.iter().any(|c| c == "webhook")
     {
         let body = serde_json::json!({
@@ -143,9 +153,9 @@ async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport)
             channel: channel.to_string(),
             ok,
             detail: detail.clone(),
-            at: ctx.now,
+            at: env.now,
         };
-        if let Err(e) = ctx.store.record_alert_attempt(&tenant, &attempt).await {
+        if let Err(e) = env.store.record_alert_attempt(&tenant, &attempt).await {
             report.fail(&alert.alert.idempotency_key, format!("cannot write the alert log: {e}"));
         }
         if !ok {
@@ -161,14 +171,14 @@ async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport)
         return;
     }
     report.add("delivered", 1);
-    if let Err(e) = ctx.store.mark_alert_delivered(&tenant, alert.id, ctx.now).await {
+    if let Err(e) = env.store.mark_alert_delivered(&tenant, alert.id, env.now).await {
         report.fail(
             &alert.alert.idempotency_key,
             format!("delivered, but cannot mark it: {e}"),
         );
     }
     if let Some(inbound) = alert.alert.payload.get("inbound_id").and_then(|v| v.as_i64())
-        && let Err(e) = ctx.store.mark_inbound_alerted(&tenant, inbound).await
+        && let Err(e) = env.store.mark_inbound_alerted(&tenant, inbound).await
     {
         report.fail(
             &alert.alert.idempotency_key,
@@ -178,7 +188,7 @@ async fn deliver(ctx: &CycleContext<'_>, alert: &Alert, report: &mut StepReport)
 }
 
 /// The alert email; `(taken, what happened)`.
-async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert, operator: &str) -> (bool, String) {
+async fn email_operator(env: &CycleEnv<'_>, alert: &Alert, operator: &str) -> (bool, String) {
     let payload = &alert.alert.payload;
     let text = |key: &str| {
         payload
@@ -187,7 +197,7 @@ async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert, operator: &str) -
             .unwrap_or_default()
             .to_string()
     };
-    let from = ctx
+    let from = env
         .campaign
         .config
         .mailboxes
@@ -205,7 +215,7 @@ async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert, operator: &str) -
         "Date: {}\r\nFrom: cam alerts <{from}>\r\nTo: {operator}\r\nSubject: [cam] {label} reply from {lead}\r\n\
          Message-ID: {message_id}\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
-        ctx.now.to_rfc2822(),
+        env.now.to_rfc2822(),
     );
     let message = OutgoingMessage {
         message_id,
@@ -213,8 +223,8 @@ async fn email_operator(ctx: &CycleContext<'_>, alert: &Alert, operator: &str) -
         to: operator.to_string(),
         raw: raw.into_bytes(),
     };
-    match ctx.transports.sender.send(&message).await {
-        Ok(()) => (true, format!("accepted by {}", ctx.transports.sender.describe())),
+    match env.transports.sender.send(&message).await {
+        Ok(()) => (true, format!("accepted by {}", env.transports.sender.describe())),
         // Possibly delivered: sending again could alert twice.
         Err(SendError::Uncertain(why)) => (true, format!("may have been delivered: {why}")),
         Err(e) => (false, e.to_string()),

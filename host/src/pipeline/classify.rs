@@ -26,9 +26,10 @@
 
 use chrono::{NaiveDate, TimeDelta};
 
-use super::context::{CycleContext, PositiveReply};
+use super::env::CycleEnv;
 use super::metrics::{self, ReplyCounters};
 use super::report::StepReport;
+use super::step::{Moves, Step, StepOutcome};
 use super::wire;
 use crate::domain::email::normalize;
 use crate::domain::lifecycle::LeadState;
@@ -70,21 +71,58 @@ struct Verdict {
     detail: String,
 }
 
-/// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("classify");
-    let messages = match ctx.store.unlabeled_inbound(&ctx.tenant, MAX_PER_CYCLE).await {
+/// A positive reply waiting for its alert.
+#[derive(Debug, Clone)]
+pub struct PositiveReply {
+    /// The lead.
+    pub lead_id: i64,
+    /// The lead's email.
+    pub email: String,
+    /// The stored inbound message.
+    pub inbound_id: i64,
+    /// Its Message-ID.
+    pub message_id: String,
+    /// The label (`interested`, `question`).
+    pub label: String,
+    /// Subject of the reply.
+    pub subject: String,
+    /// The start of the reply's text.
+    pub excerpt: String,
+}
+
+/// What applying labels gathers over the step.
+struct Applied {
+    /// The campaign's reply counters, saved at the end of the step.
+    counters: ReplyCounters,
+    /// Lead moves made.
+    moves: Moves,
+    /// Positive replies, for the alert step.
+    positive: Vec<PositiveReply>,
+}
+
+/// Runs the step: the positive replies found, for the alert step.
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome<Vec<PositiveReply>> {
+    let mut report = Step::Classify.report();
+    let messages = match env.store.unlabeled_inbound(&env.tenant, MAX_PER_CYCLE).await {
         Ok(m) => m,
-        Err(e) => return report.failed("store", format!("cannot read new replies: {e}")),
+        Err(e) => return report.failed("store", format!("cannot read new replies: {e}")).into(),
     };
-    let mut counters = match metrics::load(ctx.store.as_ref(), &ctx.tenant, ctx.campaign.id).await {
-        Ok(c) => c,
-        Err(e) => return report.failed("store", format!("cannot read reply counters: {e}")),
+    let mut applied = match metrics::load(env.store.as_ref(), &env.tenant, env.campaign.id).await {
+        Ok(counters) => Applied {
+            counters,
+            moves: Moves::default(),
+            positive: Vec::new(),
+        },
+        Err(e) => {
+            return report
+                .failed("store", format!("cannot read reply counters: {e}"))
+                .into();
+        }
     };
     for message in messages {
         let lead = match message.matched_lead_id {
-            Some(id) => match ctx.store.get_lead(&ctx.tenant, id).await {
-                Ok(lead) if lead.campaign_id == ctx.campaign.id => Some(lead),
+            Some(id) => match env.store.get_lead(&env.tenant, id).await {
+                Ok(lead) if lead.campaign_id == env.campaign.id => Some(lead),
                 Ok(_) => continue, // another campaign's cycle labels it
                 Err(e) => {
                     report.fail(
@@ -96,7 +134,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             },
             None => None,
         };
-        let verdict = match verdict(ctx, &message, lead.as_ref(), &mut report).await {
+        let verdict = match verdict(env, &message, lead.as_ref(), &mut report).await {
             Ok(v) => v,
             Err(reason) => {
                 report.fail(&message.message.message_id, reason);
@@ -104,9 +142,9 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             }
         };
         let label = stored_label(&verdict);
-        if let Err(e) = ctx
+        if let Err(e) = env
             .store
-            .set_inbound_label(&ctx.tenant, message.id, &label, verdict.confidence, &verdict.version)
+            .set_inbound_label(&env.tenant, message.id, &label, verdict.confidence, &verdict.version)
             .await
         {
             report.fail(&message.message.message_id, format!("cannot store the label: {e}"));
@@ -115,7 +153,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         report.add(&label, 1);
         match lead {
             Some(lead) => {
-                if let Err(reason) = apply(ctx, &message, &lead, &verdict, &mut counters, &mut report).await {
+                if let Err(reason) = apply(env, &message, &lead, &verdict, &mut applied, &mut report).await {
                     report.fail(&lead.fields.email, reason);
                 }
             }
@@ -125,7 +163,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 // even when the report matched no lead (the inbox step does
                 // not match complaints to their original message yet).
                 if is_complaint(&verdict) && !verdict.detail.is_empty() {
-                    match suppress(ctx, &verdict.detail, SuppressionReason::Complaint, &verdict.reason).await {
+                    match suppress(env, &verdict.detail, SuppressionReason::Complaint, &verdict.reason).await {
                         Ok(()) => report.add("suppressed", 1),
                         Err(reason) => report.fail(&verdict.detail, reason),
                     }
@@ -133,14 +171,18 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             }
         }
     }
-    if let Err(e) = metrics::save(ctx.store.as_ref(), &ctx.tenant, ctx.campaign.id, &counters).await {
+    if let Err(e) = metrics::save(env.store.as_ref(), &env.tenant, env.campaign.id, &applied.counters).await {
         report.fail("store", format!("cannot save reply counters: {e}"));
     }
-    report
+    StepOutcome {
+        report,
+        moves: applied.moves,
+        output: applied.positive,
+    }
 }
 
 async fn verdict(
-    ctx: &CycleContext<'_>,
+    env: &CycleEnv<'_>,
     message: &InboundMessage,
     lead: Option<&Lead>,
     report: &mut StepReport,
@@ -202,10 +244,10 @@ async fn verdict(
     let Some(lead) = lead else {
         return Ok(fallback("not matched to any lead".into()));
     };
-    let Some(name) = ctx.campaign.config.plugins.reply_classifier.clone() else {
+    let Some(name) = env.campaign.config.plugins.reply_classifier.clone() else {
         return Ok(fallback("no reply classifier bound".into()));
     };
-    let plugin = ctx.plugin(&name, PluginKind::ReplyClassifier)?;
+    let plugin = env.plugin(&name, PluginKind::ReplyClassifier)?;
     report.used(plugin.name(), plugin.version());
     let headers = header_attributes(&message.message.raw);
     let reply = InboundReply {
@@ -216,11 +258,11 @@ async fn verdict(
         lead: Some(wire::lead(lead)),
         received_at: message.message.received_at.timestamp(),
     };
-    let classification = plugin.classify(ctx.scope(), &reply).await.map_err(|e| e.to_string())?;
-    if let Some(shadow) = &ctx.shadow {
+    let classification = plugin.classify(env.scope(), &reply).await.map_err(|e| e.to_string())?;
+    if let Some(shadow) = &env.shadow {
         let input = message.message.message_id.clone();
         shadow
-            .classify(&plugin, ctx.scope(), &input, &reply, &classification)
+            .classify(&plugin, env.scope(), &input, &reply, &classification)
             .await;
     }
     if auto.is_some() && !matches!(classification.label, ReplyLabel::OutOfOffice(_)) {
@@ -289,18 +331,18 @@ pub fn label_name(label: &ReplyLabel) -> String {
 
 /// Applies a verdict to its lead.
 async fn apply(
-    ctx: &mut CycleContext<'_>,
+    env: &CycleEnv<'_>,
     message: &InboundMessage,
     lead: &Lead,
     verdict: &Verdict,
-    counters: &mut ReplyCounters,
+    applied: &mut Applied,
     report: &mut StepReport,
 ) -> Result<(), String> {
-    let tenant = ctx.tenant.clone();
+    let tenant = env.tenant.clone();
     let step = lead.current_step.checked_sub(1);
     let by = Some(verdict.version.clone());
-    let stop = async |ctx: &CycleContext<'_>| {
-        ctx.store
+    let stop = async |env: &CycleEnv<'_>| {
+        env.store
             .set_lead_schedule(&tenant, lead.id, lead.current_step, None)
             .await
             .map_err(|e| e.to_string())
@@ -312,17 +354,23 @@ async fn apply(
     };
     match &verdict.label {
         ReplyLabel::Interested | ReplyLabel::Question => {
-            counters.record(step, |c| {
+            applied.counters.record(step, |c| {
                 c.replied += 1;
                 c.positive += 1;
             });
-            stop(ctx).await?;
+            stop(env).await?;
             let interested = matches!(verdict.label, ReplyLabel::Interested);
             if interested && lead.state == LeadState::Contacted {
-                ctx.move_lead(lead, LeadState::Interested, &format!("replied: {reason}"), by)
-                    .await?;
+                env.move_lead(
+                    &mut applied.moves,
+                    lead,
+                    LeadState::Interested,
+                    &format!("replied: {reason}"),
+                    by,
+                )
+                .await?;
             }
-            ctx.positive_replies.push(PositiveReply {
+            applied.positive.push(PositiveReply {
                 lead_id: lead.id,
                 email: lead.fields.email.clone(),
                 inbound_id: message.id,
@@ -333,56 +381,70 @@ async fn apply(
             });
         }
         ReplyLabel::NotInterested => {
-            counters.record(step, |c| {
+            applied.counters.record(step, |c| {
                 c.replied += 1;
                 c.negative += 1;
             });
-            stop(ctx).await?;
+            stop(env).await?;
             if !lead.state.is_final() {
-                ctx.move_lead(lead, LeadState::Lost, &format!("not interested: {reason}"), by)
-                    .await?;
+                env.move_lead(
+                    &mut applied.moves,
+                    lead,
+                    LeadState::Lost,
+                    &format!("not interested: {reason}"),
+                    by,
+                )
+                .await?;
             }
         }
         ReplyLabel::Unsubscribe if is_complaint(verdict) => {
-            counters.record(step, |c| c.complaints += 1);
+            applied.counters.record(step, |c| c.complaints += 1);
             let address = if verdict.detail.is_empty() {
                 lead.fields.email.clone()
             } else {
                 verdict.detail.clone()
             };
-            suppress(ctx, &address, SuppressionReason::Complaint, &reason).await?;
+            suppress(env, &address, SuppressionReason::Complaint, &reason).await?;
             report.add("suppressed", 1);
             report.add("complaints", 1);
-            stop(ctx).await?;
+            stop(env).await?;
             if !lead.state.is_final() {
-                ctx.move_lead(lead, LeadState::Lost, "spam complaint", by).await?;
+                env.move_lead(&mut applied.moves, lead, LeadState::Lost, "spam complaint", by)
+                    .await?;
             }
         }
         ReplyLabel::Unsubscribe => {
-            counters.record(step, |c| {
+            applied.counters.record(step, |c| {
                 c.replied += 1;
                 c.unsubscribed += 1;
             });
-            suppress(ctx, &lead.fields.email, SuppressionReason::Unsubscribe, &reason).await?;
+            suppress(env, &lead.fields.email, SuppressionReason::Unsubscribe, &reason).await?;
             report.add("suppressed", 1);
-            stop(ctx).await?;
+            stop(env).await?;
             if !lead.state.is_final() {
-                ctx.move_lead(lead, LeadState::Lost, "unsubscribed", by).await?;
+                env.move_lead(&mut applied.moves, lead, LeadState::Lost, "unsubscribed", by)
+                    .await?;
             }
         }
         ReplyLabel::Bounce(BounceKind::Hard) => {
-            counters.record(step, |c| c.bounced += 1);
+            applied.counters.record(step, |c| c.bounced += 1);
             let address = if verdict.detail.is_empty() {
                 lead.fields.email.clone()
             } else {
                 verdict.detail.clone()
             };
-            suppress(ctx, &address, SuppressionReason::HardBounce, &reason).await?;
+            suppress(env, &address, SuppressionReason::HardBounce, &reason).await?;
             report.add("suppressed", 1);
-            stop(ctx).await?;
+            stop(env).await?;
             if !lead.state.is_final() && lead.state != LeadState::Interested {
-                ctx.move_lead(lead, LeadState::Dead, &format!("hard bounce ({reason})"), by)
-                    .await?;
+                env.move_lead(
+                    &mut applied.moves,
+                    lead,
+                    LeadState::Dead,
+                    &format!("hard bounce ({reason})"),
+                    by,
+                )
+                .await?;
             }
         }
         // A 5.7.x block says the sender is blocked, not that the address is
@@ -392,24 +454,25 @@ async fn apply(
         ReplyLabel::Bounce(BounceKind::Soft) => {
             // Blocks count towards the bounce rate too: the decision rules
             // must see a sender being refused.
-            counters.record(step, |c| c.bounced += 1);
+            applied.counters.record(step, |c| c.bounced += 1);
             if is_block(verdict) {
-                counters.record(step, |c| c.blocked += 1);
+                applied.counters.record(step, |c| c.blocked += 1);
                 report.add("blocked", 1);
                 return Ok(());
             }
-            let soft = ctx
+            let soft = env
                 .store
-                .count_inbound_labelled(&ctx.tenant, lead.id, "bounce-soft")
+                .count_inbound_labelled(&env.tenant, lead.id, "bounce-soft")
                 .await
                 .map_err(|e| e.to_string())?;
             if soft >= SOFT_BOUNCE_LIMIT {
                 let note = format!("{soft} soft bounces, the last: {}", verdict.reason);
-                suppress(ctx, &lead.fields.email, SuppressionReason::SoftBounces, &note).await?;
+                suppress(env, &lead.fields.email, SuppressionReason::SoftBounces, &note).await?;
                 report.add("suppressed", 1);
-                stop(ctx).await?;
+                stop(env).await?;
                 if !lead.state.is_final() && lead.state != LeadState::Interested {
-                    ctx.move_lead(lead, LeadState::Dead, &note, by).await?;
+                    env.move_lead(&mut applied.moves, lead, LeadState::Dead, &note, by)
+                        .await?;
                 }
             }
         }
@@ -419,11 +482,11 @@ async fn apply(
                 .and_then(|d| NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day)))
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|d| d.and_utc())
-                .filter(|d| *d > ctx.now)
-                .unwrap_or(ctx.now + DEFAULT_OUT_OF_OFFICE);
+                .filter(|d| *d > env.now)
+                .unwrap_or(env.now + DEFAULT_OUT_OF_OFFICE);
             if lead.state == LeadState::Contacted && lead.next_action_at.is_some() {
                 let next = lead.next_action_at.map_or(back, |at| at.max(back));
-                ctx.store
+                env.store
                     .set_lead_schedule(&tenant, lead.id, lead.current_step, Some(next))
                     .await
                     .map_err(|e| e.to_string())?;
@@ -436,8 +499,8 @@ async fn apply(
             }
         }
         ReplyLabel::Referral(referral) => {
-            counters.record(step, |c| c.replied += 1);
-            stop(ctx).await?;
+            applied.counters.record(step, |c| c.replied += 1);
+            stop(env).await?;
             let email = normalize(&referral.email)
                 .map_err(|e| format!("referral to an invalid address {:?}: {e}", referral.email))?;
             let (first, last) = referral
@@ -461,9 +524,9 @@ async fn apply(
                 source_version: verdict.version.clone(),
                 ..NewLead::default()
             };
-            let outcome = ctx
+            let outcome = env
                 .store
-                .insert_leads(&tenant, ctx.campaign.id, &[new])
+                .insert_leads(&tenant, env.campaign.id, &[new])
                 .await
                 .map_err(|e| e.to_string())?;
             report.add("referred_leads", outcome.inserted);
@@ -476,14 +539,14 @@ async fn apply(
             }
         }
         ReplyLabel::AutoReply => {}
-        ReplyLabel::Unknown => counters.record(step, |c| c.replied += 1),
+        ReplyLabel::Unknown => applied.counters.record(step, |c| c.replied += 1),
     }
     Ok(())
 }
 
-async fn suppress(ctx: &CycleContext<'_>, address: &str, reason: SuppressionReason, note: &str) -> Result<(), String> {
-    ctx.store
-        .add_suppression(&ctx.tenant, SuppressionKind::Address, address, reason, note)
+async fn suppress(env: &CycleEnv<'_>, address: &str, reason: SuppressionReason, note: &str) -> Result<(), String> {
+    env.store
+        .add_suppression(&env.tenant, SuppressionKind::Address, address, reason, note)
         .await
         .map_err(|e| format!("cannot suppress {address}: {e}"))
 }

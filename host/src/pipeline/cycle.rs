@@ -7,29 +7,15 @@ use std::time::Instant;
 use anyhow::Context as _;
 use tracing::Instrument as _;
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::{CycleReport, StepReport};
+use super::step::{Moves, Step, StepOutcome};
 use super::{Clock, Transports};
 use super::{alert, classify, decide, discover, enrich, follow_up, inbox, metrics, schedule, score, send};
 use crate::domain::model::{Campaign, NewCycleReport};
 use crate::plugins::PluginRegistry;
 use crate::runtime::Runtime;
 use crate::store::Store;
-
-/// The steps, in the order they run.
-pub const STEP_NAMES: [&str; 11] = [
-    "discover",
-    "enrich",
-    "score",
-    "schedule",
-    "send",
-    "inbox",
-    "classify",
-    "follow_up",
-    "metrics",
-    "decide",
-    "alert",
-];
 
 /// Everything one cycle needs; [`Cycle::run`] runs it.
 pub struct Cycle<'a> {
@@ -91,7 +77,7 @@ impl<'a> Cycle<'a> {
         let span = tracing::info_span!("cycle", tenant = %tenant, campaign = %campaign.config.name);
         let transports = self.transports.for_campaign(&campaign)?;
         let started_at = self.clock.now();
-        let mut ctx = CycleContext::new(
+        let mut env = CycleEnv::new(
             self.store.clone(),
             self.runtime,
             self.registry,
@@ -99,38 +85,55 @@ impl<'a> Cycle<'a> {
             campaign,
             transports,
         );
-        ctx.shadow = self.shadow.clone();
-        let mut steps = Vec::with_capacity(STEP_NAMES.len());
-        let mut interrupted = false;
-        for name in STEP_NAMES {
-            if self.shutdown.as_ref().is_some_and(|s| *s.borrow()) {
-                interrupted = true;
-                break;
-            }
-            let timer = Instant::now();
-            let mut report = run_step(name, &mut ctx)
-                .instrument(tracing::info_span!(parent: &span, "step", step = name))
-                .await;
-            report.duration_ms = u64::try_from(timer.elapsed().as_millis()).unwrap_or(u64::MAX);
-            if report.failed_total > 0 {
-                tracing::warn!(parent: &span, step = name, failures = report.failed_total, "step had failures");
-            }
-            steps.push(report);
-        }
+        env.shadow = self.shadow.clone();
+        let mut run = StepRunner {
+            span: &span,
+            shutdown: self.shutdown.clone(),
+            steps: Vec::with_capacity(Step::ALL.len()),
+            moves: Moves::default(),
+            interrupted: false,
+        };
+        // The data flow between steps, explicit: each step's output is the
+        // next consumer's input; everything else a step reads from the store.
+        let env = &env;
+        run.step(Step::Discover, discover::run(env)).await;
+        run.step(Step::Enrich, enrich::run(env)).await;
+        run.step(Step::Score, score::run(env)).await;
+        run.step(Step::Schedule, schedule::run(env)).await;
+        run.step(Step::Send, send::run(env)).await;
+        run.step(Step::Inbox, inbox::run(env)).await;
+        let positive = run.step(Step::Classify, classify::run(env)).await;
+        run.step(Step::FollowUp, follow_up::run(env)).await;
+        let metrics = run.step(Step::Metrics, metrics::run(env)).await.flatten();
+        let decided = run
+            .step(Step::Decide, decide::run(env, metrics.as_ref()))
+            .await
+            .unwrap_or_default();
+        let alerts = run
+            .step(Step::Alert, alert::run(env, positive.unwrap_or_default()))
+            .await
+            .unwrap_or_default();
+        let campaign = decided.campaign.unwrap_or_else(|| env.campaign.clone());
+        let StepRunner {
+            steps,
+            moves,
+            interrupted,
+            ..
+        } = run;
         let report = CycleReport {
             tenant: tenant.clone(),
-            campaign: ctx.campaign.config.name.clone(),
-            campaign_id: ctx.campaign.id,
+            campaign: campaign.config.name.clone(),
+            campaign_id: campaign.id,
             started_at,
             finished_at: self.clock.now(),
-            dry_run: !ctx.campaign.config.live,
-            campaign_status: ctx.campaign.status.as_str().to_string(),
-            status_reason: ctx.campaign.status_reason.clone(),
+            dry_run: !campaign.config.live,
+            campaign_status: campaign.status.as_str().to_string(),
+            status_reason: campaign.status_reason.clone(),
             steps,
-            transition_counts: ctx.change_counts,
-            state_changes: ctx.changes,
-            alerts: ctx.alerts,
-            decisions: ctx.decisions,
+            transition_counts: moves.counts,
+            state_changes: moves.listed,
+            alerts: decided.alerts.into_iter().chain(alerts).collect(),
+            decisions: decided.decisions,
             interrupted,
         };
         let record = NewCycleReport {
@@ -148,19 +151,35 @@ impl<'a> Cycle<'a> {
     }
 }
 
-async fn run_step(name: &str, ctx: &mut CycleContext<'_>) -> StepReport {
-    match name {
-        "discover" => discover::run(ctx).await,
-        "enrich" => enrich::run(ctx).await,
-        "score" => score::run(ctx).await,
-        "schedule" => schedule::run(ctx).await,
-        "send" => send::run(ctx).await,
-        "inbox" => inbox::run(ctx).await,
-        "classify" => classify::run(ctx).await,
-        "follow_up" => follow_up::run(ctx).await,
-        "metrics" => metrics::run(ctx).await,
-        "decide" => decide::run(ctx).await,
-        "alert" => alert::run(ctx).await,
-        other => StepReport::new(other).failed(other, "no such step"),
+/// Runs the steps in turn: stops before a step once shutdown is asked for,
+/// times each one, and gathers the reports and the lead moves.
+struct StepRunner<'s> {
+    span: &'s tracing::Span,
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    steps: Vec<StepReport>,
+    moves: Moves,
+    interrupted: bool,
+}
+
+impl StepRunner<'_> {
+    /// Runs `step` (the future `work`, not yet started) unless the cycle was
+    /// stopped; `None` when it did not run.
+    async fn step<T>(&mut self, step: Step, work: impl Future<Output = StepOutcome<T>>) -> Option<T> {
+        if self.interrupted || self.shutdown.as_ref().is_some_and(|s| *s.borrow()) {
+            self.interrupted = true;
+            return None;
+        }
+        let timer = Instant::now();
+        let outcome = work
+            .instrument(tracing::info_span!(parent: self.span, "step", step = step.name()))
+            .await;
+        let mut report = outcome.report;
+        report.duration_ms = u64::try_from(timer.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if report.failed_total > 0 {
+            tracing::warn!(parent: self.span, step = step.name(), failures = report.failed_total, "step had failures");
+        }
+        self.steps.push(report);
+        self.moves.merge(outcome.moves);
+        Some(outcome.output)
     }
 }

@@ -2,10 +2,11 @@
 //! and return actions; the host applies each and records why, and who
 //! (`decision-rule:<name>@<version>`), in the campaign's status reason.
 
-use super::context::CycleContext;
-use super::report::StepReport;
+use super::env::CycleEnv;
+use super::metrics::CampaignMetrics;
+use super::step::{Moves, Step, StepOutcome};
 use super::wire;
-use crate::domain::model::{CampaignStatus, NewAlert};
+use crate::domain::model::{Campaign, CampaignStatus, NewAlert};
 use crate::plugins::PluginKind;
 use crate::runtime::bindings::types::{self, Action, CampaignSnapshot, StateCount};
 use crate::store::Insertion;
@@ -22,18 +23,37 @@ fn small(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("decide");
-    let rules = ctx.campaign.config.plugins.decision_rules.clone();
+/// What the rules changed.
+#[derive(Debug, Default)]
+pub struct Decided {
+    /// The campaign as the rules left it, when they changed it.
+    pub campaign: Option<Campaign>,
+    /// Every applied decision, in words.
+    pub decisions: Vec<String>,
+    /// Alerts the rules raised, in words.
+    pub alerts: Vec<String>,
+}
+
+/// Runs the step on the metrics of the metrics step (`None` when it failed).
+pub async fn run(env: &CycleEnv<'_>, metrics: Option<&CampaignMetrics>) -> StepOutcome<Decided> {
+    let mut report = Step::Decide.report();
+    let rules = env.campaign.config.plugins.decision_rules.clone();
     if rules.is_empty() {
-        return report.skipped("no decision rule bound");
+        return report.skipped("no decision rule bound").into();
     }
-    let Some(m) = ctx.metrics.clone() else {
-        return report.failed("metrics", "the metrics step failed, so rules have nothing to judge");
+    let Some(m) = metrics else {
+        return report
+            .failed("metrics", "the metrics step failed, so rules have nothing to judge")
+            .into();
+    };
+    let mut state = Deciding {
+        campaign: env.campaign.clone(),
+        changed: false,
+        moves: Moves::default(),
+        decided: Decided::default(),
     };
     for name in rules {
-        let plugin = match ctx.plugin(&name, PluginKind::DecisionRule) {
+        let plugin = match env.plugin(&name, PluginKind::DecisionRule) {
             Ok(p) => p,
             Err(reason) => {
                 report.fail(&name, reason);
@@ -42,12 +62,12 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         };
         report.used(plugin.name(), plugin.version());
         let snapshot = CampaignSnapshot {
-            campaign: ctx.campaign.config.name.clone(),
-            status: status(ctx.campaign.status),
-            goal: ctx.campaign.config.goal_qualified,
-            daily_cap: ctx.campaign.config.daily_cap,
-            started_at: ctx.campaign.created_at.timestamp(),
-            now: ctx.now.timestamp(),
+            campaign: state.campaign.config.name.clone(),
+            status: status(state.campaign.status),
+            goal: state.campaign.config.goal_qualified,
+            daily_cap: state.campaign.config.daily_cap,
+            started_at: state.campaign.created_at.timestamp(),
+            now: env.now.timestamp(),
             metrics: types::CampaignMetrics {
                 sent: small(m.sent),
                 replied: small(m.replies.replied),
@@ -67,54 +87,75 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 })
                 .collect(),
         };
-        let decisions = match plugin.decide(ctx.scope(), &snapshot).await {
+        let decisions = match plugin.decide(env.scope(), &snapshot).await {
             Ok(d) => d,
             Err(e) => {
                 report.fail(&name, e.to_string());
                 continue;
             }
         };
-        if let Some(shadow) = &ctx.shadow {
-            let input = format!("{} metrics", ctx.campaign.config.name);
-            shadow.decide(&plugin, ctx.scope(), &input, &snapshot, &decisions).await;
+        if let Some(shadow) = &env.shadow {
+            let input = format!("{} metrics", env.campaign.config.name);
+            shadow.decide(&plugin, env.scope(), &input, &snapshot, &decisions).await;
         }
         let actor = format!("decision-rule:{}@{}", plugin.name(), plugin.version());
         for decision in decisions {
-            match apply(ctx, &decision.action, &decision.reason, &actor).await {
+            match apply(env, &mut state, &decision.action, &decision.reason, &actor).await {
                 Ok(Some(line)) => {
                     report.add("applied", 1);
                     report.note(line.clone());
-                    ctx.decisions.push(line);
+                    state.decided.decisions.push(line);
                 }
                 Ok(None) => report.add("no_change", 1),
                 Err(reason) => report.fail(&actor, reason),
             }
         }
     }
-    report
+    let Deciding {
+        campaign,
+        changed,
+        moves,
+        mut decided,
+    } = state;
+    decided.campaign = changed.then_some(campaign);
+    StepOutcome {
+        report,
+        moves,
+        output: decided,
+    }
+}
+
+/// The campaign as the rules change it, during the step.
+struct Deciding {
+    campaign: Campaign,
+    changed: bool,
+    moves: Moves,
+    decided: Decided,
 }
 
 /// Applies one action; `Some(line)` describes a change, `None` means nothing to do.
 async fn apply(
-    ctx: &mut CycleContext<'_>,
+    env: &CycleEnv<'_>,
+    state: &mut Deciding,
     action: &Action,
     reason: &str,
     actor: &str,
 ) -> Result<Option<String>, String> {
-    let tenant = ctx.tenant.clone();
-    let id = ctx.campaign.id;
-    let set_status = async |ctx: &mut CycleContext<'_>, to: CampaignStatus| -> Result<Option<String>, String> {
-        if ctx.campaign.status == to {
+    let tenant = env.tenant.clone();
+    let id = env.campaign.id;
+    let set_status = async |state: &mut Deciding, to: CampaignStatus| -> Result<Option<String>, String> {
+        if state.campaign.status == to {
             return Ok(None);
         }
-        let updated = ctx
+        let updated = env
             .store
             .set_campaign_status(&tenant, id, to, reason, actor)
             .await
             .map_err(|e| e.to_string())?;
-        ctx.campaign.status = updated.status;
-        ctx.campaign.status_reason = updated.status_reason;
-        ctx.campaign.status_actor = updated.status_actor;
+        state.campaign.status = updated.status;
+        state.campaign.status_reason = updated.status_reason;
+        state.campaign.status_actor = updated.status_actor;
+        state.changed = true;
         Ok(Some(format!(
             "{} the campaign: {reason} ({actor})",
             match to {
@@ -125,26 +166,27 @@ async fn apply(
         )))
     };
     match action {
-        Action::PauseCampaign => set_status(ctx, CampaignStatus::Paused).await,
-        Action::ResumeCampaign => set_status(ctx, CampaignStatus::Running).await,
-        Action::CompleteCampaign => set_status(ctx, CampaignStatus::Done).await,
+        Action::PauseCampaign => set_status(state, CampaignStatus::Paused).await,
+        Action::ResumeCampaign => set_status(state, CampaignStatus::Running).await,
+        Action::CompleteCampaign => set_status(state, CampaignStatus::Done).await,
         Action::SetDailyCap(cap) => {
-            if *cap == ctx.campaign.config.daily_cap {
+            if *cap == state.campaign.config.daily_cap {
                 return Ok(None);
             }
-            ctx.store
+            env.store
                 .set_daily_cap(&tenant, id, *cap)
                 .await
                 .map_err(|e| e.to_string())?;
             let line = format!(
                 "daily cap {} → {cap}: {reason} ({actor})",
-                ctx.campaign.config.daily_cap
+                state.campaign.config.daily_cap
             );
-            ctx.campaign.config.daily_cap = *cap;
+            state.campaign.config.daily_cap = *cap;
+            state.changed = true;
             Ok(Some(line))
         }
         Action::MoveLead(mv) => {
-            let lead = ctx
+            let lead = env
                 .store
                 .lead_by_email(&tenant, &mv.email)
                 .await
@@ -155,7 +197,8 @@ async fn apply(
             if lead.state == to {
                 return Ok(None);
             }
-            ctx.move_lead(&lead, to, reason, Some(actor.to_string())).await?;
+            env.move_lead(&mut state.moves, &lead, to, reason, Some(actor.to_string()))
+                .await?;
             Ok(Some(format!(
                 "moved {} to {}: {reason} ({actor})",
                 mv.email,
@@ -167,16 +210,16 @@ async fn apply(
                 idempotency_key: format!("decision:{id}:{actor}:{text}"),
                 kind: "decision-rule".into(),
                 lead_id: None,
-                payload: serde_json::json!({ "campaign": ctx.campaign.config.name, "message": text, "reason": reason, "rule": actor }),
+                payload: serde_json::json!({ "campaign": state.campaign.config.name, "message": text, "reason": reason, "rule": actor }),
             };
-            match ctx
+            match env
                 .store
                 .insert_alert(&tenant, &alert)
                 .await
                 .map_err(|e| e.to_string())?
             {
                 Insertion::New(_) => {
-                    ctx.alerts.push(format!("{text} ({actor})"));
+                    state.decided.alerts.push(format!("{text} ({actor})"));
                     Ok(Some(format!("raised an alert: {text}")))
                 }
                 Insertion::Existing(_) => Ok(None),

@@ -6,8 +6,9 @@
 //! stored, so a failure or crash re-reads from the last stored page and the
 //! store's dedupe absorbs the overlap.
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::StepReport;
+use super::step::{Step, StepOutcome};
 use crate::domain::email::{Deduper, normalize};
 use crate::domain::model::NewLead;
 use crate::plugins::{LoadedPlugin, PluginKind};
@@ -21,18 +22,22 @@ const PAGE_SIZE: u32 = 500;
 const MAX_PAGES_PER_CYCLE: u32 = 200;
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("discover");
-    if !ctx.running() {
-        return report.skipped(ctx.not_running_note());
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    report(env).await.into()
+}
+
+async fn report(env: &CycleEnv<'_>) -> StepReport {
+    let mut report = Step::Discover.report();
+    if !env.running() {
+        return report.skipped(env.not_running_note());
     }
-    let sources = ctx.campaign.config.plugins.lead_sources.clone();
+    let sources = env.campaign.config.plugins.lead_sources.clone();
     if sources.is_empty() {
         return report.skipped("no lead source bound; leads come from `cam import`");
     }
     let mut deduper = Deduper::new();
     for name in sources {
-        let plugin = match ctx.plugin(&name, PluginKind::LeadSource) {
+        let plugin = match env.plugin(&name, PluginKind::LeadSource) {
             Ok(plugin) => plugin,
             Err(reason) => {
                 report.fail(&name, reason);
@@ -40,14 +45,14 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             }
         };
         report.used(plugin.name(), plugin.version());
-        let cursor = match ctx.store.source_cursor(&ctx.tenant, ctx.campaign.id, &name).await {
+        let cursor = match env.store.source_cursor(&env.tenant, env.campaign.id, &name).await {
             Ok(cursor) => cursor,
             Err(e) => {
                 report.fail(&name, format!("cannot read the source's cursor: {e}"));
                 continue;
             }
         };
-        let mut fetched = plugin.next_page(ctx.scope(), cursor.as_deref(), PAGE_SIZE).await;
+        let mut fetched = plugin.next_page(env.scope(), cursor.as_deref(), PAGE_SIZE).await;
         for page_number in 1..=MAX_PAGES_PER_CYCLE {
             let page = match fetched {
                 Ok(page) => page,
@@ -60,7 +65,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             report.add("pages", 1);
             report.add("received", leads.len() as u64);
             let batch = admit(leads, &plugin, &mut deduper, &mut report);
-            let shared: &CycleContext<'_> = ctx;
+            let shared: &CycleEnv<'_> = env;
             let fetch_next = next_cursor.is_some() && page_number < MAX_PAGES_PER_CYCLE;
             let (stored, next) = tokio::join!(store(shared, &name, &batch, next_cursor.as_deref()), async {
                 if fetch_next {
@@ -135,16 +140,16 @@ fn admit(leads: Vec<Lead>, plugin: &LoadedPlugin, deduper: &mut Deduper, report:
 /// Stores one page's leads, then moves the source's cursor past them (only
 /// then: a page is never skipped). The cursor's save result comes second.
 async fn store(
-    ctx: &CycleContext<'_>,
+    env: &CycleEnv<'_>,
     source: &str,
     batch: &[NewLead],
     next_cursor: Option<&str>,
 ) -> Result<(InsertOutcome, Result<(), StoreError>), StoreError> {
-    let outcome = ctx.store.insert_leads(&ctx.tenant, ctx.campaign.id, batch).await?;
+    let outcome = env.store.insert_leads(&env.tenant, env.campaign.id, batch).await?;
     let saved = match next_cursor {
         Some(next) => {
-            ctx.store
-                .set_source_cursor(&ctx.tenant, ctx.campaign.id, source, next)
+            env.store
+                .set_source_cursor(&env.tenant, env.campaign.id, source, next)
                 .await
         }
         None => Ok(()),

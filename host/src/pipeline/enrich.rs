@@ -9,8 +9,9 @@
 
 use std::collections::HashSet;
 
-use super::context::CycleContext;
-use super::report::StepReport;
+use super::env::CycleEnv;
+use super::report::{StepFailure, StepReport};
+use super::step::{Moves, Step, StepOutcome};
 use super::wire;
 use crate::domain::lifecycle::{self, LeadState};
 use crate::domain::model::{Lead, LeadEnrichment, LeadTransition};
@@ -22,34 +23,43 @@ use crate::store::EnrichmentUpdate;
 /// small enough to stay far below the boundary's size cap.
 pub const BATCH: u32 = 1_000;
 
-/// One lead's move, to count once stored: (lead, to, reason, plugin version).
-type Move = (Lead, LeadState, String, Option<String>);
-
 /// A page enriched, waiting to be written.
 #[derive(Default)]
 struct Enriched {
     updates: Vec<EnrichmentUpdate>,
-    moves: Vec<Move>,
-    /// Leads that failed: (email, reason).
-    failures: Vec<(String, String)>,
+    /// The leads of `updates` as they were read, in the same order (each
+    /// update's transition says where it moves).
+    leads: Vec<Lead>,
+    /// Leads that failed, and why.
+    failures: Vec<StepFailure>,
 }
 
 /// Why the step stops early: (subject, reason) for the report.
 type Stop = (String, String);
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("enrich");
-    if !ctx.running() {
-        return report.skipped(ctx.not_running_note());
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    let mut moves = Moves::default();
+    let report = report(env, &mut moves).await;
+    StepOutcome {
+        report,
+        moves,
+        output: (),
     }
-    let names = ctx.campaign.config.plugins.enrichers.clone();
+}
+
+async fn report(env: &CycleEnv<'_>, moves: &mut Moves) -> StepReport {
+    let mut report = Step::Enrich.report();
+    if !env.running() {
+        return report.skipped(env.not_running_note());
+    }
+    let names = env.campaign.config.plugins.enrichers.clone();
     if names.is_empty() {
         return report.skipped("no enricher bound; NEW leads are contacted as they are");
     }
     let mut plugins = Vec::new();
     for name in &names {
-        match ctx.plugin(name, PluginKind::Enricher) {
+        match env.plugin(name, PluginKind::Enricher) {
             Ok(plugin) => {
                 report.used(plugin.name(), plugin.version());
                 plugins.push(plugin);
@@ -62,7 +72,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
     let mut more = true;
     let mut pending: Option<Enriched> = None;
     while more || pending.is_some() {
-        let shared: &CycleContext<'_> = ctx;
+        let shared: &CycleEnv<'_> = env;
         let write = async {
             match pending.take() {
                 Some(page) => {
@@ -89,7 +99,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 }
             };
             let skipped: HashSet<i64> = outcome.skipped.into_iter().collect();
-            for (lead, to, reason, by) in page.moves {
+            for (lead, update) in page.leads.iter().zip(&page.updates) {
+                let Some(transition) = &update.transition else {
+                    continue;
+                };
+                let to = transition.to;
                 if skipped.contains(&lead.id) {
                     report.fail(
                         &lead.fields.email,
@@ -97,7 +111,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     );
                     continue;
                 }
-                ctx.record_move(&lead, to, &reason, by);
+                moves.record(lead, to, &transition.reason, transition.plugin_version.clone());
                 report.add(
                     if to == LeadState::Enriched {
                         "enriched"
@@ -112,8 +126,8 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             Ok(Some((page, last_id))) => {
                 report.add("batches", 1);
                 after_id = last_id;
-                for (email, reason) in &page.failures {
-                    report.fail(email, reason);
+                for failure in &page.failures {
+                    report.fail(&failure.subject, &failure.reason);
                 }
                 pending = Some(page);
             }
@@ -130,13 +144,13 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 /// Reads the next page of NEW leads and runs it through every enricher;
 /// `None` when none are left. Also returns the page's last id.
 async fn read_and_enrich(
-    ctx: &CycleContext<'_>,
+    env: &CycleEnv<'_>,
     plugins: &[&LoadedPlugin],
     after_id: i64,
 ) -> Result<Option<(Enriched, i64)>, Stop> {
-    let batch = ctx
+    let batch = env
         .store
-        .leads_in_state_after(&ctx.tenant, ctx.campaign.id, LeadState::New, after_id, BATCH, None)
+        .leads_in_state_after(&env.tenant, env.campaign.id, LeadState::New, after_id, BATCH, None)
         .await
         .map_err(|e| ("store".to_string(), format!("cannot read NEW leads: {e}")))?;
     let Some(last_id) = batch.last().map(|l| l.id) else {
@@ -146,11 +160,11 @@ async fn read_and_enrich(
     let mut results: Vec<Vec<Result<Enrichment, String>>> = Vec::with_capacity(plugins.len());
     for plugin in plugins {
         let out = plugin
-            .enrich(ctx.scope(), &wire_leads)
+            .enrich(env.scope(), &wire_leads)
             .await
             .map_err(|e| (plugin.name().to_string(), e.to_string()))?;
-        if let Some(shadow) = &ctx.shadow {
-            shadow.enrich(plugin, ctx.scope(), &wire_leads, &out).await;
+        if let Some(shadow) = &env.shadow {
+            shadow.enrich(plugin, env.scope(), &wire_leads, &out).await;
         }
         results.push(out);
     }
@@ -181,7 +195,10 @@ async fn read_and_enrich(
             }
         }
         if let Some(reason) = failure {
-            page.failures.push((lead.fields.email.clone(), reason));
+            page.failures.push(StepFailure {
+                subject: lead.fields.email.clone(),
+                reason,
+            });
             continue;
         }
         if !notes.is_empty() {
@@ -193,7 +210,10 @@ async fn read_and_enrich(
             (LeadState::Dead, format!("undeliverable: {}", notes.join("; ")), version)
         };
         if let Err(e) = lifecycle::transition(lead.state, to) {
-            page.failures.push((lead.fields.email.clone(), e.to_string()));
+            page.failures.push(StepFailure {
+                subject: lead.fields.email.clone(),
+                reason: e.to_string(),
+            });
             continue;
         }
         page.updates.push(EnrichmentUpdate {
@@ -203,12 +223,12 @@ async fn read_and_enrich(
                 lead_id: lead.id,
                 from: lead.state,
                 to,
-                reason: reason.clone(),
-                plugin_version: by.clone(),
-                at: ctx.now,
+                reason,
+                plugin_version: by,
+                at: env.now,
             }),
         });
-        page.moves.push((lead, to, reason, by));
+        page.leads.push(lead);
     }
     Ok(Some((page, last_id)))
 }

@@ -4,29 +4,40 @@
 //! [`LAST_STEP_REPLY_WAIT`](super::send::LAST_STEP_REPLY_WAIT) end the
 //! sequence in NURTURE or DEAD, as the campaign says.
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::StepReport;
+use super::step::{Moves, Step, StepOutcome};
 use crate::domain::lifecycle::LeadState;
 
 /// Leads looked at per cycle.
 const MAX_PER_CYCLE: u32 = 100_000;
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("follow_up");
-    if !ctx.running() {
-        return report.skipped(ctx.not_running_note());
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    let mut moves = Moves::default();
+    let report = report(env, &mut moves).await;
+    StepOutcome {
+        report,
+        moves,
+        output: (),
     }
-    let due = match ctx
+}
+
+async fn report(env: &CycleEnv<'_>, moves: &mut Moves) -> StepReport {
+    let mut report = Step::FollowUp.report();
+    if !env.running() {
+        return report.skipped(env.not_running_note());
+    }
+    let due = match env
         .store
-        .leads_due(&ctx.tenant, ctx.campaign.id, ctx.now, MAX_PER_CYCLE)
+        .leads_due(&env.tenant, env.campaign.id, env.now, MAX_PER_CYCLE)
         .await
     {
         Ok(due) => due,
         Err(e) => return report.failed("store", format!("cannot read due leads: {e}")),
     };
-    let steps = ctx.steps.len() as u32;
-    let ending = ctx.after_last_step;
+    let steps = env.plan.step_count();
+    let ending = env.plan.after_last_step;
     for lead in due.into_iter().filter(|l| l.state == LeadState::Contacted) {
         if lead.current_step < steps {
             report.add("due_for_next_step", 1);
@@ -36,7 +47,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             "no reply {} days after the last step",
             super::send::LAST_STEP_REPLY_WAIT.num_days()
         );
-        match ctx.move_lead(&lead, ending, &reason, None).await {
+        match env.move_lead(moves, &lead, ending, &reason, None).await {
             Ok(()) => {
                 report.add(
                     if ending == LeadState::Nurture {
@@ -46,9 +57,9 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     },
                     1,
                 );
-                if let Err(e) = ctx
+                if let Err(e) = env
                     .store
-                    .set_lead_schedule(&ctx.tenant, lead.id, lead.current_step, None)
+                    .set_lead_schedule(&env.tenant, lead.id, lead.current_step, None)
                     .await
                 {
                     report.fail(&lead.fields.email, format!("cannot clear the schedule: {e}"));

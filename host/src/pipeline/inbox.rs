@@ -7,8 +7,9 @@
 //! A message whose subject carries a valid unsubscribe token (the `mailto:`
 //! target of `List-Unsubscribe`) suppresses that address right here.
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::StepReport;
+use super::step::{Step, StepOutcome};
 use crate::domain::model::{NewInboundMessage, SuppressionKind, SuppressionReason};
 use crate::mail::message::{ParsedInbound, message_id_from_verp, parse};
 use crate::mail::recognise::{Recognised, recognise};
@@ -17,9 +18,13 @@ use crate::mail::recognise::{Recognised, recognise};
 const MAX_PER_CYCLE: usize = 1_000;
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("inbox");
-    let inbox = ctx.transports.inbox.clone();
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    report(env).await.into()
+}
+
+async fn report(env: &CycleEnv<'_>) -> StepReport {
+    let mut report = Step::Inbox.report();
+    let inbox = env.transports.inbox.clone();
     report.note(inbox.mailbox());
     let fetched = match inbox.fetch_new(MAX_PER_CYCLE).await {
         Ok(f) => f,
@@ -37,9 +42,9 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             subject: parsed.subject.clone(),
             body_text: parsed.body_text.clone(),
             raw: message.raw.clone(),
-            received_at: ctx.now,
+            received_at: env.now,
         };
-        let id = match ctx.store.insert_inbound(&ctx.tenant, &new).await {
+        let id = match env.store.insert_inbound(&env.tenant, &new).await {
             Ok(insertion) => {
                 report.add(if insertion.is_new() { "stored" } else { "already_stored" }, 1);
                 insertion.id()
@@ -49,20 +54,20 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                 continue;
             }
         };
-        match match_lead(ctx, &parsed, &message.raw).await {
-            Some((lead_id, how)) => match ctx.store.set_inbound_match(&ctx.tenant, id, lead_id).await {
+        match match_lead(env, &parsed, &message.raw).await {
+            Some((lead_id, how)) => match env.store.set_inbound_match(&env.tenant, id, lead_id).await {
                 Ok(()) => report.add(how, 1),
                 Err(e) => report.fail(&message.handle, format!("cannot record the match: {e}")),
             },
             None => report.add("unmatched", 1),
         }
-        if let Some(request) = ctx.transports.unsubscribe.token_in_subject(&parsed.subject)
-            && request.tenant == ctx.tenant
+        if let Some(request) = env.transports.unsubscribe.token_in_subject(&parsed.subject)
+            && request.tenant == env.tenant
         {
-            match ctx
+            match env
                 .store
                 .add_suppression(
-                    &ctx.tenant,
+                    &env.tenant,
                     SuppressionKind::Address,
                     &request.address,
                     SuppressionReason::Unsubscribe,
@@ -85,7 +90,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 }
 
 /// The lead a message belongs to, and how it was found.
-async fn match_lead(ctx: &CycleContext<'_>, parsed: &ParsedInbound, raw: &[u8]) -> Option<(i64, &'static str)> {
+async fn match_lead(env: &CycleEnv<'_>, parsed: &ParsedInbound, raw: &[u8]) -> Option<(i64, &'static str)> {
     let mut ids: Vec<&String> = parsed.in_reply_to.iter().collect();
     ids.extend(parsed.references.iter().rev());
     let bounce = match recognise(raw) {
@@ -100,7 +105,7 @@ async fn match_lead(ctx: &CycleContext<'_>, parsed: &ParsedInbound, raw: &[u8]) 
         ids.push(original);
     }
     for id in ids {
-        if let Ok(Some(email)) = ctx.store.email_by_message_id(&ctx.tenant, id).await {
+        if let Ok(Some(email)) = env.store.email_by_message_id(&env.tenant, id).await {
             return Some((email.email.lead_id, "matched_by_thread"));
         }
     }
@@ -110,7 +115,7 @@ async fn match_lead(ctx: &CycleContext<'_>, parsed: &ParsedInbound, raw: &[u8]) 
     }
     addresses.push(parsed.from.clone());
     for address in addresses.iter().filter(|a| !a.is_empty()) {
-        if let Ok(Some(lead)) = ctx.store.lead_by_email(&ctx.tenant, address).await {
+        if let Ok(Some(lead)) = env.store.lead_by_email(&env.tenant, address).await {
             return Some((lead.id, "matched_by_address"));
         }
     }
@@ -123,7 +128,7 @@ async fn match_lead(ctx: &CycleContext<'_>, parsed: &ParsedInbound, raw: &[u8]) 
         }
         for word in value.split(|c: char| c == ',' || c == '<' || c == '>' || c.is_whitespace()) {
             let Some(id) = message_id_from_verp(word) else { continue };
-            if let Ok(Some(email)) = ctx.store.email_by_message_id(&ctx.tenant, &id).await {
+            if let Ok(Some(email)) = env.store.email_by_message_id(&env.tenant, &id).await {
                 return Some((email.email.lead_id, "matched_by_verp"));
             }
         }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::context::CycleContext;
-use super::report::StepReport;
+use super::env::CycleEnv;
+use super::step::{Moves, Step, StepOutcome};
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::EmailState;
 use crate::store::{Store, StoreResult};
@@ -149,10 +149,10 @@ pub async fn compute(store: &dyn Store, tenant: &str, campaign_id: i64) -> Store
     Ok(m)
 }
 
-/// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("metrics");
-    match compute(ctx.store.as_ref(), &ctx.tenant, ctx.campaign.id).await {
+/// Runs the step: the metrics, for the decision rules.
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome<Option<CampaignMetrics>> {
+    let mut report = Step::Metrics.report();
+    match compute(env.store.as_ref(), &env.tenant, env.campaign.id).await {
         Ok(m) => {
             report.add("sent", m.sent);
             report.add("replied", m.replies.replied);
@@ -180,9 +180,12 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
                     s.sent, s.replies.replied, s.replies.positive
                 ));
             }
-            ctx.metrics = Some(m);
-            report
+            StepOutcome {
+                report,
+                moves: Moves::default(),
+                output: Some(m),
+            }
         }
-        Err(e) => report.failed("store", format!("cannot compute metrics: {e}")),
+        Err(e) => report.failed("store", format!("cannot compute metrics: {e}")).into(),
     }
 }

@@ -15,11 +15,11 @@
 
 mod alert;
 mod classify;
-mod context;
 mod cycle;
 mod decide;
 mod discover;
 mod enrich;
+mod env;
 mod follow_up;
 mod inbox;
 pub mod metrics;
@@ -27,6 +27,7 @@ pub mod report;
 mod schedule;
 mod score;
 mod send;
+pub mod step;
 mod wire;
 
 use std::sync::Arc;
@@ -34,9 +35,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 pub use classify::{classifier_headers, label_name};
-pub use context::CycleContext;
-pub use cycle::{Cycle, STEP_NAMES};
+pub use cycle::Cycle;
+pub use env::CycleEnv;
 pub use report::{CycleReport, StateChange, StepFailure, StepReport, StepStatus};
+pub use step::{Moves, Step, StepOutcome};
 
 use crate::mail::unsubscribe::UnsubscribeLinks;
 use crate::mail::{InboxSource, Sender};

@@ -9,9 +9,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::StepReport;
 use super::score::waiting_state;
+use super::step::{Step, StepOutcome};
 use crate::domain::caps::{CAP_WINDOW, CapRoom, SendBudget, room_from_count};
 use crate::domain::email::domain_of;
 use crate::domain::lifecycle::LeadState;
@@ -24,28 +25,34 @@ use crate::store::Insertion;
 const CANDIDATE_SLACK: u32 = 1_000;
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("schedule");
-    if !ctx.running() {
-        return report.skipped(ctx.not_running_note());
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    report(env).await.into()
+}
+
+async fn report(env: &CycleEnv<'_>) -> StepReport {
+    let mut report = Step::Schedule.report();
+    if !env.running() {
+        return report.skipped(env.not_running_note());
     }
-    if let Some(error) = &ctx.sequence_error {
-        return report.failed("sequence", error.clone());
-    }
-    if ctx.steps.is_empty() {
+    let steps = match &env.plan.sequence {
+        Ok(steps) => steps,
+        Err(e) => return report.failed("sequence", e.to_string()),
+    };
+    if steps.is_empty() {
         return report.skipped("the campaign has no sequence steps");
     }
-    let Some(window) = ctx.window else {
-        return report.failed("send window", ctx.window_error.clone().unwrap_or_default());
+    let window = match &env.plan.window {
+        Ok(window) => *window,
+        Err(e) => return report.failed("send window", e.to_string()),
     };
-    let mailboxes = ctx.campaign.config.mailboxes.clone();
+    let mailboxes = env.campaign.config.mailboxes.clone();
     if mailboxes.is_empty() {
         return report.failed(
             "mailboxes",
             "the campaign has no sending mailbox; add one to its configuration",
         );
     }
-    let budget = match budget(ctx).await {
+    let budget = match budget(env).await {
         Ok(budget) => budget,
         Err(e) => return report.failed("store", format!("cannot count recent sends: {e}")),
     };
@@ -55,17 +62,17 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         report.note("daily caps reached; nothing more goes out until the rolling 24 h window frees a slot");
         return report;
     }
-    let candidates = match candidates(ctx, budget.remaining() + CANDIDATE_SLACK).await {
+    let candidates = match candidates(env, budget.remaining() + CANDIDATE_SLACK).await {
         Ok(c) => c,
         Err(e) => return report.failed("store", format!("cannot read due leads: {e}")),
     };
     let emails: Vec<String> = candidates.iter().map(|l| l.fields.email.clone()).collect();
-    let suppressed: HashSet<String> = match ctx.store.suppressed_subset(&ctx.tenant, &emails).await {
+    let suppressed: HashSet<String> = match env.store.suppressed_subset(&env.tenant, &emails).await {
         Ok(s) => s.into_iter().collect(),
         Err(e) => return report.failed("store", format!("cannot check suppressions: {e}")),
     };
-    let scored = ctx.campaign.config.plugins.scorer.is_some();
-    let threshold = ctx.campaign.config.score_threshold;
+    let scored = env.campaign.config.plugins.scorer.is_some();
+    let threshold = env.campaign.config.score_threshold;
     for lead in candidates {
         if suppressed.contains(&lead.fields.email) {
             report.add("suppressed", 1);
@@ -77,11 +84,11 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             continue;
         }
         let zone = (!lead.fields.time_zone.trim().is_empty()).then_some(lead.fields.time_zone.as_str());
-        if !window.is_open(ctx.now, zone) {
+        if !window.is_open(env.now, zone) {
             report.add("outside_window", 1);
             continue;
         }
-        let Some(parsed) = ctx.steps.get(step) else { continue };
+        let Some(parsed) = steps.get(step) else { continue };
         let rendered = parsed
             .subject
             .render(&lead)
@@ -101,16 +108,16 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         let from = mailboxes[mailbox].address.clone();
         let domain = domain_of(&from).unwrap_or("cam.invalid").to_string();
         let email = NewOutboundEmail {
-            campaign_id: ctx.campaign.id,
+            campaign_id: env.campaign.id,
             lead_id: lead.id,
             step: lead.current_step,
             mailbox: from,
             to_address: lead.fields.email.clone(),
             subject,
             body,
-            message_id: message_id(&ctx.tenant, lead.id, lead.created_at, lead.current_step, &domain),
+            message_id: message_id(&env.tenant, lead.id, lead.created_at, lead.current_step, &domain),
         };
-        match ctx.store.queue_email(&ctx.tenant, &email).await {
+        match env.store.queue_email(&env.tenant, &email).await {
             Ok(Insertion::New(_)) => report.add(if step == 0 { "queued_first" } else { "queued_follow_up" }, 1),
             Ok(Insertion::Existing(_)) => report.add("already_queued", 1),
             Err(e) => report.fail(&lead.fields.email, format!("cannot queue: {e}")),
@@ -123,23 +130,23 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 
 /// The room left under the campaign's and each mailbox's rolling caps,
 /// counting emails already queued as taken.
-async fn budget(ctx: &CycleContext<'_>) -> crate::store::StoreResult<SendBudget> {
-    let since = ctx.now - CAP_WINDOW;
-    let queued = ctx
+async fn budget(env: &CycleEnv<'_>) -> crate::store::StoreResult<SendBudget> {
+    let since = env.now - CAP_WINDOW;
+    let queued = env
         .store
-        .emails_in_state(&ctx.tenant, Some(ctx.campaign.id), EmailState::Queued, u32::MAX)
+        .emails_in_state(&env.tenant, Some(env.campaign.id), EmailState::Queued, u32::MAX)
         .await?;
     let mut queued_by_mailbox: HashMap<&str, u32> = HashMap::new();
     for email in &queued {
         *queued_by_mailbox.entry(email.email.mailbox.as_str()).or_default() += 1;
     }
-    let sent = ctx.store.count_sent_since(&ctx.tenant, ctx.campaign.id, since).await?;
-    let campaign = room_from_count(clamp(sent) + queued.len() as u32, None, ctx.campaign.config.daily_cap);
+    let sent = env.store.count_sent_since(&env.tenant, env.campaign.id, since).await?;
+    let campaign = room_from_count(clamp(sent) + queued.len() as u32, None, env.campaign.config.daily_cap);
     let mut rooms: Vec<CapRoom> = Vec::new();
-    for mailbox in &ctx.campaign.config.mailboxes {
-        let sent = ctx
+    for mailbox in &env.campaign.config.mailboxes {
+        let sent = env
             .store
-            .count_sent_by_mailbox_since(&ctx.tenant, &mailbox.address, since)
+            .count_sent_by_mailbox_since(&env.tenant, &mailbox.address, since)
             .await?;
         let pending = queued_by_mailbox.get(mailbox.address.as_str()).copied().unwrap_or(0);
         rooms.push(room_from_count(clamp(sent) + pending, None, mailbox.daily_cap));
@@ -153,22 +160,22 @@ fn clamp(n: u64) -> u32 {
 
 /// Follow-ups due now (best score first), then leads waiting for first
 /// contact (best score first) that are not deferred.
-async fn candidates(ctx: &CycleContext<'_>, limit: u32) -> crate::store::StoreResult<Vec<Lead>> {
-    let steps = ctx.steps.len() as u32;
-    let mut follow_ups: Vec<Lead> = ctx
+async fn candidates(env: &CycleEnv<'_>, limit: u32) -> crate::store::StoreResult<Vec<Lead>> {
+    let steps = env.plan.step_count();
+    let mut follow_ups: Vec<Lead> = env
         .store
-        .leads_due(&ctx.tenant, ctx.campaign.id, ctx.now, limit)
+        .leads_due(&env.tenant, env.campaign.id, env.now, limit)
         .await?
         .into_iter()
         .filter(|l| l.state == LeadState::Contacted && l.current_step > 0 && l.current_step < steps)
         .collect();
     follow_ups.sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)));
-    let first: Vec<Lead> = ctx
+    let first: Vec<Lead> = env
         .store
-        .leads_in_state(&ctx.tenant, ctx.campaign.id, waiting_state(ctx), limit)
+        .leads_in_state(&env.tenant, env.campaign.id, waiting_state(env), limit)
         .await?
         .into_iter()
-        .filter(|l| l.current_step == 0 && l.next_action_at.is_none_or(|at| at <= ctx.now))
+        .filter(|l| l.current_step == 0 && l.next_action_at.is_none_or(|at| at <= env.now))
         .collect();
     follow_ups.extend(first);
     Ok(follow_ups)

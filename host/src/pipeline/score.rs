@@ -10,8 +10,9 @@
 
 use std::collections::HashSet;
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::StepReport;
+use super::step::{Step, StepOutcome};
 use super::wire;
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::Lead;
@@ -25,8 +26,8 @@ const MAX_PER_CYCLE: u32 = 200_000;
 
 /// The state leads wait for first contact in: ENRICHED when the campaign has
 /// enrichers, NEW otherwise.
-pub fn waiting_state(ctx: &CycleContext<'_>) -> LeadState {
-    if ctx.campaign.config.plugins.enrichers.is_empty() {
+pub fn waiting_state(env: &CycleEnv<'_>) -> LeadState {
+    if env.campaign.config.plugins.enrichers.is_empty() {
         LeadState::New
     } else {
         LeadState::Enriched
@@ -43,23 +44,27 @@ struct Scored {
 type Stop = (String, String);
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("score");
-    if !ctx.running() {
-        return report.skipped(ctx.not_running_note());
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    report(env).await.into()
+}
+
+async fn report(env: &CycleEnv<'_>) -> StepReport {
+    let mut report = Step::Score.report();
+    if !env.running() {
+        return report.skipped(env.not_running_note());
     }
-    let Some(name) = ctx.campaign.config.plugins.scorer.clone() else {
+    let Some(name) = env.campaign.config.plugins.scorer.clone() else {
         return report.skipped("no scorer bound; the score threshold does not apply");
     };
-    let plugin = match ctx.plugin(&name, PluginKind::Scorer) {
+    let plugin = match env.plugin(&name, PluginKind::Scorer) {
         Ok(plugin) => plugin,
         Err(reason) => return report.failed(&name, reason),
     };
     report.used(plugin.name(), plugin.version());
-    let state = waiting_state(ctx);
+    let state = waiting_state(env);
     let version = plugin.version().to_string();
-    let threshold = ctx.campaign.config.score_threshold;
-    let ctx: &CycleContext<'_> = ctx;
+    let threshold = env.campaign.config.score_threshold;
+    let env: &CycleEnv<'_> = env;
     let mut after_id = 0;
     let mut considered = 0;
     let mut pending: Option<Scored> = None;
@@ -68,7 +73,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         let write = async {
             match pending.take() {
                 Some(scored) => {
-                    let result = ctx.store.update_scores(&ctx.tenant, &scored.updates).await;
+                    let result = env.store.update_scores(&env.tenant, &scored.updates).await;
                     Some((scored, result))
                 }
                 None => None,
@@ -76,7 +81,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         };
         let next = async {
             if more {
-                read_and_score(ctx, &plugin, state, &version, after_id).await
+                read_and_score(env, &plugin, state, &version, after_id).await
             } else {
                 Ok(None)
             }
@@ -115,7 +120,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             Err((subject, reason)) => {
                 report.fail(subject, reason);
                 if let Some(scored) = pending.take() {
-                    let result = ctx.store.update_scores(&ctx.tenant, &scored.updates).await;
+                    let result = env.store.update_scores(&env.tenant, &scored.updates).await;
                     record(&mut report, scored, result, threshold);
                 }
                 break;
@@ -128,17 +133,17 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
 /// Reads the next page of leads to score and scores it; `None` when none
 /// are left. Also returns the page's last id.
 async fn read_and_score(
-    ctx: &CycleContext<'_>,
+    env: &CycleEnv<'_>,
     plugin: &LoadedPlugin,
     state: LeadState,
     version: &str,
     after_id: i64,
 ) -> Result<Option<(Scored, i64)>, Stop> {
-    let page = ctx
+    let page = env
         .store
         .leads_in_state_after(
-            &ctx.tenant,
-            ctx.campaign.id,
+            &env.tenant,
+            env.campaign.id,
             state,
             after_id,
             BATCH as u32,
@@ -156,11 +161,11 @@ async fn read_and_score(
     };
     let wire_leads: Vec<_> = page.iter().map(wire::lead).collect();
     let scores = plugin
-        .score(ctx.scope(), &wire_leads)
+        .score(env.scope(), &wire_leads)
         .await
         .map_err(|e| (plugin.name().to_string(), e.to_string()))?;
-    if let Some(shadow) = &ctx.shadow {
-        shadow.score(plugin, ctx.scope(), &wire_leads, &scores).await;
+    if let Some(shadow) = &env.shadow {
+        shadow.score(plugin, env.scope(), &wire_leads, &scores).await;
     }
     let updates = page
         .iter()

@@ -10,8 +10,9 @@
 
 use chrono::TimeDelta;
 
-use super::context::CycleContext;
+use super::env::CycleEnv;
 use super::report::StepReport;
+use super::step::{Moves, Step, StepOutcome};
 use crate::domain::email::domain_of;
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{EmailState, Lead, OutboundEmail};
@@ -28,12 +29,22 @@ pub const LAST_STEP_REPLY_WAIT: TimeDelta = TimeDelta::days(7);
 const MAX_PER_CYCLE: u32 = 10_000;
 
 /// Runs the step.
-pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
-    let mut report = StepReport::new("send");
-    report.note(ctx.transports.sender.describe());
-    match ctx
+pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
+    let mut moves = Moves::default();
+    let report = report(env, &mut moves).await;
+    StepOutcome {
+        report,
+        moves,
+        output: (),
+    }
+}
+
+async fn report(env: &CycleEnv<'_>, moves: &mut Moves) -> StepReport {
+    let mut report = Step::Send.report();
+    report.note(env.transports.sender.describe());
+    match env
         .store
-        .mark_stale_sending_uncertain(&ctx.tenant, ctx.now - STALE_SENDING)
+        .mark_stale_sending_uncertain(&env.tenant, env.now - STALE_SENDING)
         .await
     {
         Ok(0) => {}
@@ -45,12 +56,12 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
         }
         Err(e) => report.fail("store", format!("cannot recover interrupted sends: {e}")),
     }
-    if !ctx.running() {
-        return report.skipped(ctx.not_running_note());
+    if !env.running() {
+        return report.skipped(env.not_running_note());
     }
-    let queued = match ctx
+    let queued = match env
         .store
-        .emails_in_state(&ctx.tenant, Some(ctx.campaign.id), EmailState::Queued, MAX_PER_CYCLE)
+        .emails_in_state(&env.tenant, Some(env.campaign.id), EmailState::Queued, MAX_PER_CYCLE)
         .await
     {
         Ok(q) => q,
@@ -65,7 +76,7 @@ pub async fn run(ctx: &mut CycleContext<'_>) -> StepReport {
             report.add("deferred", 1);
             continue;
         }
-        match send_one(ctx, &email, &mut report).await {
+        match send_one(env, moves, &email, &mut report).await {
             Ok(()) => {}
             Err(Failed::Deferred(reason)) => {
                 report.fail(&email.email.to_address, reason);
@@ -99,9 +110,14 @@ impl From<String> for Failed {
     }
 }
 
-async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mut StepReport) -> Result<(), Failed> {
-    let tenant = ctx.tenant.clone();
-    let lead = ctx
+async fn send_one(
+    env: &CycleEnv<'_>,
+    moves: &mut Moves,
+    email: &OutboundEmail,
+    report: &mut StepReport,
+) -> Result<(), Failed> {
+    let tenant = env.tenant.clone();
+    let lead = env
         .store
         .get_lead(&tenant, email.email.lead_id)
         .await
@@ -111,7 +127,7 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
         LeadState::Contacted => true,
         _ => false,
     };
-    let suppressed = ctx
+    let suppressed = env
         .store
         .is_suppressed(&tenant, &lead.fields.email)
         .await
@@ -122,16 +138,16 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
         } else {
             format!("the lead is {} now; its sequence stopped", lead.state.as_str())
         };
-        ctx.store
+        env.store
             .mark_email_failed(&tenant, email.id, &why)
             .await
             .map_err(|e| e.to_string())?;
         report.add("cancelled", 1);
         return Ok(());
     }
-    let raw = render(ctx, email, &lead).await;
-    ctx.store
-        .mark_email_sending(&tenant, email.id, ctx.now)
+    let raw = render(env, email, &lead).await;
+    env.store
+        .mark_email_sending(&tenant, email.id, env.now)
         .await
         .map_err(|e| format!("cannot mark SENDING: {e}"))?;
     let message = OutgoingMessage {
@@ -140,10 +156,10 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
         to: email.email.to_address.clone(),
         raw,
     };
-    match ctx.transports.sender.send(&message).await {
+    match env.transports.sender.send(&message).await {
         Ok(()) => {}
         Err(SendError::Deferred(reason)) => {
-            ctx.store
+            env.store
                 .requeue_email(&tenant, email.id, &reason)
                 .await
                 .map_err(|e| format!("not sent ({reason}), and cannot put it back in the queue: {e}"))?;
@@ -151,14 +167,14 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
             return Err(Failed::Deferred(format!("not sent yet, stays queued: {reason}")));
         }
         Err(SendError::NotSent(reason)) => {
-            ctx.store
+            env.store
                 .mark_email_failed(&tenant, email.id, &reason)
                 .await
                 .map_err(|e| e.to_string())?;
             return Err(reason.into());
         }
         Err(SendError::Uncertain(reason)) => {
-            ctx.store
+            env.store
                 .mark_email_uncertain(&tenant, email.id, &reason)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -166,22 +182,22 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
             return Err(reason.into());
         }
     }
-    ctx.store
-        .mark_email_sent(&tenant, email.id, ctx.now)
+    env.store
+        .mark_email_sent(&tenant, email.id, env.now)
         .await
         .map_err(|e| format!("sent, but cannot mark SENT: {e}"))?;
     report.add("sent", 1);
     report.add(&format!("sent_step_{}", email.email.step + 1), 1);
     if lead.state != LeadState::Contacted {
-        ctx.move_lead(&lead, LeadState::Contacted, "first email sent", None)
+        env.move_lead(moves, &lead, LeadState::Contacted, "first email sent", None)
             .await?;
     }
     let next_step = email.email.step + 1;
-    let next_at = match ctx.steps.get(next_step as usize) {
-        Some(step) => ctx.now + step.delay,
-        None => ctx.now + LAST_STEP_REPLY_WAIT,
+    let next_at = match env.plan.delay(next_step) {
+        Some(delay) => env.now + delay,
+        None => env.now + LAST_STEP_REPLY_WAIT,
     };
-    ctx.store
+    env.store
         .set_lead_schedule(&tenant, lead.id, next_step, Some(next_at))
         .await
         .map_err(|e| format!("sent, but cannot schedule the next step: {e}").into())
@@ -189,8 +205,8 @@ async fn send_one(ctx: &mut CycleContext<'_>, email: &OutboundEmail, report: &mu
 
 /// The full message, threaded under the earlier steps that were really
 /// queued for this lead.
-async fn render(ctx: &CycleContext<'_>, email: &OutboundEmail, lead: &Lead) -> Vec<u8> {
-    let mut domains: Vec<String> = ctx
+async fn render(env: &CycleEnv<'_>, email: &OutboundEmail, lead: &Lead) -> Vec<u8> {
+    let mut domains: Vec<String> = env
         .campaign
         .config
         .mailboxes
@@ -201,17 +217,17 @@ async fn render(ctx: &CycleContext<'_>, email: &OutboundEmail, lead: &Lead) -> V
     let mut earlier = Vec::new();
     for step in 0..email.email.step {
         for domain in &domains {
-            let id = message_id(&ctx.tenant, lead.id, lead.created_at, step, domain);
-            if let Ok(Some(_)) = ctx.store.email_by_message_id(&ctx.tenant, &id).await {
+            let id = message_id(&env.tenant, lead.id, lead.created_at, step, domain);
+            if let Ok(Some(_)) = env.store.email_by_message_id(&env.tenant, &id).await {
                 earlier.push(id);
                 break;
             }
         }
     }
-    let unsubscribe = ctx
+    let unsubscribe = env
         .transports
         .unsubscribe
-        .links(&ctx.tenant, &email.email.to_address, &email.email.mailbox);
+        .links(&env.tenant, &email.email.to_address, &email.email.mailbox);
     let to_name = format!("{} {}", lead.fields.first_name, lead.fields.last_name);
     build(&Outreach {
         message_id: &email.email.message_id,
@@ -220,7 +236,7 @@ async fn render(ctx: &CycleContext<'_>, email: &OutboundEmail, lead: &Lead) -> V
         to_name: to_name.trim(),
         subject: &email.email.subject,
         body: &email.email.body,
-        date: ctx.now,
+        date: env.now,
         earlier: &earlier,
         unsubscribe: &unsubscribe,
     })
