@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of cam on this machine, installing what the tests need first:
-# the wasm32-wasip2 target, Node.js (for the JavaScript plugin), and a
+# the wasm32-wasip2 target, Node.js (for the JavaScript plugin), Python's venv
+# (for componentize-py and the Python plugin), and a
 # PostgreSQL server when none answers at $CAM_TEST_POSTGRES_URL.
 #
 #   scripts/test.sh            # everything
@@ -36,6 +37,22 @@ if ! command -v npm >/dev/null; then
 fi
 log "building the JavaScript plugin"
 bash plugins/js/build.sh
+
+# 2b. Python 3 with venv for the Python plugin: plugins/python/build.sh
+#     installs componentize-py into target/py-venv (which the test of
+#     `cam plugins new --lang python` uses too).
+if ! command -v python3 >/dev/null; then
+  log "installing Python 3"
+  apt_install python3 python3-venv
+fi
+if [ ! -x target/py-venv/bin/python ] && ! python3 -m venv target/py-venv >/dev/null 2>&1; then
+  # Debian's python3 has no venv/ensurepip without python3-venv.
+  rm -rf target/py-venv
+  log "installing python3-venv"
+  apt_install python3-venv
+fi
+log "building the Python plugin"
+bash plugins/python/build.sh
 
 # 3. PostgreSQL: use the one at CAM_TEST_POSTGRES_URL, else start a throwaway cluster.
 export CAM_TEST_POSTGRES_URL="${CAM_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use cam::plugins::LoadedPlugin;
+use cam::plugins::{LoadedPlugin, Manifest};
 use cam::runtime::FailureKind;
 use cam::runtime::bindings::types::{
     Action, CampaignMetrics, CampaignSnapshot, CampaignStatus, InboundReply, Lead, ReplyLabel,
@@ -351,6 +351,93 @@ async fn the_javascript_reply_classifier_runs_through_the_host() {
         .await
         .expect("classifies");
     assert!(matches!(label.label, ReplyLabel::Unsubscribe), "{label:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_title_enricher_runs_through_the_host() {
+    let wasm = std::path::Path::new(env!("CAM_BUILT_PLUGINS_DIR")).join("../../python/title_enrich.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: scripts/test.sh builds it with plugins/python/build.sh",
+        wasm.display()
+    );
+    let plugin = LoadedPlugin::load_file(runtime(), &wasm, scope())
+        .await
+        .expect("the Python component loads");
+    assert_eq!(plugin.kind(), cam::plugins::PluginKind::Enricher);
+    assert_eq!(plugin.info().name, "title-enrich");
+    // `lead` fills the domain from the address: clear it where the plugin
+    // should find it.
+    let mut no_domain = lead("Ada@Acme-Industries.com", "Sr. Vice President, Sales");
+    no_domain.domain = String::new();
+    let mut known_domain = lead("grace@gmail.com", "Assistant to the CEO");
+    known_domain.domain = "hopper.dev".into();
+    let leads = [
+        no_domain,
+        known_domain,
+        lead("linus@tiny.io", "Marketing Intern"),
+        lead("not-an-email", "CEO"),
+    ];
+    let out = plugin.enrich(scope(), &leads).await.expect("enriches");
+    assert_eq!(out.len(), 4, "one result per lead: {out:?}");
+    let attr = |i: usize, key: &str| {
+        out[i]
+            .as_ref()
+            .ok()
+            .and_then(|e| e.attributes.iter().find(|a| a.key == key).map(|a| a.value.as_str()))
+    };
+    let vp = out[0].as_ref().expect("a VP is enriched");
+    assert_eq!(vp.domain.as_deref(), Some("acme-industries.com"), "{vp:?}");
+    assert_eq!(
+        (attr(0, "seniority"), attr(0, "department"), attr(0, "decision_maker")),
+        (Some("vp"), Some("sales"), Some("true"))
+    );
+    assert!(vp.notes.iter().any(|n| n.contains("seniority vp")), "{:?}", vp.notes);
+    // The assistant is not a CEO, and a lead's own domain is left alone.
+    assert_eq!(attr(1, "seniority"), Some("entry"));
+    assert_eq!(attr(1, "decision_maker"), Some("false"));
+    assert_eq!(out[1].as_ref().expect("enriched").domain, None);
+    assert_eq!(
+        (attr(2, "seniority"), attr(2, "department")),
+        (Some("intern"), Some("marketing"))
+    );
+    // A bad lead is that lead's error, naming it; the batch goes on.
+    let err = out[3].as_ref().expect_err("not an address");
+    assert!(err.contains("not-an-email"), "{err}");
+
+    // The manifest's [config] reaches the plugin: with managers counted as
+    // decision makers, a sales manager is one. (The compiled component is
+    // reused: compiling CPython takes wasmtime 15-20 s.)
+    let source = std::fs::read_to_string(wasm.with_extension("toml")).expect("manifest beside the wasm");
+    let edited = source.replace(
+        "decision_makers = [\"c-level\", \"vp\", \"director\"]",
+        "decision_makers = [\"manager\"]",
+    );
+    assert_ne!(edited, source, "the manifest lists decision_makers");
+    let manifest = Manifest::parse(&edited, &wasm.with_extension("toml")).expect("manifest parses");
+    let plugin = LoadedPlugin::load_compiled(
+        runtime(),
+        plugin.component().clone(),
+        plugin.sha256().to_string(),
+        manifest,
+        "title_enrich",
+        "title_enrich.wasm with edited config",
+        scope(),
+    )
+    .await
+    .expect("loads with edited config");
+    let out = plugin
+        .enrich(scope(), &[lead("bo@acme.com", "Sales Manager")])
+        .await
+        .expect("enriches");
+    let manager = out[0].as_ref().expect("enriched");
+    assert!(
+        manager
+            .attributes
+            .iter()
+            .any(|a| a.key == "decision_maker" && a.value == "true"),
+        "{manager:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
