@@ -135,6 +135,22 @@ impl CompileCache {
     }
 }
 
+/// The per-user folder for compile caches of components that live outside
+/// any plugins folder (`cam plugins check` of a file in a build folder with
+/// no plugins folder configured): `$XDG_CACHE_HOME/cam/compile`, else
+/// `~/.cache/cam/compile` (`%LOCALAPPDATA%\cam\compile` on Windows). `None`
+/// when there is no home: a shared temporary folder is never used, because
+/// an entry is trusted native code and anyone could plant one there.
+pub fn user_cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let base = if cfg!(windows) {
+        var("LOCALAPPDATA")
+    } else {
+        var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|home| home.join(".cache")))
+    };
+    base.map(|base| base.join("cam").join("compile"))
+}
+
 /// A new file in `dir` with a unique name.
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let name = format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>());

@@ -110,6 +110,7 @@ impl Runtime {
             now_ms: chrono::Utc::now().timestamp_millis(),
             kv,
             http: self.http.clone(),
+            audit: None,
         }
     }
 

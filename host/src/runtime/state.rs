@@ -1,13 +1,17 @@
 //! What a plugin's `Store` holds during one call: its identity and grants,
-//! the sandboxed WASI context, the memory limiter and the call's counters.
+//! the sandboxed WASI context, the memory limiter and the call's counters,
+//! and the audit mode `cam plugins check` runs calls in.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::bindings::types::Capability;
+use super::error::CapabilityDenied;
 use super::imports::kv::KvBackend;
 use super::limits::Limits;
 use crate::plugins::manifest::Grants;
@@ -43,6 +47,20 @@ pub struct CallScope {
     pub kv: Option<Arc<dyn KvBackend>>,
     /// The HTTP client the `http` import uses (shared; it pools connections).
     pub http: reqwest::Client,
+    /// `Some` runs the call in audit mode (`cam plugins check` only): every
+    /// host import a call uses is recorded here, and an import the manifest
+    /// does not grant is recorded and answered with a harmless value instead
+    /// of failing the call. `None` (every other call): an ungranted import
+    /// is `capability-denied`, as always.
+    pub audit: Option<Arc<CallAudit>>,
+}
+
+impl CallScope {
+    /// This scope in audit mode, with a fresh record (see [`CallScope::audit`]).
+    pub fn audited(mut self) -> CallScope {
+        self.audit = Some(Arc::new(CallAudit::default()));
+        self
+    }
 }
 
 impl std::fmt::Debug for CallScope {
@@ -50,25 +68,36 @@ impl std::fmt::Debug for CallScope {
         f.debug_struct("CallScope")
             .field("tenant", &self.tenant)
             .field("now_ms", &self.now_ms)
+            .field("audit", &self.audit.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// Enforces the memory cap and remembers whether the plugin hit it, so a
 /// resulting trap can be reported as `memory-limit` rather than a plain trap.
+/// It also keeps the call's memory high-water mark.
 #[derive(Debug)]
 pub struct CallLimiter {
     memory_bytes: usize,
     /// Set when a memory grow was refused.
     pub memory_denied: bool,
+    /// The largest size any one linear memory of the call was allowed to
+    /// reach (the cap applies per memory).
+    pub largest_memory_bytes: usize,
+    /// The call's total linear memory at its peak: every allowed growth
+    /// (instantiation's initial sizes included) summed over all memories,
+    /// which never shrink during a call.
+    pub total_memory_bytes: usize,
 }
 
 impl wasmtime::ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.memory_denied = true;
             return Ok(false);
         }
+        self.largest_memory_bytes = self.largest_memory_bytes.max(desired);
+        self.total_memory_bytes = self.total_memory_bytes.saturating_add(desired.saturating_sub(current));
         Ok(true)
     }
 
@@ -78,9 +107,68 @@ impl wasmtime::ResourceLimiter for CallLimiter {
     }
 }
 
+/// A set of host capabilities.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CapabilitySet(u8);
+
+impl CapabilitySet {
+    /// Every capability, in the order of the WIT `capability` enum.
+    pub const ALL: [Capability; 5] = [
+        Capability::Log,
+        Capability::Config,
+        Capability::Kv,
+        Capability::Http,
+        Capability::Clock,
+    ];
+
+    fn bit(capability: Capability) -> u8 {
+        1 << (capability as u8)
+    }
+
+    /// Adds `capability`.
+    pub fn insert(&mut self, capability: Capability) {
+        self.0 |= Self::bit(capability);
+    }
+
+    /// Whether `capability` is in the set.
+    pub fn contains(self, capability: Capability) -> bool {
+        self.0 & Self::bit(capability) != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The members, in the order of [`CapabilitySet::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = Capability> {
+        Self::ALL.into_iter().filter(move |c| self.contains(*c))
+    }
+
+    /// Both sets together.
+    pub fn union(self, other: CapabilitySet) -> CapabilitySet {
+        CapabilitySet(self.0 | other.0)
+    }
+}
+
+/// The manifest name of a capability (`log`, `config`, `kv`, `http`, `clock`).
+pub fn capability_name(capability: Capability) -> &'static str {
+    match capability {
+        Capability::Log => "log",
+        Capability::Config => "config",
+        Capability::Kv => "kv",
+        Capability::Http => "http",
+        Capability::Clock => "clock",
+    }
+}
+
 /// Counters a call accumulates, reported once it ends.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CallCounters {
+    /// Host capabilities the call used, granted or not.
+    pub used: CapabilitySet,
+    /// Host capabilities the call used that its manifest does not grant.
+    pub denied: CapabilitySet,
     /// Log lines emitted.
     pub log_lines: u32,
     /// Log lines dropped by the rate limit.
@@ -89,6 +177,80 @@ pub struct CallCounters {
     pub http_denied: u32,
     /// HTTP requests made.
     pub http_requests: u32,
+}
+
+/// Most log lines an audited call keeps for the report.
+const AUDIT_LOG_LINES: usize = 20;
+/// Most HTTP targets an audited call keeps for the report.
+const AUDIT_HTTP_TARGETS: usize = 20;
+
+/// What an audited call did (see [`CallScope::audit`]); filled in while it
+/// runs and when it ends, read by `cam plugins check`.
+#[derive(Debug, Default)]
+pub struct CallAudit {
+    record: Mutex<AuditRecord>,
+}
+
+/// The contents of a [`CallAudit`].
+#[derive(Debug, Default, Clone)]
+pub struct AuditRecord {
+    /// Whether the call ran to its end (successfully or not).
+    pub finished: bool,
+    /// The counters at the end of the call: capabilities used and used
+    /// without a grant, log lines, HTTP requests.
+    pub counters: CallCounters,
+    /// Wall time of the call, instantiation included.
+    pub elapsed: Duration,
+    /// The largest size one linear memory reached.
+    pub largest_memory_bytes: usize,
+    /// All linear memory of the call at its peak.
+    pub total_memory_bytes: usize,
+    /// The first log lines, `LEVEL message fields`; ungranted ones marked.
+    pub log_lines: Vec<String>,
+    /// Hosts (`host` or `host:port`) the call sent HTTP requests to.
+    pub http_targets: Vec<String>,
+    /// Hosts the call was refused because the manifest's allow-list (or a
+    /// missing `http` grant) does not let it reach them.
+    pub http_refused: Vec<String>,
+}
+
+impl CallAudit {
+    /// A copy of what was recorded so far.
+    pub fn record(&self) -> AuditRecord {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, AuditRecord> {
+        self.record.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn log_line(&self, line: String) {
+        let mut record = self.lock();
+        if record.log_lines.len() < AUDIT_LOG_LINES {
+            record.log_lines.push(line);
+        }
+    }
+
+    pub(crate) fn http_target(&self, target: String, refused: bool) {
+        let mut record = self.lock();
+        let list = if refused {
+            &mut record.http_refused
+        } else {
+            &mut record.http_targets
+        };
+        if list.len() < AUDIT_HTTP_TARGETS && !list.contains(&target) {
+            list.push(target);
+        }
+    }
+
+    pub(crate) fn finish(&self, state: &PluginState, elapsed: Duration) {
+        let mut record = self.lock();
+        record.finished = true;
+        record.counters = state.counters;
+        record.elapsed = elapsed;
+        record.largest_memory_bytes = state.limiter.largest_memory_bytes;
+        record.total_memory_bytes = state.limiter.total_memory_bytes;
+    }
 }
 
 /// The data of a plugin's `Store` for one call.
@@ -122,6 +284,8 @@ impl PluginState {
             limiter: CallLimiter {
                 memory_bytes: limits.memory_bytes,
                 memory_denied: false,
+                largest_memory_bytes: 0,
+                total_memory_bytes: 0,
             },
             deadline: tokio::time::Instant::now() + limits.timeout,
             identity,
@@ -131,6 +295,22 @@ impl PluginState {
             table: ResourceTable::new(),
             stderr,
         }
+    }
+
+    /// Records that the call uses `capability` and whether `granted`.
+    /// `Ok(true)`: go on. Ungranted: `Ok(false)` in audit mode (the import
+    /// answers harmlessly), else the `capability-denied` trap. Only for the
+    /// imports without an error value (`log`, `config`, `clock`).
+    pub(crate) fn use_capability(&mut self, capability: Capability, granted: bool) -> wasmtime::Result<bool> {
+        self.counters.used.insert(capability);
+        if granted {
+            return Ok(true);
+        }
+        self.counters.denied.insert(capability);
+        if self.scope.audit.is_some() {
+            return Ok(false);
+        }
+        Err(CapabilityDenied(capability_name(capability)).into())
     }
 
     /// What the plugin wrote to stderr, lossily decoded.
@@ -145,5 +325,84 @@ impl WasiView for PluginState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::plugins::LoadedPlugin;
+    use crate::runtime::bindings::types::Lead;
+    use crate::runtime::{FailureKind, Runtime};
+
+    fn lead() -> Lead {
+        Lead {
+            email: "ada@acme.de".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            company: "Acme".into(),
+            domain: "acme.de".into(),
+            title: "CTO".into(),
+            country: "DE".into(),
+            timezone: "Europe/Berlin".into(),
+            employees: Some(120),
+            attributes: vec![],
+        }
+    }
+
+    /// weighted_score (which uses `config` and `log`) with a manifest that
+    /// grants nothing: refused outside audit mode; in audit mode it loads,
+    /// its call runs to the end, and the record names both capabilities as
+    /// used without a grant, with the call's time and memory.
+    #[tokio::test]
+    async fn audit_mode_records_ungranted_imports_instead_of_failing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wasm = dir.path().join("weighted_score.wasm");
+        std::fs::copy(
+            Path::new(env!("CAM_BUILT_PLUGINS_DIR")).join("weighted_score.wasm"),
+            &wasm,
+        )
+        .expect("copy the built plugin");
+        std::fs::write(dir.path().join("weighted_score.toml"), "kind = \"scorer\"\n").expect("manifest");
+        let runtime = Runtime::new(Limits::default()).expect("runtime");
+
+        let refused = LoadedPlugin::load_file(&runtime, &wasm, runtime.scope("t", None))
+            .await
+            .expect_err("needs not granted");
+        assert_eq!(refused.kind, FailureKind::CapabilityDenied);
+
+        let plugin = LoadedPlugin::load_file(&runtime, &wasm, runtime.scope("t", None).audited())
+            .await
+            .expect("loads in audit mode");
+        let scope = runtime.scope("t", None).audited();
+        let audit = scope.audit.clone().expect("audited");
+        let scores = plugin.score(scope, &[lead()]).await.expect("the call runs to its end");
+        assert_eq!(scores.len(), 1);
+        let record = audit.record();
+        assert!(record.finished);
+        let used: Vec<_> = record.counters.used.iter().map(capability_name).collect();
+        let denied: Vec<_> = record.counters.denied.iter().map(capability_name).collect();
+        assert_eq!(used, ["log", "config"]);
+        assert_eq!(denied, ["log", "config"]);
+        assert!(
+            record.log_lines.iter().all(|l| l.contains("not granted")),
+            "{:?}",
+            record.log_lines
+        );
+        assert!(record.total_memory_bytes >= record.largest_memory_bytes);
+        assert!(record.largest_memory_bytes > 0);
+        assert!(record.elapsed > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_capability_set_lists_its_members_in_wit_order() {
+        let mut set = CapabilitySet::default();
+        assert!(set.is_empty());
+        set.insert(Capability::Clock);
+        set.insert(Capability::Log);
+        assert_eq!(set.iter().collect::<Vec<_>>(), [Capability::Log, Capability::Clock]);
+        assert!(set.contains(Capability::Clock) && !set.contains(Capability::Kv));
     }
 }

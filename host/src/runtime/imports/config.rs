@@ -1,20 +1,21 @@
 //! `config`: the plugin's own `[config]` table from its manifest.
 
 use crate::runtime::bindings::config;
-use crate::runtime::error::CapabilityDenied;
+use crate::runtime::bindings::types::Capability;
 use crate::runtime::state::PluginState;
 
 impl config::Host for PluginState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        if !self.identity.grants.config {
-            return Err(CapabilityDenied("config").into());
+        // Ungranted in audit mode: no value.
+        if !self.use_capability(Capability::Config, self.identity.grants.config)? {
+            return Ok(None);
         }
         Ok(self.identity.config.get(&key).cloned())
     }
 
     fn all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        if !self.identity.grants.config {
-            return Err(CapabilityDenied("config").into());
+        if !self.use_capability(Capability::Config, self.identity.grants.config)? {
+            return Ok(Vec::new());
         }
         Ok(self
             .identity

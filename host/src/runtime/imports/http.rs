@@ -7,7 +7,7 @@ use futures::StreamExt;
 
 use crate::plugins::host_pattern::is_allowed;
 use crate::runtime::bindings::http::{self, Error, Method, Request, Response};
-use crate::runtime::bindings::types::Attribute;
+use crate::runtime::bindings::types::{Attribute, Capability};
 use crate::runtime::state::PluginState;
 
 /// Redirect hops followed per request.
@@ -33,7 +33,13 @@ impl http::Host for PluginState {
 
 impl PluginState {
     async fn send_checked(&mut self, request: Request) -> Result<Response, Error> {
+        // Denied is an error value, audited or not; the use is recorded.
+        self.counters.used.insert(Capability::Http);
         let Some(grant) = self.identity.grants.http.as_ref() else {
+            self.counters.denied.insert(Capability::Http);
+            if let (Some(audit), Ok(url)) = (&self.scope.audit, url::Url::parse(&request.url)) {
+                audit.http_target(host_port(&url), true);
+            }
             return Err(Error::Denied("the manifest does not grant `http`".into()));
         };
         let allow = grant.allow.clone();
@@ -48,6 +54,9 @@ impl PluginState {
         let mut body = request.body;
         let max_body = self.identity.limits.max_http_response_bytes;
         for _ in 0..=MAX_REDIRECTS {
+            if let Some(audit) = &self.scope.audit {
+                audit.http_target(host_port(&url), !is_allowed(&allow, &url));
+            }
             if !is_allowed(&allow, &url) {
                 return Err(Error::Denied(format!(
                     "{} is not in the manifest's http allow-list",

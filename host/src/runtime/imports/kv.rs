@@ -1,6 +1,7 @@
 //! `kv`: a small key-value store per tenant and plugin, kept in the database.
 
 use crate::runtime::bindings::kv::{self, Error};
+use crate::runtime::bindings::types::Capability;
 use crate::runtime::state::PluginState;
 
 /// Longest key accepted.
@@ -50,8 +51,11 @@ fn to_wit(failure: KvFailure) -> Error {
 }
 
 impl PluginState {
-    fn kv_target(&self, key: &str) -> Result<(std::sync::Arc<dyn KvBackend>, u64), Error> {
+    fn kv_target(&mut self, key: &str) -> Result<(std::sync::Arc<dyn KvBackend>, u64), Error> {
+        // Denied is an error value, audited or not; the use is recorded.
+        self.counters.used.insert(Capability::Kv);
         let Some(grant) = self.identity.grants.kv else {
+            self.counters.denied.insert(Capability::Kv);
             return Err(Error::Denied);
         };
         if key.is_empty() || key.len() > MAX_KEY_BYTES {

@@ -2,8 +2,7 @@
 //! its version and the tenant; rate-limited per call.
 
 use crate::runtime::bindings::log::{self, Level};
-use crate::runtime::bindings::types::Attribute;
-use crate::runtime::error::CapabilityDenied;
+use crate::runtime::bindings::types::{Attribute, Capability};
 use crate::runtime::state::PluginState;
 
 /// Longest message kept; longer ones are cut (a log line, not a payload).
@@ -13,8 +12,18 @@ const MAX_FIELDS: usize = 16;
 
 impl log::Host for PluginState {
     fn log(&mut self, level: Level, message: String, fields: Vec<Attribute>) -> wasmtime::Result<()> {
-        if !self.identity.grants.log {
-            return Err(CapabilityDenied("log").into());
+        if !self.use_capability(Capability::Log, self.identity.grants.log)? {
+            // Audit mode: the line is dropped, and kept for the report only.
+            if let Some(audit) = &self.scope.audit {
+                audit.log_line(format!(
+                    "{} (dropped: `log` not granted)",
+                    audit_line(level, &message, &fields)
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(audit) = &self.scope.audit {
+            audit.log_line(audit_line(level, &message, &fields));
         }
         if self.counters.log_lines >= self.identity.limits.max_log_lines {
             self.counters.log_dropped += 1;
@@ -40,6 +49,22 @@ impl log::Host for PluginState {
         }
         Ok(())
     }
+}
+
+/// One log line as `cam plugins check` shows it: `LEVEL message key=value...`.
+fn audit_line(level: Level, message: &str, fields: &[Attribute]) -> String {
+    let level = match level {
+        Level::Trace => "TRACE",
+        Level::Debug => "DEBUG",
+        Level::Info => "INFO",
+        Level::Warn => "WARN",
+        Level::Error => "ERROR",
+    };
+    let mut line = format!("{level} {}", truncate(message, 200));
+    for a in fields.iter().take(MAX_FIELDS) {
+        line.push_str(&format!(" {}={}", truncate(&a.key, 64), truncate(&a.value, 64)));
+    }
+    line
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
