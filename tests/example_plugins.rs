@@ -438,6 +438,38 @@ async fn the_python_title_enricher_runs_through_the_host() {
             .any(|a| a.key == "decision_maker" && a.value == "true"),
         "{manager:?}"
     );
+
+    // A config value the plugin rejects raises a ValueError out of `enrich`:
+    // the failure names the export, the exception and the line, not a
+    // 30-line traceback.
+    let broken = source.replace(
+        "decision_makers = [\"c-level\", \"vp\", \"director\"]",
+        "decision_makers = 3",
+    );
+    let manifest = Manifest::parse(&broken, &wasm.with_extension("toml")).expect("manifest parses");
+    let plugin = LoadedPlugin::load_compiled(
+        runtime(),
+        plugin.component().clone(),
+        plugin.sha256().to_string(),
+        manifest,
+        "title_enrich",
+        "title_enrich.wasm with broken config",
+        scope(),
+    )
+    .await
+    .expect("describe does not read the config");
+    let err = plugin
+        .enrich(scope(), &[lead("bo@acme.com", "CTO")])
+        .await
+        .expect_err("the plugin raises");
+    assert_eq!(err.kind, FailureKind::Trap, "{err}");
+    assert!(
+        err.message.starts_with(
+            "trap in `enrich`: Python raised ValueError: config decision_makers must be a list of levels, got 3 (at app.py:"
+        ),
+        "{err}"
+    );
+    assert!(!err.message.contains('\n'), "one line: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

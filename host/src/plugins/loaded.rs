@@ -293,13 +293,20 @@ impl LoadedPlugin {
     /// Calls `describe`.
     pub async fn describe(&self, scope: CallScope) -> Result<PluginInfo, PluginError> {
         let pre = self.pre.clone();
-        self.guarded(scope, 0, async move |store: &mut Store<PluginState>| match &pre {
-            WorldPre::LeadSource(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::Enricher(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::Scorer(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::ReplyClassifier(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::DecisionRule(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-        })
+        self.guarded(
+            scope,
+            "describe",
+            0,
+            async move |store: &mut Store<PluginState>| match &pre {
+                WorldPre::LeadSource(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+                WorldPre::Enricher(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+                WorldPre::Scorer(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+                WorldPre::ReplyClassifier(p) => {
+                    p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await
+                }
+                WorldPre::DecisionRule(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
+            },
+        )
         .await
     }
 
@@ -328,6 +335,7 @@ impl LoadedPlugin {
         let result = self
             .guarded(
                 scope,
+                "next-page",
                 cursor.map_or(0, |c| c.len()),
                 async |store: &mut Store<PluginState>| {
                     pre.instantiate_async(&mut *store)
@@ -350,12 +358,17 @@ impl LoadedPlugin {
             return Err(self.wrong_kind(PluginKind::Enricher));
         };
         let out = self
-            .guarded(scope, leads.wire_size(), async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store)
-                    .await?
-                    .call_enrich(&mut *store, leads)
-                    .await
-            })
+            .guarded(
+                scope,
+                "enrich",
+                leads.wire_size(),
+                async |store: &mut Store<PluginState>| {
+                    pre.instantiate_async(&mut *store)
+                        .await?
+                        .call_enrich(&mut *store, leads)
+                        .await
+                },
+            )
             .await?;
         self.expect_len(out, leads.len())
     }
@@ -366,12 +379,17 @@ impl LoadedPlugin {
             return Err(self.wrong_kind(PluginKind::Scorer));
         };
         let result = self
-            .guarded(scope, leads.wire_size(), async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store)
-                    .await?
-                    .call_score(&mut *store, leads)
-                    .await
-            })
+            .guarded(
+                scope,
+                "score",
+                leads.wire_size(),
+                async |store: &mut Store<PluginState>| {
+                    pre.instantiate_async(&mut *store)
+                        .await?
+                        .call_score(&mut *store, leads)
+                        .await
+                },
+            )
             .await?;
         let scores = self.expect_len(self.plugin_result(result)?, leads.len())?;
         if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !(0.0..=1.0).contains(&s.value)) {
@@ -388,12 +406,17 @@ impl LoadedPlugin {
         let WorldPre::ReplyClassifier(pre) = &self.pre else {
             return Err(self.wrong_kind(PluginKind::ReplyClassifier));
         };
-        self.guarded(scope, reply.wire_size(), async |store: &mut Store<PluginState>| {
-            pre.instantiate_async(&mut *store)
-                .await?
-                .call_classify(&mut *store, reply)
-                .await
-        })
+        self.guarded(
+            scope,
+            "classify",
+            reply.wire_size(),
+            async |store: &mut Store<PluginState>| {
+                pre.instantiate_async(&mut *store)
+                    .await?
+                    .call_classify(&mut *store, reply)
+                    .await
+            },
+        )
         .await
     }
 
@@ -402,18 +425,23 @@ impl LoadedPlugin {
         let WorldPre::DecisionRule(pre) = &self.pre else {
             return Err(self.wrong_kind(PluginKind::DecisionRule));
         };
-        self.guarded(scope, snapshot.wire_size(), async |store: &mut Store<PluginState>| {
-            pre.instantiate_async(&mut *store)
-                .await?
-                .call_decide(&mut *store, snapshot)
-                .await
-        })
+        self.guarded(
+            scope,
+            "decide",
+            snapshot.wire_size(),
+            async |store: &mut Store<PluginState>| {
+                pre.instantiate_async(&mut *store)
+                    .await?
+                    .call_decide(&mut *store, snapshot)
+                    .await
+            },
+        )
         .await
     }
 
     /// Runs one call under every limit and turns any failure into a typed
     /// [`PluginError`], recording it in the version's health.
-    async fn guarded<R, F>(&self, scope: CallScope, input_bytes: usize, call: F) -> Result<R, PluginError>
+    async fn guarded<R, F>(&self, scope: CallScope, export: &str, input_bytes: usize, call: F) -> Result<R, PluginError>
     where
         R: WireSize,
         F: AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
@@ -472,7 +500,7 @@ impl LoadedPlugin {
                 ));
             }
             Ok(Err(error)) => {
-                let (kind, message) = classify_error(&error, store.data(), limits.timeout);
+                let (kind, message) = classify_error(&error, store.data(), limits.timeout, export);
                 return Err(self.failed(kind, message));
             }
             Ok(Ok(value)) => value,
@@ -568,12 +596,16 @@ fn world_pre(runtime: &Runtime, component: &Component, kind: PluginKind) -> Resu
     })
 }
 
-/// Maps a wasmtime error from a call to a failure kind and a message.
-fn classify_error(error: &wasmtime::Error, state: &PluginState, timeout: std::time::Duration) -> (FailureKind, String) {
+/// Maps a wasmtime error from a call to `export` to a failure kind and a message.
+fn classify_error(
+    error: &wasmtime::Error,
+    state: &PluginState,
+    timeout: std::time::Duration,
+    export: &str,
+) -> (FailureKind, String) {
     if let Some(denied) = error.downcast_ref::<CapabilityDenied>() {
         return (FailureKind::CapabilityDenied, denied.to_string());
     }
-    let stderr = state.stderr_text();
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => (
             FailureKind::Timeout,
@@ -591,19 +623,15 @@ fn classify_error(error: &wasmtime::Error, state: &PluginState, timeout: std::ti
             ),
         ),
         Some(trap) => {
-            let panic = stderr.lines().find(|l| l.contains("panicked at")).map(str::to_string);
-            let detail = match panic {
-                Some(line) => {
-                    let message = stderr
-                        .split_once(&line)
-                        .map(|(_, rest)| rest.trim())
-                        .unwrap_or_default();
-                    format!("panicked: {} {}", line.trim(), first_line(message))
-                }
-                None if !stderr.is_empty() => format!("trapped ({trap}): {}", first_line(&stderr)),
-                None => format!("trapped: {trap}"),
-            };
-            (FailureKind::Trap, detail.trim().to_string())
+            let stderr = state.stderr_text();
+            let detail =
+                guest_report(&stderr, wit_value_in_backtrace(error).as_deref()).unwrap_or_else(|| {
+                    match stderr.lines().map(str::trim).find(|l| !l.is_empty()) {
+                        Some(line) => format!("{trap}; the plugin's stderr says: {}", guest_text(line)),
+                        None => trap.to_string(),
+                    }
+                });
+            (FailureKind::Trap, format!("trap in `{export}`: {detail}"))
         }
         None if state.limiter.memory_denied => (
             FailureKind::MemoryLimit,
@@ -617,8 +645,207 @@ fn classify_error(error: &wasmtime::Error, state: &PluginState, timeout: std::ti
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// Characters of a guest's own words kept in a failure message.
+const GUEST_TEXT_CHARS: usize = 300;
+
+/// Text a guest wrote, made safe to show inside a host message: control and
+/// bidirectional-override characters escaped (a plugin cannot start a new
+/// log line or recolour a terminal), and cut to [`GUEST_TEXT_CHARS`].
+fn guest_text(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.trim().chars().enumerate() {
+        if i == GUEST_TEXT_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The language runtime's account of a trap, from the guest's stderr: a
+/// Python exception (componentize-py), a JavaScript exception
+/// (componentize-js / StarlingMonkey) or a Rust panic, each labelled so the
+/// guest's words never read as the host's. `wit_value` is the WIT type a
+/// Python value was being converted to, when the backtrace shows one.
+/// `None` when stderr holds none of these.
+fn guest_report(stderr: &str, wit_value: Option<&str>) -> Option<String> {
+    python_traceback(stderr)
+        .or_else(|| python_conversion_error(stderr, wit_value))
+        .or_else(|| javascript_exception(stderr))
+        .or_else(|| rust_panic(stderr))
+}
+
+/// `Name: detail` for an exception named like a Python or JavaScript class
+/// (`TypeError`, `json.decoder.JSONDecodeError`); anything else is all detail.
+fn exception_name(text: &str) -> (Option<&str>, &str) {
+    let (name, detail) = text.split_once(':').unwrap_or((text, ""));
+    let is_name = !name.is_empty()
+        && name.len() <= 100
+        && name.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    if is_name {
+        (Some(name), detail.trim())
+    } else {
+        (None, text)
+    }
+}
+
+/// A Python traceback (an exception escaped the export): the last
+/// traceback's exception line, with the innermost frame's file and line.
+fn python_traceback(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("Traceback (most recent call last):")?;
+    let mut location = None;
+    let mut exception: Vec<&str> = Vec::new();
+    for line in stderr[start..].lines().skip(1) {
+        if exception.is_empty() {
+            if line.starts_with([' ', '\t']) {
+                if let Some(frame) = line.trim().strip_prefix("File \"") {
+                    location = Some(frame);
+                }
+                continue;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+        } else if line.trim().is_empty() || line.starts_with("thread '") {
+            break;
+        }
+        exception.push(line);
+    }
+    let first = exception.first()?;
+    let (name, detail) = exception_name(first);
+    // A message over several lines keeps them, escaped as `\n`.
+    let detail = std::iter::once(detail)
+        .chain(exception[1..].iter().copied())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // `File "/0/app.py", line 21, in classify` → `app.py:21 in classify`
+    let at = location
+        .and_then(|frame| {
+            let (path, rest) = frame.split_once('"')?;
+            let path = path.strip_prefix("/0/").unwrap_or(path);
+            let rest = rest.trim_start_matches(", line ");
+            let (line, function) = rest.split_once(", in ").unwrap_or((rest, ""));
+            Some(format!(
+                " (at {}:{} in {})",
+                guest_text(path),
+                guest_text(line),
+                guest_text(function)
+            ))
+        })
+        .unwrap_or_default();
+    Some(match name {
+        Some(name) => format!("Python raised {}: {}{at}", guest_text(name), guest_text(&detail)),
+        None => format!("Python raised an exception: {}{at}", guest_text(&detail)),
+    })
+}
+
+/// componentize-py's glue failing to convert what the Python code returned
+/// into its WIT type (a `str` where an `f32` goes, a `dict` for a record):
+/// it panics with `PyErr { type: <class 'TypeError'>, value:
+/// TypeError('must be real number, not str'), traceback: None }`.
+fn python_conversion_error(stderr: &str, wit_value: Option<&str>) -> Option<String> {
+    let rest = &stderr[stderr.find("PyErr { type: <class '")? + "PyErr { type: <class '".len()..];
+    let (class, rest) = rest.split_once("'>")?;
+    let value = rest.trim_start_matches(", value: ");
+    let value = value
+        .rfind(", traceback: ")
+        .map_or(value.lines().next().unwrap_or_default(), |end| &value[..end]);
+    // `TypeError('text')` → `text`
+    let short = class.rsplit('.').next().unwrap_or(class);
+    let args = value
+        .strip_prefix(short)
+        .and_then(|v| v.strip_prefix('('))
+        .and_then(|v| v.strip_suffix(')'))
+        .unwrap_or(value);
+    let detail = [('\'', '\''), ('"', '"')]
+        .into_iter()
+        .find_map(|(open, close)| args.strip_prefix(open)?.strip_suffix(close))
+        .unwrap_or(args);
+    let (name, _) = exception_name(class);
+    let name = name.map_or_else(|| "an exception".to_string(), guest_text);
+    let converting = match wit_value {
+        Some(wit) => format!(" converting a value to WIT {wit}"),
+        None => " converting a value to WIT".to_string(),
+    };
+    Some(format!("Python raised {name}{converting}: {}", guest_text(detail)))
+}
+
+/// The WIT type componentize-py was converting a Python value to when it
+/// trapped: its `wit_dylib_pop_<type>` frame in the wasm backtrace.
+fn wit_value_in_backtrace(error: &wasmtime::Error) -> Option<String> {
+    let backtrace = error.downcast_ref::<wasmtime::WasmBacktrace>()?;
+    backtrace.frames().iter().find_map(|frame| {
+        let name = frame.func_name()?;
+        let wit = &name[name.find("wit_dylib_pop_")? + "wit_dylib_pop_".len()..];
+        let wit: String = wit
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(20)
+            .collect();
+        (!wit.is_empty()).then_some(wit)
+    })
+}
+
+/// An exception as StarlingMonkey (componentize-js) prints it when the
+/// component has stdio: the message, `Stack:` with `function@file:line:col`
+/// frames, then `Redirecting call to abort() to mozalloc_abort`. A thrown
+/// non-Error value prints without a stack.
+fn javascript_exception(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let is_frame = |line: &str| line.starts_with([' ', '\t']) && line.contains('@');
+    let stack = lines
+        .iter()
+        .rposition(|l| l.trim() == "Stack:")
+        .filter(|&i| lines.get(i + 1).is_some_and(|l| is_frame(l)));
+    let end = match stack {
+        Some(i) => i,
+        None => lines
+            .iter()
+            .rposition(|l| l.trim() == "Redirecting call to abort() to mozalloc_abort")?,
+    };
+    let message = lines[..end]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !is_frame(l))?;
+    // The first frame: the plugin's own code, or componentize-js's glue
+    // (`initializer.js`), which throws when a returned value does not fit its WIT type.
+    let message = guest_text(message);
+    Some(match stack.and_then(|i| lines.get(i + 1)).map(|l| l.trim()) {
+        Some(frame) if frame.contains("/initializer.js:") => {
+            format!("JavaScript threw converting a value to WIT: {message}")
+        }
+        Some(frame) => match frame.split_once('@') {
+            Some((function, file)) if !function.is_empty() => format!(
+                "JavaScript threw: {message} (at {} in {})",
+                guest_text(file),
+                guest_text(function)
+            ),
+            _ => format!("JavaScript threw: {message} (at {})", guest_text(frame)),
+        },
+        None => format!("JavaScript threw: {message}"),
+    })
+}
+
+/// A Rust panic: `panicked at src/lib.rs:10:5:` and the message on the next line.
+fn rust_panic(stderr: &str) -> Option<String> {
+    let (_, after) = stderr.split_once("panicked at ")?;
+    let mut lines = after.lines();
+    let location = lines.next()?.trim().trim_end_matches(':');
+    let message = lines.map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    Some(format!(
+        "panicked: {} (at {})",
+        guest_text(message),
+        guest_text(location)
+    ))
 }
 
 fn root_cause(error: &wasmtime::Error) -> String {
@@ -637,5 +864,145 @@ fn capability_name(capability: crate::runtime::bindings::types::Capability) -> &
         Capability::Kv => "kv",
         Capability::Http => "http",
         Capability::Clock => "clock",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The stderr parsing of [`guest_report`] on texts captured from real
+    //! components: a Python reply classifier built with componentize-py 0.25.1
+    //! and a JavaScript one built with componentize-js 0.21.0 (stdio enabled),
+    //! each made to fail on purpose, run through this host.
+
+    use super::{guest_report, guest_text};
+
+    /// `return Classification(..., confidence="very", ...)`: a `str` for an `f32`.
+    const PY_STR_FOR_F32: &str = "thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1486:67:
+called `Result::unwrap()` on an `Err` value: PyErr { type: <class 'TypeError'>, value: TypeError('must be real number, not str'), traceback: None }
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+
+    /// `return {\"label\": ..., \"confidence\": 0.5, \"reason\": \"a dict\"}`: a dict for a record.
+    const PY_DICT_FOR_RECORD: &str = "thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1662:66:
+called `Result::unwrap()` on an `Err` value: PyErr { type: <class 'AttributeError'>, value: AttributeError(\"'dict' object has no attribute 'reason'\"), traceback: None }
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+
+    /// `Classification(label=..., confidence=0.5)`: a missing field.
+    const PY_MISSING_FIELD: &str = "Traceback (most recent call last):
+  File \"/0/app.py\", line 13, in classify
+TypeError: Classification.__init__() missing 1 required positional argument: 'reason'
+
+thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1280:25:
+Python function threw an unexpected exception
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+
+    /// `raise ValueError(\"line one\\nline two\\x1b[31m red\")`.
+    const PY_MULTILINE: &str = "Traceback (most recent call last):
+  File \"/0/app.py\", line 23, in classify
+ValueError: line one
+line two\u{1b}[31m red
+
+thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1280:25:
+Python function threw an unexpected exception
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+
+    /// `throw new TypeError(\"cannot read 'score' of undefined\")`.
+    const JS_THROW: &str = "cannot read 'score' of undefined
+Stack:
+  classify@index.js:7:11
+  fn@/tmp/5f465c1c4b8d/sources/initializer.js:3834:25
+  _withGlobalCurrentTaskMetaAsync@/tmp/5f465c1c4b8d/sources/initializer.js:103:18
+  export_classify@/tmp/5f465c1c4b8d/sources/initializer.js:3831:18
+
+Redirecting call to abort() to mozalloc_abort";
+
+    /// `throw 'plain string thrown'`: no stack.
+    const JS_THROW_STRING: &str = "\"plain string thrown\"
+Redirecting call to abort() to mozalloc_abort";
+
+    /// `return { label: ..., confidence: 0.5 }`: no `reason`.
+    const JS_MISSING_FIELD: &str = "expected a string, received [undefined]
+Stack:
+  _utf8AllocateAndEncode@/tmp/5f465c1c4b8d/sources/initializer.js:1184:13
+  export_classify@/tmp/5f465c1c4b8d/sources/initializer.js:3951:41
+
+Redirecting call to abort() to mozalloc_abort";
+
+    /// A Rust guest's panic (plugins/hostile/hostile-panic).
+    const RUST_PANIC: &str = "thread '<unnamed>' (1) panicked at hostile/hostile-panic/src/lib.rs:27:13:
+hostile-panic: deliberate panic in score
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+
+    #[test]
+    fn a_python_value_of_the_wrong_type_names_the_exception_and_the_wit_type() {
+        assert_eq!(
+            guest_report(PY_STR_FOR_F32, Some("f32")).unwrap(),
+            "Python raised TypeError converting a value to WIT f32: must be real number, not str"
+        );
+        assert_eq!(
+            guest_report(PY_DICT_FOR_RECORD, Some("record")).unwrap(),
+            "Python raised AttributeError converting a value to WIT record: 'dict' object has no attribute 'reason'"
+        );
+        assert_eq!(
+            guest_report(PY_STR_FOR_F32, None).unwrap(),
+            "Python raised TypeError converting a value to WIT: must be real number, not str"
+        );
+    }
+
+    #[test]
+    fn a_python_traceback_becomes_its_last_line_and_innermost_frame() {
+        assert_eq!(
+            guest_report(PY_MISSING_FIELD, None).unwrap(),
+            "Python raised TypeError: Classification.__init__() missing 1 required positional argument: 'reason' (at app.py:13 in classify)"
+        );
+        let message = guest_report(PY_MULTILINE, None).unwrap();
+        assert_eq!(
+            message,
+            "Python raised ValueError: line one\\nline two\\u{1b}[31m red (at app.py:23 in classify)"
+        );
+    }
+
+    #[test]
+    fn a_javascript_exception_names_where_it_was_thrown() {
+        assert_eq!(
+            guest_report(JS_THROW, None).unwrap(),
+            "JavaScript threw: cannot read 'score' of undefined (at index.js:7:11 in classify)"
+        );
+        assert_eq!(
+            guest_report(JS_THROW_STRING, None).unwrap(),
+            "JavaScript threw: \"plain string thrown\""
+        );
+        assert_eq!(
+            guest_report(JS_MISSING_FIELD, None).unwrap(),
+            "JavaScript threw converting a value to WIT: expected a string, received [undefined]"
+        );
+    }
+
+    #[test]
+    fn a_rust_panic_keeps_its_message_and_location() {
+        assert_eq!(
+            guest_report(RUST_PANIC, None).unwrap(),
+            "panicked: hostile-panic: deliberate panic in score (at hostile/hostile-panic/src/lib.rs:27:13)"
+        );
+    }
+
+    #[test]
+    fn other_stderr_is_not_mistaken_for_a_language_runtime() {
+        assert_eq!(guest_report("", None), None);
+        assert_eq!(guest_report("warning: something odd\nmore", None), None);
+    }
+
+    #[test]
+    fn a_hostile_stderr_cannot_forge_host_lines_or_flood_the_message() {
+        let forged = format!(
+            "Traceback (most recent call last):\n  File \"/0/app.py\", line 1, in x\nError: ok\u{1b}[2K\r\u{202e}plugin released{}",
+            "x".repeat(10_000)
+        );
+        let message = guest_report(&forged, None).unwrap();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(!message.contains('\u{202e}'), "{message:?}");
+        assert!(message.contains("\\u{1b}[2K\\r\\u{202e}plugin released"), "{message}");
+        assert!(message.chars().count() < 400, "{}", message.len());
+        assert!(message.contains('…'), "{message}");
+        assert_eq!(guest_text("a\tb\nc"), "a\\tb\\nc");
     }
 }
