@@ -473,6 +473,47 @@ async fn the_python_title_enricher_runs_through_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_python_plugin_returning_a_wrong_type_fails_naming_the_export_the_exception_and_the_wit_type() {
+    let wasm = std::path::Path::new(env!("CAM_BUILT_PLUGINS_DIR")).join("../../python/hostile_wrong_type.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: scripts/test.sh builds it with plugins/python/build.sh",
+        wasm.display()
+    );
+    let plugin = LoadedPlugin::load_file(runtime(), &wasm, scope())
+        .await
+        .expect("the Python component loads");
+    let cases = [
+        (
+            "str-for-f32",
+            "trap in `classify`: Python raised TypeError converting a value to WIT f32: must be real number, not str",
+        ),
+        (
+            "dict-for-record",
+            "trap in `classify`: Python raised AttributeError converting a value to WIT record: 'dict' object has no attribute 'reason'",
+        ),
+        (
+            "missing-field",
+            "trap in `classify`: Python raised TypeError: Classification.__init__() missing 1 required positional argument: 'reason' (at app.py:",
+        ),
+    ];
+    for (subject, expected) in cases {
+        let err = plugin
+            .classify(scope(), &reply(subject, "hello"))
+            .await
+            .expect_err("a wrong type traps");
+        assert_eq!(err.kind, FailureKind::Trap, "{err}");
+        assert!(err.message.starts_with(expected), "{subject}: {err}");
+    }
+    // The instance after a trap is a fresh one: a well-formed call still works.
+    let label = plugin
+        .classify(scope(), &reply("fine", "hello"))
+        .await
+        .expect("classifies");
+    assert!(matches!(label.label, ReplyLabel::Unknown), "{label:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_to_a_host_outside_the_allow_list_is_refused() {
     let (base, hits) = people_api().await;
     let plugin = load_with_manifest(
