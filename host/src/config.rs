@@ -153,6 +153,16 @@ impl Config {
     /// folder) and applies `CAM_DATABASE_URL`, `CAM_PLUGINS_DIR`, `CAM_OUTBOX_DIR`,
     /// `CAM_INBOX_DIR`, `CAM_TENANT` and `CAM_TIMEOUT_MS` overrides.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
+        Self::read(path, &|name| std::env::var(name).ok())
+    }
+
+    /// Loads `path` as [`Config::load`] does but without the `CAM_*`
+    /// environment: a self-contained setup such as `cam demo`'s folder.
+    pub fn load_ignoring_environment(path: &Path) -> anyhow::Result<Config> {
+        Self::read(path, &|_| None)
+    }
+
+    fn read(path: &Path, environment: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
         let file: ConfigFile = match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::from_str("").context("empty config")?,
@@ -163,7 +173,7 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let env = |name: &str| environment(name).filter(|v| !v.is_empty());
         let resolve = |p: PathBuf| resolve(&base, &p);
 
         let database_url = env("CAM_DATABASE_URL")

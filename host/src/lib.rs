@@ -4,6 +4,7 @@
 //! Data flows one way: the pipeline calls [`domain`], [`store`] and
 //! [`plugins`]; none of those call back into the pipeline.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -12,10 +12,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::pipeline::{Clock, Cycle, CycleReport, Transports};
-use crate::plugins::PluginRegistry;
-use crate::runtime::Runtime;
-use crate::store::Store;
+use crate::app::{App, TenantApp};
+use crate::pipeline::{Clock, CycleReport};
 
 /// How long a lease lasts without a heartbeat: long enough to ride out a
 /// slow database round trip, short enough that a dead worker's campaigns
@@ -61,20 +59,14 @@ pub trait WorkerObserver: Send + Sync {
 
 /// The loop over campaigns.
 pub struct Worker<'a> {
-    /// The shared store.
-    pub store: Arc<dyn Store>,
-    /// The plugin runtime.
-    pub runtime: &'a Runtime,
-    /// Loaded plugins.
-    pub registry: &'a PluginRegistry,
+    /// The application: store and plugin runtime.
+    pub app: &'a App,
+    /// The tenant whose plugins, transports and alert channels cycles run with.
+    pub tenant: &'a TenantApp,
     /// The clock cycles run on.
     pub clock: &'a dyn Clock,
-    /// Mail in and out.
-    pub transports: Transports,
     /// Options.
     pub options: WorkerOptions,
-    /// Shadow candidates run beside the active versions, if any.
-    pub shadow: Option<Arc<crate::plugins::shadow::ShadowRunner>>,
 }
 
 impl Worker<'_> {
@@ -86,7 +78,8 @@ impl Worker<'_> {
             let mut done_this_round = HashSet::new();
             while !*shutdown.borrow() {
                 let lease = match self
-                    .store
+                    .app
+                    .store()
                     .claim_next_campaign(&self.options.worker_id, self.options.lease_ttl)
                     .await
                 {
@@ -101,7 +94,8 @@ impl Worker<'_> {
                 if !done_this_round.insert(key) {
                     // Every free campaign has had its cycle this round.
                     let _ = self
-                        .store
+                        .app
+                        .store()
                         .release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id)
                         .await;
                     break;
@@ -114,7 +108,8 @@ impl Worker<'_> {
                     Err(e) => observer.error(&format!("campaign {} of {}: {e:#}", lease.campaign_id, lease.tenant_id)),
                 }
                 if let Err(e) = self
-                    .store
+                    .app
+                    .store()
                     .release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id)
                     .await
                 {
@@ -147,7 +142,7 @@ impl Worker<'_> {
         campaign_id: i64,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<CycleReport> {
-        let campaign = self.store.get_campaign(tenant, campaign_id).await?;
+        let campaign = self.app.store().get_campaign(tenant, campaign_id).await?;
         // The cycle stops between steps on shutdown or when the lease is
         // lost (another worker took it over after a stall): two workers
         // must never run the same campaign's steps at once.
@@ -164,7 +159,7 @@ impl Worker<'_> {
             })
         };
         let heartbeat = {
-            let store = self.store.clone();
+            let store = self.app.store().clone();
             let stop = stop.clone();
             let (tenant, worker, ttl) = (
                 tenant.to_string(),
@@ -191,21 +186,12 @@ impl Worker<'_> {
                 }
             })
         };
-        let result = Cycle::new(
-            self.store.clone(),
-            self.runtime,
-            self.registry,
-            self.clock,
-            campaign,
-            self.transports.clone(),
-        )
-        .with_shutdown(stop_cycle);
-        let result = match &self.shadow {
-            Some(shadow) => result.with_shadow(shadow.clone()),
-            None => result,
-        }
-        .run()
-        .await;
+        let result = self
+            .app
+            .cycle(self.tenant, self.clock, campaign)
+            .with_shutdown(stop_cycle)
+            .run()
+            .await;
         heartbeat.abort();
         forward.abort();
         result

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::domain::campaign_def::{CampaignDef, MailboxDef};
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{AfterLastStep, Campaign, CampaignStatus, DEFAULT_TENANT};
-use crate::store::{self, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// `cam campaigns` subcommands.
 #[derive(Debug, Subcommand)]
@@ -96,8 +96,8 @@ pub struct CreateArgs {
 
 /// Runs a `cam campaigns` subcommand.
 pub async fn run(config: &Config, command: CampaignsCommand) -> anyhow::Result<ExitCode> {
-    let store = store::open(config.database_url()).await?;
-    let store = store.as_ref();
+    let app = crate::app::App::open(config.clone()).await?;
+    let store = app.store().as_ref();
     let tenant = config.tenant.as_str();
     match command {
         CampaignsCommand::Create(args) => create(store, tenant, &config.plugins_dir, args).await,

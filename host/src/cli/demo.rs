@@ -9,23 +9,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use clap::Args;
 
 use super::init::BUILTIN_PLUGINS;
+use crate::app::App;
 use crate::domain::campaign_def::CampaignDef;
 use crate::domain::model::{Campaign, CampaignStatus, EmailState};
 use crate::import::{ImportOptions, ImportTarget, import_leads};
 use crate::mail::maildir::MaildirInbox;
 use crate::mail::message::parse;
 use crate::mail::recognise::{Recognised, recognise};
-use crate::mail::unsubscribe::UnsubscribeLinks;
-use crate::pipeline::{Cycle, CycleReport, FixedClock, StepStatus, Transports};
+use crate::pipeline::{CycleReport, FixedClock, StepStatus};
 use crate::plugins::{PluginKind, PluginRegistry};
-use crate::runtime::{Limits, Runtime};
 use crate::store::Store;
 
 /// The example leads (`examples/leads.csv`).
@@ -106,33 +104,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     println!();
 
-    let plugins_dir = dir.join("plugins");
-    write_plugins(&plugins_dir)?;
+    write_plugins(&dir.join("plugins"))?;
     std::fs::write(dir.join("cam.toml"), crate::config::DEFAULT_CONFIG_TEXT).context("writing cam.toml")?;
-    let store = crate::store::open(&format!("sqlite://{}", dir.join("cam.db").display())).await?;
+    // The demo's folder is the whole setup: no CAM_* variable points it elsewhere.
+    let mut config = crate::config::Config::load_ignoring_environment(&dir.join("cam.toml"))?;
     // The example lead source asks for 5 s (it waits on HTTP); allow it.
-    let runtime = std::sync::Arc::new(
-        Runtime::new(Limits {
-            timeout: std::time::Duration::from_secs(5),
-            ..Limits::default()
-        })
-        .context("starting the plugin runtime")?,
-    );
-    let tenant = crate::domain::model::DEFAULT_TENANT;
-    store.ensure_tenant(tenant, "Demo tenant").await?;
-    // Load through the reloader so every version is recorded in the store, as
-    // `cam run` would: `cam plugins history/shadow/rollback` work right away.
-    let registry = std::sync::Arc::new(PluginRegistry::new());
-    let reloader = crate::plugins::Reloader::new(runtime.clone(), registry.clone(), &plugins_dir, tenant)
-        .with_store(store.clone());
-    if let Some(failure) = reloader.load_all().await?.first() {
+    config.limits.timeout = std::time::Duration::from_secs(5);
+    config.alerts.email = Some("operator@demo.example".into());
+    let tenant = config.tenant.clone();
+    let app = App::open(config).await?;
+    let store = app.store();
+    store.ensure_tenant(&tenant, "Demo tenant").await?;
+    // Loaded through the reloader, so every version is recorded in the store
+    // as `cam run` would: `cam plugins history/shadow/rollback` work right away.
+    let services = app.tenant().await?;
+    if let Some(failure) = services.load_failures.first() {
         anyhow::bail!(
             "example plugin {} did not load: {}",
             failure.file.display(),
             failure.error
         );
     }
-    let campaign = create_campaign(store.as_ref(), &registry, tenant).await?;
+    let registry = &services.registry;
+    let tenant = tenant.as_str();
+    let campaign = create_campaign(store.as_ref(), registry, tenant).await?;
     let imported = import_leads(
         store.as_ref(),
         &ImportTarget {
@@ -171,15 +166,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
 
-    let key = UnsubscribeLinks::load_or_create_key(&dir.join("unsubscribe.key"))?;
-    let links = Arc::new(UnsubscribeLinks::new(key, None));
-    let transports = Transports::dry_run(&dir.join("outbox"), &dir.join("inbox"), "operator@demo.example", links);
     let cycle = async |at: DateTime<Utc>| -> anyhow::Result<CycleReport> {
         let clock = FixedClock(at);
         let campaign = store.get_campaign(tenant, campaign.id).await?;
-        Cycle::new(store.clone(), &runtime, &registry, &clock, campaign, transports.clone())
-            .run()
-            .await
+        app.cycle(&services, &clock, campaign).run().await
     };
 
     println!();

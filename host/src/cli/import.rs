@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::import::{ImportOptions, ImportSummary, ImportTarget, import_leads, parse_mapping_entry};
-use crate::store;
 
 /// Rejected rows printed in the text report; `--json` lists up to
 /// [`crate::import::MAX_LISTED_REJECTIONS`] (every count stays complete).
@@ -56,7 +55,8 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("cannot open the lead file {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
 
-    let store = store::open(config.database_url()).await?;
+    let app = crate::app::App::open(config.clone()).await?;
+    let store = app.store().clone();
     let campaign = super::campaigns::find(store.as_ref(), &config.tenant, &args.campaign).await?;
     let target = ImportTarget {
         tenant: config.tenant.clone(),

@@ -9,7 +9,6 @@ use clap::Args;
 
 use crate::config::{Config, DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_TEXT, redact_url};
 use crate::domain::model::DEFAULT_TENANT;
-use crate::store;
 
 // (file stem, kind folder, wasm bytes, manifest text) of each example plugin.
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
@@ -53,8 +52,8 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_new(&config_path, DEFAULT_CONFIG_TEXT.as_bytes())?;
 
-    let config = Config::load(&config_path)?;
-    let store = store::open(config.database_url()).await?;
+    let app = crate::app::App::open(Config::load(&config_path)?).await?;
+    let (config, store) = (app.config(), app.store());
     let tenant_name = if config.tenant == DEFAULT_TENANT {
         "Default"
     } else {

@@ -6,16 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use tokio::sync::watch;
 
-use std::sync::Arc;
-
-use anyhow::Context as _;
-
-use super::cycle::Setup;
+use crate::app::App;
 use crate::config::Config;
 use crate::pipeline::{Clock, CycleReport, FixedClock, SystemClock};
-use crate::plugins::{fleet, watch as plugin_watch};
-use crate::runtime::Runtime;
-use crate::store::{Backend, backend_of};
 use crate::worker::{Worker, WorkerObserver, WorkerOptions};
 
 /// `cam run` arguments.
@@ -66,22 +59,8 @@ impl WorkerObserver for Printer {
 /// the worker also listens for versions uploaded to the database by any
 /// machine of the fleet.
 pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let store = crate::store::open(config.database_url()).await?;
-    let runtime = Arc::new(Runtime::new(config.limits).context("starting the plugin runtime")?);
-    std::fs::create_dir_all(&config.plugins_dir)
-        .with_context(|| format!("creating the plugins folder {}", config.plugins_dir.display()))?;
-    let (reloader, _watching) = plugin_watch::start(
-        runtime.clone(),
-        &config.plugins_dir,
-        &config.tenant,
-        Some(store.clone()),
-    )
-    .await?;
-    let _fleet = match backend_of(config.database_url())? {
-        Backend::Postgres => Some(fleet::listen(config.database_url(), &config.tenant, reloader.clone()).await?),
-        Backend::Sqlite => None,
-    };
-    let registry = reloader.registry().clone();
+    let app = App::open(config.clone()).await?;
+    let tenant = app.following_tenant().await?;
     let mut options = WorkerOptions::new(Duration::from_secs(args.interval.max(1)));
     options.once = args.once;
     options.lease_ttl = Duration::from_secs(args.lease_ttl.max(1));
@@ -99,18 +78,11 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(now) => Box::new(FixedClock(now)),
         None => Box::new(SystemClock),
     };
-    let transports = Setup::transports(config, &store)?;
     let worker = Worker {
-        store,
-        runtime: &runtime,
-        registry: &registry,
+        app: &app,
+        tenant: &tenant,
         clock: clock.as_ref(),
-        transports,
         options,
-        shadow: Some(Arc::new(crate::plugins::shadow::ShadowRunner::new(
-            registry.clone(),
-            &config.plugins_dir,
-        ))),
     };
     let cycles = worker.run(shutdown, &Printer).await?;
     println!("worker stopped after {cycles} cycles");

@@ -67,7 +67,8 @@ pub fn router(store: Arc<dyn Store>, links: Arc<UnsubscribeLinks>, prefix: &str)
 
 /// Runs `cam serve` until Ctrl-C.
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = crate::store::open(config.database_url()).await?;
+    let app = crate::app::App::open(config.clone()).await?;
+    let store = app.store().clone();
     let links = Arc::new(config.unsubscribe_links()?);
     let prefix = path_prefix(config.mail.unsubscribe_url.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
