@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use cam::cli::demo::{CAMPAIGN_TOML, EXAMPLE_REPLIES, address_reply};
+use cam::config::SecretSource;
+use cam::config::{ImapConfig, Security, SmtpConfig};
 use cam::domain::campaign_def::CampaignDef;
 use cam::domain::lifecycle::LeadState;
 use cam::domain::model::{CampaignStatus, EmailState, InboxCursor, NewInboundMessage, NewLead};
-use cam::mail::imap::{ImapConfig, ImapInbox};
-use cam::mail::secret::SecretSource;
-use cam::mail::smtp::{SmtpConfig, SmtpSender};
-use cam::mail::tls::Security;
+use cam::mail::imap::ImapInbox;
+use cam::mail::smtp::SmtpSender;
 use cam::mail::{InboxSource, OutgoingMessage, SendError, Sender};
 use cam::store::Store;
 use serde_json::Value;

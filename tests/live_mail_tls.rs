@@ -9,10 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cam::mail::imap::{ImapConfig, ImapInbox};
-use cam::mail::secret::SecretSource;
-use cam::mail::smtp::{SmtpConfig, SmtpSender};
-use cam::mail::tls::Security;
+use cam::config::SecretSource;
+use cam::config::{ImapConfig, Security, SmtpConfig};
+use cam::mail::imap::ImapInbox;
+use cam::mail::smtp::SmtpSender;
 use cam::mail::{InboxSource, OutgoingMessage, SendError, Sender};
 use cam::store::Store;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};

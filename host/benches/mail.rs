@@ -20,9 +20,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use cam::config::SmtpConfig;
 use cam::mail::message::parse;
 use cam::mail::recognise::{Recognised, recognise};
-use cam::mail::smtp::{SmtpConfig, SmtpSender};
+use cam::mail::smtp::SmtpSender;
 use cam::mail::{OutgoingMessage, Sender};
 use cam::plugins::LoadedPlugin;
 use cam::runtime::bindings::types::InboundReply;

@@ -172,7 +172,7 @@ impl App {
 /// live SMTP and IMAP when `[mail]` configures them, the alert channels, and
 /// the unsubscribe link key (created on first use).
 fn transports(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Transports> {
-    let links = Arc::new(config.unsubscribe_links()?);
+    let links = Arc::new(crate::mail::unsubscribe::UnsubscribeLinks::for_config(config)?);
     let mut transports = Transports::dry_run(&config.outbox_dir, &config.inbox_dir, "", links);
     transports.operator_address = config.operator_address();
     if let Some(webhook) = &config.alerts.webhook {

@@ -13,39 +13,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::mail::secret::{Secret, SecretSource};
-
-/// The `[alerts.webhook]` table of `cam.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// Where alerts are posted (`https://…`; `http://` only to loopback).
-    pub url: String,
-    /// The signing secret (`{ env = "CAM_WEBHOOK_SECRET" }` or `{ file = "…" }`).
-    pub secret: SecretSource,
-    /// Tries per alert per cycle.
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// Wait before the second try; doubled for each further one.
-    #[serde(default = "default_backoff_ms")]
-    pub backoff_ms: u64,
-    /// Deadline per request, in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-}
-
-fn default_max_attempts() -> u32 {
-    4
-}
-fn default_backoff_ms() -> u64 {
-    500
-}
-fn default_timeout_secs() -> u64 {
-    10
-}
+use crate::config::{Secret, WebhookConfig};
 
 /// One try's outcome, for the alert log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +57,7 @@ impl Webhook {
             .url
             .parse()
             .with_context(|| format!("alerts webhook url {:?} is not a URL", config.url))?;
-        let loopback = url.host_str().is_some_and(crate::mail::tls::is_loopback);
+        let loopback = url.host_str().is_some_and(crate::config::is_loopback);
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}
@@ -174,6 +144,7 @@ impl Webhook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SecretSource;
 
     #[test]
     fn the_signature_covers_timestamp_and_body() {

@@ -69,7 +69,7 @@ pub fn router(store: Arc<dyn Store>, links: Arc<UnsubscribeLinks>, prefix: &str)
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = crate::app::App::open(config.clone()).await?;
     let store = app.store().clone();
-    let links = Arc::new(config.unsubscribe_links()?);
+    let links = Arc::new(crate::mail::unsubscribe::UnsubscribeLinks::for_config(config)?);
     let prefix = path_prefix(config.mail.unsubscribe_url.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

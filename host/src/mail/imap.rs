@@ -12,70 +12,22 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-use super::secret::{Secret, SecretSource};
-use super::tls::{Security, TlsClient};
+use super::tls::TlsClient;
 use super::{FetchedMessage, InboxSource};
-use crate::config::resolve;
+use crate::config::{ImapConfig, Secret, Security, resolve};
 use crate::domain::model::InboxCursor;
 use crate::store::Store;
-
-/// One `[[mail.imap]]` entry of `cam.toml`: an account to read replies from.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImapConfig {
-    /// A short name for the account; messages are stored with the mailbox
-    /// `imap:<name>/<folder>`.
-    pub name: String,
-    /// Server host name.
-    pub host: String,
-    /// Server port; by default 993 for `tls`, 143 otherwise.
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// `tls`, `starttls` or `plain` (loopback only).
-    pub security: Security,
-    /// Login name.
-    pub username: String,
-    /// Where the password comes from (`{ env = "…" }` or `{ file = "…" }`).
-    pub password: SecretSource,
-    /// Folders to read; `["INBOX"]` by default.
-    #[serde(default = "default_folders")]
-    pub folders: Vec<String>,
-    /// Extra CA certificate (PEM) for a server with a private CA.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// Deadline for connecting and for each command, in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-}
-
-fn default_folders() -> Vec<String> {
-    vec!["INBOX".to_string()]
-}
-fn default_timeout_secs() -> u64 {
-    30
-}
-
-impl ImapConfig {
-    /// The port in effect.
-    pub fn port(&self) -> u16 {
-        self.port.unwrap_or(match self.security {
-            Security::Tls => 993,
-            _ => 143,
-        })
-    }
-}
 
 /// Any byte stream async-imap can run over (plain TCP or TLS).
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug {}

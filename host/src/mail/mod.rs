@@ -11,7 +11,6 @@ pub mod maildir;
 pub mod message;
 pub mod outbox;
 pub mod recognise;
-pub mod secret;
 pub mod smtp;
 pub mod tls;
 pub mod unsubscribe;

@@ -14,7 +14,7 @@
 //! jitter, so a burst of queued emails does not look like a burst.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
@@ -27,92 +27,15 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Tls
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use rand::Rng as _;
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::message::verp_address;
-use super::secret::{Secret, SecretSource};
-use super::tls::{Security, TlsClient};
+use super::tls::TlsClient;
 use super::{OutgoingMessage, SendError, Sender};
-use crate::config::resolve;
-
-/// One `[[mail.smtp]]` entry of `cam.toml`: how a mailbox sends.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    /// The sending address this entry is for, or `"*"` for every mailbox
-    /// without an entry of its own.
-    pub mailbox: String,
-    /// Server host name.
-    pub host: String,
-    /// Server port; by default 465 for `tls`, 587 for `starttls`, 25 for `plain`.
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// `tls`, `starttls` or `plain` (loopback only).
-    pub security: Security,
-    /// Login name; without one, no AUTH is attempted.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Where the password comes from: `password = { env = "CAM_SMTP_PASSWORD" }`
-    /// or `{ file = "smtp.pw" }`.
-    #[serde(default)]
-    pub password: SecretSource,
-    /// Extra CA certificate (PEM) for a server with a private CA.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// The name sent in EHLO; by default the mailbox's domain.
-    #[serde(default)]
-    pub hello_name: Option<String>,
-    /// Least time between two sends from this mailbox, in milliseconds.
-    #[serde(default = "default_min_gap_ms")]
-    pub min_gap_ms: u64,
-    /// Up to this much random extra time on top of the gap.
-    #[serde(default = "default_jitter_ms")]
-    pub jitter_ms: u64,
-    /// Deadline for connecting and for each server reply, in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// Tries per message for temporary (4xx, connection) failures.
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// Wait before the second try; doubled for each further one.
-    #[serde(default = "default_retry_backoff_ms")]
-    pub retry_backoff_ms: u64,
-    /// Send with a per-message envelope sender (`anna+cam-…@domain`), so a
-    /// bounce that quotes nothing still names the email it is about.
-    #[serde(default)]
-    pub verp: bool,
-}
-
-fn default_min_gap_ms() -> u64 {
-    2_000
-}
-fn default_jitter_ms() -> u64 {
-    3_000
-}
-fn default_timeout_secs() -> u64 {
-    30
-}
-fn default_max_attempts() -> u32 {
-    3
-}
-fn default_retry_backoff_ms() -> u64 {
-    1_000
-}
-
-impl SmtpConfig {
-    /// The port in effect.
-    pub fn port(&self) -> u16 {
-        self.port.unwrap_or(match self.security {
-            Security::Tls => 465,
-            Security::Starttls => 587,
-            Security::Plain => 25,
-        })
-    }
-}
+use crate::config::{Secret, Security, SmtpConfig, resolve};
 
 /// Where a mailbox's connection is, and when it may send next.
 struct MailboxState {

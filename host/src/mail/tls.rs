@@ -4,43 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use serde::Deserialize;
 use tokio_rustls::rustls;
-
-/// Transport security of a mail server connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// TLS from the first byte (SMTP 465, IMAP 993).
-    Tls,
-    /// Plain connect, then STARTTLS before credentials (SMTP 587, IMAP 143).
-    Starttls,
-    /// No encryption: only for a server on loopback (tests, a local relay).
-    Plain,
-}
-
-impl Security {
-    /// Refuses plain text to anything but a loopback address, so a typo in
-    /// a config cannot send passwords across a network in the clear.
-    pub fn check_host(self, host: &str) -> anyhow::Result<()> {
-        if self == Security::Plain && !is_loopback(host) {
-            anyhow::bail!(
-                "security = \"plain\" is only allowed for loopback servers, not {host:?}; \
-                 use \"tls\" or \"starttls\""
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Whether `host` names this machine.
-pub fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_matches(|c| c == '[' || c == ']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
 
 /// Root certificates: the system's, plus an extra CA file for a private CA.
 pub fn root_store(ca_file: Option<&Path>) -> anyhow::Result<rustls::RootCertStore> {
@@ -107,20 +71,5 @@ impl TlsClient {
         tcp: tokio::net::TcpStream,
     ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
         self.connector.connect(self.name.clone(), tcp).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_text_is_refused_for_remote_servers() {
-        assert!(Security::Plain.check_host("127.0.0.1").is_ok());
-        assert!(Security::Plain.check_host("localhost").is_ok());
-        assert!(Security::Plain.check_host("::1").is_ok());
-        let err = Security::Plain.check_host("smtp.example.com").expect_err("remote");
-        assert!(err.to_string().contains("smtp.example.com"));
-        assert!(Security::Tls.check_host("smtp.example.com").is_ok());
     }
 }

@@ -73,6 +73,13 @@ impl UnsubscribeLinks {
         }
     }
 
+    /// The signer `config` describes: its key file (created on first use)
+    /// and `unsubscribe_url`.
+    pub fn for_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        let key = Self::load_or_create_key(&config.unsubscribe_key_file())?;
+        Ok(Self::new(key, config.mail.unsubscribe_url.clone()))
+    }
+
     /// Reads the signing key from `path`, creating a random one (readable
     /// by the owner only) the first time.
     pub fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {

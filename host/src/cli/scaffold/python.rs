@@ -204,7 +204,7 @@ run (or uses `$COMPONENTIZE_PY`). `wit/` holds the WIT the cam binary speaks
 (`cam plugins wit --out wit` refreshes it). The build leaves the component
 (about 18 MB: it carries a Python interpreter) and its manifest side by side
 in `dist/`: copy both into the plugins folder. A Python component needs a
-memory cap of at least 12 MiB (`[limits] memory_mib`).
+memory cap of at least 13 MiB (it starts at 12.4 MiB) (`[limits] memory_mib`).
 "#
     )
 }

@@ -11,11 +11,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::mail::imap::ImapConfig;
-use crate::mail::smtp::SmtpConfig;
-use crate::mail::unsubscribe::UnsubscribeLinks;
+mod channels;
+mod secret;
+
+pub use channels::{ImapConfig, Security, SmtpConfig, WebhookConfig, is_loopback};
+pub use secret::{Secret, SecretSource};
+
 use crate::runtime::Limits;
-use crate::webhook::WebhookConfig;
 
 /// Where operator alerts go when neither `CAM_OPERATOR_EMAIL` nor
 /// `[alerts] email` says.
@@ -240,13 +242,6 @@ impl Config {
             .as_deref()
             .unwrap_or(Path::new("unsubscribe.key"));
         resolve(&self.base_dir, file)
-    }
-
-    /// The signer of unsubscribe links: the key file (created on first use)
-    /// and `unsubscribe_url`.
-    pub fn unsubscribe_links(&self) -> anyhow::Result<UnsubscribeLinks> {
-        let key = UnsubscribeLinks::load_or_create_key(&self.unsubscribe_key_file())?;
-        Ok(UnsubscribeLinks::new(key, self.mail.unsubscribe_url.clone()))
     }
 
     /// Where alert emails go: `CAM_OPERATOR_EMAIL`, else `[alerts] email`,
