@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cam::runtime::imports::kv::StoreKv;
+use cam::plugins::store_kv::StoreKv;
 
 use crate::support::{lead, load, runtime};
 

@@ -11,8 +11,8 @@ use super::step::Moves;
 use crate::domain::lifecycle::{self, LeadState};
 use crate::domain::model::{Campaign, CampaignStatus, Lead, LeadTransition};
 use crate::domain::plan::CampaignPlan;
+use crate::plugins::store_kv::StoreKv;
 use crate::plugins::{LoadedPlugin, PluginKind, PluginRegistry};
-use crate::runtime::imports::kv::StoreKv;
 use crate::runtime::{CallScope, Runtime};
 use crate::store::Store;
 

@@ -5,12 +5,12 @@
 pub mod cache;
 pub mod fleet;
 pub mod health;
-pub mod host_pattern;
 pub mod loaded;
 pub mod manifest;
 pub mod registry;
 pub mod reloader;
 pub mod shadow;
+pub mod store_kv;
 pub mod versions;
 pub mod watch;
 

@@ -30,12 +30,8 @@ pub const WIT_FILES: &[(&str, &str)] = &[
 /// The shared types and host-import interfaces.
 pub use host_world::cam::plugin::{clock, config, http, kv, log, types};
 
-/// Adds every `cam:plugin` host import to a linker.
-pub(crate) fn add_imports_to_linker(
-    linker: &mut wasmtime::component::Linker<super::state::PluginState>,
-) -> wasmtime::Result<()> {
-    host_world::Host_::add_to_linker::<_, wasmtime::component::HasSelf<super::state::PluginState>>(linker, |s| s)
-}
+/// Every `cam:plugin` host import, to add to a linker (`HostImports::add_to_linker`).
+pub(crate) use host_world::Host_ as HostImports;
 
 macro_rules! plugin_world {
     ($(#[$doc:meta])* $module:ident, $world:literal) => {

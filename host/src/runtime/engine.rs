@@ -10,7 +10,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings;
-use super::imports::kv::KvBackend;
+use super::kv_backend::KvBackend;
 use super::limits::{Limits, MAX_WASM_STACK};
 use super::state::{CallScope, PluginState};
 
@@ -56,7 +56,7 @@ impl Runtime {
             Engine::new(&engine_config(&limits)).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e:#}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
-        bindings::add_imports_to_linker(&mut linker)
+        bindings::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| anyhow::anyhow!("linking the cam:plugin imports: {e:#}"))?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -4,7 +4,10 @@
 pub mod bindings;
 pub mod engine;
 pub mod error;
+pub mod grants;
+pub mod host_pattern;
 pub mod imports;
+pub mod kv_backend;
 pub mod limits;
 pub mod state;
 pub mod wire_size;

@@ -12,9 +12,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::types::Capability;
 use super::error::CapabilityDenied;
-use super::imports::kv::KvBackend;
+use super::grants::Grants;
+use super::kv_backend::KvBackend;
 use super::limits::Limits;
-use crate::plugins::manifest::Grants;
 
 /// Bytes of a plugin's stderr kept per call: enough for a panic message.
 const STDERR_CAPTURE_BYTES: usize = 8 * 1024;

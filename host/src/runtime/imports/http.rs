@@ -5,9 +5,9 @@
 
 use futures::StreamExt;
 
-use crate::plugins::host_pattern::is_allowed;
 use crate::runtime::bindings::http::{self, Error, Method, Request, Response};
 use crate::runtime::bindings::types::{Attribute, Capability};
+use crate::runtime::host_pattern::is_allowed;
 use crate::runtime::state::PluginState;
 
 /// Redirect hops followed per request.

@@ -4,44 +4,10 @@ use crate::runtime::bindings::kv::{self, Error};
 use crate::runtime::bindings::types::Capability;
 use crate::runtime::state::PluginState;
 
+pub use crate::runtime::kv_backend::{KvBackend, KvFailure};
+
 /// Longest key accepted.
 const MAX_KEY_BYTES: usize = 256;
-
-/// Why a kv operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum KvFailure {
-    /// The write would exceed the quota.
-    #[error("quota exceeded: {used} bytes used + {wanted} wanted > {quota} allowed")]
-    QuotaExceeded {
-        /// Bytes in use now.
-        used: u64,
-        /// Bytes the write adds.
-        wanted: u64,
-        /// The quota.
-        quota: u64,
-    },
-    /// The database failed.
-    #[error("storage: {0}")]
-    Storage(String),
-}
-
-/// Where kv data lives: the store implements this for its backends.
-#[async_trait::async_trait]
-pub trait KvBackend: Send + Sync {
-    /// The value under `key`, if any.
-    async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvFailure>;
-    /// Sets `key` to `value`, failing if the plugin's total would pass `quota_bytes`.
-    async fn kv_set(
-        &self,
-        tenant: &str,
-        plugin: &str,
-        key: &str,
-        value: &[u8],
-        quota_bytes: u64,
-    ) -> Result<(), KvFailure>;
-    /// Removes `key` (no error when absent).
-    async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> Result<(), KvFailure>;
-}
 
 fn to_wit(failure: KvFailure) -> Error {
     match failure {
@@ -102,51 +68,5 @@ impl kv::Host for PluginState {
             .kv_delete(&self.scope.tenant, &self.identity.name, &key)
             .await
             .map_err(to_wit))
-    }
-}
-
-/// The `kv` import backed by the database through the [`Store`](crate::store::Store).
-pub struct StoreKv(pub std::sync::Arc<dyn crate::store::Store>);
-
-fn store_failure(error: crate::store::StoreError) -> KvFailure {
-    match error {
-        crate::store::StoreError::QuotaExceeded { used, requested, limit } => KvFailure::QuotaExceeded {
-            used,
-            wanted: requested,
-            quota: limit,
-        },
-        other => {
-            tracing::error!(error = ?other, "plugin kv storage failed");
-            KvFailure::Storage("the host's storage failed; try again later".into())
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl KvBackend for StoreKv {
-    async fn kv_get(&self, tenant: &str, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvFailure> {
-        self.0.kv_get(tenant, plugin, key).await.map_err(store_failure)
-    }
-
-    async fn kv_set(
-        &self,
-        tenant: &str,
-        plugin: &str,
-        key: &str,
-        value: &[u8],
-        quota_bytes: u64,
-    ) -> Result<(), KvFailure> {
-        self.0
-            .kv_set(tenant, plugin, key, value, quota_bytes)
-            .await
-            .map_err(store_failure)
-    }
-
-    async fn kv_delete(&self, tenant: &str, plugin: &str, key: &str) -> Result<(), KvFailure> {
-        self.0
-            .kv_delete(tenant, plugin, key)
-            .await
-            .map(drop)
-            .map_err(store_failure)
     }
 }
