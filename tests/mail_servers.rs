@@ -17,8 +17,6 @@
 //! `scripts/test.sh` installs what these need and exports `CAM_TEST_PYTHON` (a
 //! venv python with aiosmtpd) and `CAM_TEST_DOVECOT` (the dovecot binary).
 
-#![allow(dead_code, reason = "each test module uses a different subset")]
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener as StdTcpListener;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};

@@ -1,6 +1,6 @@
 //! Shared test helpers.
 
-#![allow(dead_code, reason = "each test module uses a different subset")]
+#![expect(dead_code, reason = "each test module uses a different subset")]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -6,8 +6,6 @@
 //!
 //! Run: `cargo bench -p cam --bench cycle` (`CAM_CYCLE_BENCH_LEADS` changes the count).
 
-#![allow(missing_docs, reason = "a benchmark binary")]
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;

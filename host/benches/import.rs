@@ -14,8 +14,6 @@
 //! peak resident set (`VmHWM` in /proc/self/status) is that measurement's
 //! alone and the runs cannot warm each other's caches.
 
-#![allow(missing_docs, reason = "a benchmark binary")]
-
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -15,8 +15,6 @@
 //! has it). The bounce corpus is read from `CAM_BOUNCE_CORPUS` or the
 //! repository's `tests/data/bounces`; without it only the example replies are used.
 
-#![allow(missing_docs, reason = "a benchmark binary")]
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,7 +27,11 @@ use cam::plugins::LoadedPlugin;
 use cam::runtime::bindings::types::InboundReply;
 use cam::runtime::{Limits, Runtime};
 
-#[allow(unused_imports, reason = "its self-tests are not part of this bench")]
+#[expect(
+    unused_imports,
+    dead_code,
+    reason = "the bench uses only the SMTP server of the tests' mail servers, not their self-tests or Dovecot"
+)]
 #[path = "../../tests/mail_servers.rs"]
 mod mail_servers;
 

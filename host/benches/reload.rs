@@ -11,8 +11,6 @@
 //! Each write is `std::fs::write` (truncate, write, close), what `cp` does.
 //! Results go to stdout as a Markdown table (copied into docs/BENCHMARKS.md).
 
-#![allow(missing_docs, reason = "a benchmark binary")]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -11,9 +11,6 @@
 //!
 //! Results go to stdout as a Markdown table (copied into docs/BENCHMARKS.md).
 
-#![allow(missing_docs, reason = "a benchmark binary")]
-
-#[allow(dead_code, reason = "not every item of the shared rules is used here")]
 #[path = "../../plugins/examples/weighted-score/src/rules.rs"]
 mod rules;
 

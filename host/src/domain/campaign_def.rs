@@ -173,6 +173,7 @@ pub struct FieldProblem {
 
 /// Why a campaign definition was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CampaignDefError {
     /// Not TOML, or not the shape of a campaign (unknown or mistyped field).
     #[error("the campaign file is not valid: {0}")]

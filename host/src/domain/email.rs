@@ -36,6 +36,7 @@ pub const MAX_ADDRESS_LEN: usize = 254;
 /// Why a string is not a usable email address. The message says what is
 /// wrong in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EmailError {
     /// Nothing but whitespace.
     #[error("the address is empty")]

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 /// What went wrong parsing or rendering a template.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// The template text is malformed.
     #[error("template {template:?}, line {line}, column {column}: {reason}")]

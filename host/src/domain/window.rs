@@ -33,6 +33,7 @@ const fn const_time(hour: u32, minute: u32) -> NaiveTime {
 
 /// Why a window was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WindowError {
     /// `start` is not before `end`.
     #[error("the send window must start before it ends (got {start}–{end}); windows across midnight are not supported")]

@@ -130,6 +130,7 @@ impl ImportSummary {
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImportRunError {
     /// The file cannot be read as leads (nothing after the failing point
     /// was imported; what came before was, and importing again is safe).

@@ -46,6 +46,7 @@ impl Default for ImportOptions {
 
 /// Why a whole file cannot be imported.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImportError {
     /// Not even a header row.
     #[error("the file is empty: expected a header row such as \"email,first_name,company\"")]

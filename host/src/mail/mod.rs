@@ -32,6 +32,7 @@ pub struct OutgoingMessage {
 
 /// Why a send did not succeed, split by what it means for a retry.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The message certainly did not leave and should not be tried again
     /// (the server refused it with a 5xx reply, the outbox folder is not

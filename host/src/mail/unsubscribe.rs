@@ -36,6 +36,7 @@ pub struct UnsubscribeRequest {
 
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// Not the shape of a token at all.
     #[error("this is not an unsubscribe token")]

@@ -160,7 +160,7 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
 }
 
 /// Loads a cache entry.
-#[allow(
+#[expect(
     unsafe_code,
     reason = "wasmtime's deserialize is unsafe: it maps native code from the file"
 )]

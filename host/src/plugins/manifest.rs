@@ -99,6 +99,7 @@ pub struct Manifest {
 
 /// Why a manifest could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ManifestError {
     /// No manifest beside the component.
     #[error(

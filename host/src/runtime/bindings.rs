@@ -5,7 +5,7 @@
 //! maps them onto those modules with `with`, so there is one `Host` trait per
 //! import and one linker serves every plugin kind.
 
-#[allow(unsafe_code, missing_docs, reason = "bindgen! output")]
+#[expect(missing_docs, reason = "bindgen! output has no docs")]
 mod host_world {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -36,7 +36,7 @@ pub(crate) use host_world::Host_ as HostImports;
 macro_rules! plugin_world {
     ($(#[$doc:meta])* $module:ident, $world:literal) => {
         $(#[$doc])*
-        #[allow(unsafe_code, missing_docs, reason = "bindgen! output")]
+        #[expect(missing_docs, reason = "bindgen! output has no docs")]
         pub mod $module {
             wasmtime::component::bindgen!({
                 path: "../wit",
