@@ -13,12 +13,14 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::cycle::load_plugins;
 use crate::config::Config;
 use crate::domain::model::EmailState;
 use crate::mail::recognise::{Recognised, recognise};
 use crate::pipeline::{classifier_headers, label_name};
-use crate::plugins::{LoadedPlugin, PluginKind};
+use crate::plugins::cache::CompileCache;
+use crate::plugins::registry::wasm_files;
+use crate::plugins::reloader::CACHE_DIR;
+use crate::plugins::{LoadedPlugin, Manifest, PluginKind};
 use crate::runtime::Runtime;
 use crate::runtime::bindings::types::InboundReply;
 
@@ -314,32 +316,72 @@ async fn classify(config: &Config, args: ClassifyArgs) -> anyhow::Result<ExitCod
     })
 }
 
-/// The reply classifier to use, or why there is none.
+/// The reply classifier to use, or why there is none. Only the plugins
+/// folder's reply classifiers are loaded (their manifests say which), each
+/// through the folder's compile cache, the one the cycle uses, so a
+/// JavaScript or Python classifier is compiled once, not on every run.
 async fn pick_classifier(config: &Config, runtime: &Runtime, name: Option<&str>) -> Result<Arc<LoadedPlugin>, String> {
-    let registry = load_plugins(runtime, &config.plugins_dir, &config.tenant)
-        .await
-        .map_err(|e| format!("no reply classifier: {e:#}"))?;
-    let mut plugins = registry.list();
-    plugins.sort_by(|a, b| a.name().cmp(b.name()));
-    match name {
-        Some(name) => match plugins.into_iter().find(|p| p.name() == name) {
-            Some(p) if p.kind() == PluginKind::ReplyClassifier => Ok(p),
-            Some(p) => Err(format!("plugin {name:?} is a {}, not a reply-classifier", p.kind())),
-            None => Err(format!(
-                "no plugin {name:?} in {}; see `cam plugins list`",
-                config.plugins_dir.display()
-            )),
-        },
-        None => plugins
-            .into_iter()
-            .find(|p| p.kind() == PluginKind::ReplyClassifier)
-            .ok_or_else(|| {
-                format!(
-                    "no reply-classifier plugin in {}: human replies are not labelled",
-                    config.plugins_dir.display()
-                )
-            }),
+    let dir = &config.plugins_dir;
+    if !dir.exists() {
+        eprintln!(
+            "note: no plugins folder at {}; campaigns' plugin steps will fail",
+            dir.display()
+        );
     }
+    let files = if dir.exists() {
+        wasm_files(dir).map_err(|e| {
+            format!(
+                "no reply classifier: cannot read the plugins folder {}: {e}",
+                dir.display()
+            )
+        })?
+    } else {
+        Vec::new()
+    };
+    let mut candidates = Vec::new();
+    for file in files {
+        let manifest = match Manifest::load_for(&file) {
+            Ok(manifest) => manifest,
+            Err(e) => {
+                eprintln!("warning: {} did not load: {e}", file.display());
+                continue;
+            }
+        };
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let plugin_name = manifest.name.clone().unwrap_or(stem);
+        if name.is_some_and(|wanted| wanted != plugin_name) {
+            continue;
+        }
+        if manifest.kind != PluginKind::ReplyClassifier {
+            if let Some(name) = name {
+                return Err(format!(
+                    "plugin {name:?} is a {}, not a reply-classifier",
+                    manifest.kind
+                ));
+            }
+            continue;
+        }
+        candidates.push((plugin_name, file));
+    }
+    candidates.sort();
+    let cache = Arc::new(CompileCache::new(dir.join(CACHE_DIR), runtime.engine()));
+    for (_, file) in &candidates {
+        let scope = runtime.scope(&config.tenant, None);
+        match LoadedPlugin::load_file_cached(runtime, file, Some(cache.clone()), scope).await {
+            Ok((plugin, _)) => return Ok(Arc::new(plugin)),
+            Err(error) => eprintln!("warning: {} did not load: {error}", file.display()),
+        }
+    }
+    Err(match name {
+        Some(name) => format!("no plugin {name:?} in {}; see `cam plugins list`", dir.display()),
+        None => format!(
+            "no reply-classifier plugin in {}: human replies are not labelled",
+            dir.display()
+        ),
+    })
 }
 
 /// Asks the classifier about one human reply.

@@ -2,16 +2,21 @@
 //! plugin, and the version commands (history, rollback, shadow, diff,
 //! promote, upload, release) in the `versions` submodule.
 
+mod check;
+mod sample;
 mod versions;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Subcommand;
 use serde_json::json;
 
 use crate::config::Config;
+use crate::plugins::cache::{CacheOutcome, CompileCache};
+use crate::plugins::reloader::CACHE_DIR;
 use crate::plugins::{LoadedPlugin, PluginKind};
 use crate::runtime::bindings::types::Capability;
 use crate::runtime::{PluginError, Runtime};
@@ -27,11 +32,21 @@ pub enum PluginsCommand {
         json: bool,
     },
     /// Load one component with its manifest, validate it against its world,
-    /// call `describe`, and report.
+    /// call `describe`, then call the kind's main function on a built-in
+    /// sample (or `--input FILE`) and report its output, time, memory
+    /// high-water and every host capability it used. Fails (exit code 1) when
+    /// the call fails or uses a capability the manifest does not grant,
+    /// saying what to add. Compiled components are cached (the plugins
+    /// folder's `.cache/`, else `~/.cache/cam/compile`), so a second check
+    /// of the same file does not recompile.
     Check {
         /// The `.wasm` file; its manifest is the `.toml` beside it.
         file: PathBuf,
-        /// Print JSON instead of text.
+        /// A JSON file to call the main function with instead of the
+        /// built-in sample (its shape per kind: see `--help`).
+        #[arg(long, value_name = "FILE", long_help = sample::INPUT_HELP)]
+        input: Option<PathBuf>,
+        /// Print JSON instead of text (with the whole output of the call).
         #[arg(long)]
         json: bool,
     },
@@ -114,7 +129,7 @@ pub enum PluginsCommand {
 pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginsCommand::List { json } => list(config, json).await,
-        PluginsCommand::Check { file, json } => check(config, &file, json).await,
+        PluginsCommand::Check { file, input, json } => check::check(config, &file, input.as_deref(), json).await,
         PluginsCommand::New {
             kind,
             name,
@@ -214,46 +229,6 @@ fn error_json(error: &PluginError, file: &Path) -> serde_json::Value {
     })
 }
 
-async fn check(config: &Config, file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new(config.limits)?;
-    let scope = runtime.scope(&config.tenant, None);
-    match LoadedPlugin::load_file(&runtime, file, scope).await {
-        Ok(plugin) => {
-            if as_json {
-                println!("{}", serde_json::to_string_pretty(&plugin_json(&plugin, file))?);
-            } else {
-                let info = plugin.info();
-                println!("OK  {} is a valid {} plugin", file.display(), plugin.kind());
-                println!("    name         {}", plugin.name());
-                println!("    version      {} (sha256 {})", plugin.version(), plugin.sha256());
-                println!("    describe     {} {} — {}", info.name, info.version, info.description);
-                println!("    needs        {}", capability_names(&info.needs).join(", "));
-                println!("    granted      {}", granted(&plugin).join(", "));
-                let limits = plugin.identity().limits;
-                println!(
-                    "    limits       {} ms, {} MiB, {} log lines per call",
-                    limits.timeout.as_millis(),
-                    limits.memory_bytes >> 20,
-                    limits.max_log_lines
-                );
-                for note in plugin.notes() {
-                    println!("    note         {note}");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(error) => {
-            if as_json {
-                println!("{}", serde_json::to_string_pretty(&error_json(&error, file))?);
-            } else {
-                eprintln!("FAILED  {}", file.display());
-                eprintln!("    {}: {}", error.kind, error.message);
-            }
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
 fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     crate::plugins::registry::wasm_files(dir)
         .with_context(|| format!("cannot read the plugins folder {}", dir.display()))
@@ -261,12 +236,21 @@ fn wasm_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new(config.limits)?;
+    // The plugins folder's compile cache, the one the cycle and the worker use.
+    let cache = Arc::new(CompileCache::new(config.plugins_dir.join(CACHE_DIR), runtime.engine()));
     let mut rows = Vec::new();
     let mut failed = 0;
     for file in wasm_files(&config.plugins_dir)? {
         let scope = runtime.scope(&config.tenant, None);
-        match LoadedPlugin::load_file(&runtime, &file, scope).await {
-            Ok(plugin) => rows.push(plugin_json(&plugin, &file)),
+        match LoadedPlugin::load_file_cached(&runtime, &file, Some(cache.clone()), scope).await {
+            Ok((plugin, outcome)) => {
+                let mut row = plugin_json(&plugin, &file);
+                row["compiled"] = json!(match outcome {
+                    CacheOutcome::Hit => "cached",
+                    CacheOutcome::Compiled => "compiled",
+                });
+                rows.push(row);
+            }
             Err(error) => {
                 failed += 1;
                 rows.push(error_json(&error, &file));

@@ -330,71 +330,7 @@ impl WasiView for PluginState {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::plugins::LoadedPlugin;
-    use crate::runtime::bindings::types::Lead;
-    use crate::runtime::{FailureKind, Runtime};
-
-    fn lead() -> Lead {
-        Lead {
-            email: "ada@acme.de".into(),
-            first_name: "Ada".into(),
-            last_name: "Lovelace".into(),
-            company: "Acme".into(),
-            domain: "acme.de".into(),
-            title: "CTO".into(),
-            country: "DE".into(),
-            timezone: "Europe/Berlin".into(),
-            employees: Some(120),
-            attributes: vec![],
-        }
-    }
-
-    /// weighted_score (which uses `config` and `log`) with a manifest that
-    /// grants nothing: refused outside audit mode; in audit mode it loads,
-    /// its call runs to the end, and the record names both capabilities as
-    /// used without a grant, with the call's time and memory.
-    #[tokio::test]
-    async fn audit_mode_records_ungranted_imports_instead_of_failing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let wasm = dir.path().join("weighted_score.wasm");
-        std::fs::copy(
-            Path::new(env!("CAM_BUILT_PLUGINS_DIR")).join("weighted_score.wasm"),
-            &wasm,
-        )
-        .expect("copy the built plugin");
-        std::fs::write(dir.path().join("weighted_score.toml"), "kind = \"scorer\"\n").expect("manifest");
-        let runtime = Runtime::new(Limits::default()).expect("runtime");
-
-        let refused = LoadedPlugin::load_file(&runtime, &wasm, runtime.scope("t", None))
-            .await
-            .expect_err("needs not granted");
-        assert_eq!(refused.kind, FailureKind::CapabilityDenied);
-
-        let plugin = LoadedPlugin::load_file(&runtime, &wasm, runtime.scope("t", None).audited())
-            .await
-            .expect("loads in audit mode");
-        let scope = runtime.scope("t", None).audited();
-        let audit = scope.audit.clone().expect("audited");
-        let scores = plugin.score(scope, &[lead()]).await.expect("the call runs to its end");
-        assert_eq!(scores.len(), 1);
-        let record = audit.record();
-        assert!(record.finished);
-        let used: Vec<_> = record.counters.used.iter().map(capability_name).collect();
-        let denied: Vec<_> = record.counters.denied.iter().map(capability_name).collect();
-        assert_eq!(used, ["log", "config"]);
-        assert_eq!(denied, ["log", "config"]);
-        assert!(
-            record.log_lines.iter().all(|l| l.contains("not granted")),
-            "{:?}",
-            record.log_lines
-        );
-        assert!(record.total_memory_bytes >= record.largest_memory_bytes);
-        assert!(record.largest_memory_bytes > 0);
-        assert!(record.elapsed > Duration::ZERO);
-    }
 
     #[test]
     fn a_capability_set_lists_its_members_in_wit_order() {
