@@ -514,6 +514,34 @@ async fn a_python_plugin_returning_a_wrong_type_fails_naming_the_export_the_exce
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_javascript_exception_fails_the_call_naming_the_export_and_what_the_engine_said() {
+    let wasm = std::path::Path::new(env!("CAM_BUILT_PLUGINS_DIR")).join("../../js/hostile_throw.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: scripts/test.sh builds it with plugins/js/build.sh",
+        wasm.display()
+    );
+    let plugin = LoadedPlugin::load_file(runtime(), &wasm, scope())
+        .await
+        .expect("the JS component loads");
+    let err = plugin
+        .classify(scope(), &reply("Re: hello", "Sounds good"))
+        .await
+        .expect_err("it throws");
+    assert_eq!(err.kind, FailureKind::Trap, "{err}");
+    assert!(
+        err.message.contains("`classify`") && err.message.contains("JavaScript threw"),
+        "{err}"
+    );
+    assert!(
+        err.message.contains("score"),
+        "the engine's words name the field: {err}"
+    );
+    // Only that call failed.
+    assert!(plugin.describe(scope()).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_to_a_host_outside_the_allow_list_is_refused() {
     let (base, hits) = people_api().await;
     let plugin = load_with_manifest(

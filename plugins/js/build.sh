@@ -20,11 +20,12 @@ wit_dir="$(cd "$js_dir/../../wit" && pwd)"
 out_dir="$(cd "$js_dir/../.." && pwd)/target/plugins/js"
 
 # componentize-js links these WASI features by default. Our plugins reach the
-# outside only through the cam imports, so disabling all of them leaves a
-# component that imports no WASI interface at all: the host needs to provide
-# nothing beyond the cam:plugin world. (Without them Date.now() is frozen at
-# build time and Math.random() repeats the same sequence: use the clock import.)
-disabled_features=(stdio random clocks http fetch-event)
+# outside only through the cam imports, so all but stdio are disabled (Date.now()
+# is then frozen at build time and Math.random() repeats the same sequence: use
+# the clock import). stdio stays: it is how the engine prints an uncaught
+# exception, which the host reads into the failure's message (stdout is
+# discarded, stderr captured and labelled as the plugin's).
+disabled_features=(random clocks http fetch-event)
 
 cd "$js_dir"
 

@@ -9,9 +9,10 @@ use crate::plugins::PluginKind;
 const COMPONENTIZE_JS: &str = "0.21.0";
 
 /// WASI features componentize-js links by default that a cam plugin must not
-/// use (it reaches the outside only through cam's imports); without them the
-/// component imports no WASI interface.
-const DISABLED_FEATURES: &str = "stdio random clocks http fetch-event";
+/// use (it reaches the outside only through cam's imports). stdio stays: the
+/// engine prints an uncaught exception there, and the host puts it in the
+/// failure's message.
+const DISABLED_FEATURES: &str = "random clocks http fetch-event";
 
 /// The files of a JavaScript plugin project.
 pub fn scaffold(kind: PluginKind, name: &str) -> Scaffold {
