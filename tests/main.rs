@@ -2,17 +2,22 @@
 //! and the `cam` binary driven as a user would.
 //!
 //! One test binary for the whole crate (see `host/Cargo.toml`); modules:
-//! - `support`: locating built plugins, temp dirs, local HTTP servers;
+//! - `support`: locating built plugins, temp dirs, throwaway databases, local HTTP servers;
+//! - `retag`: a component with a new sha256 and the same behaviour (shared with the reload bench);
 //! - `hostile`: every hostile plugin costs only its own call;
-//! - `example_plugins`: the example plugins' real logic through the host;
+//! - `example_plugins`: the example plugins (Rust, JavaScript, Python) through the host;
+//! - `host_imports`: `kv` and `clock` through the real store;
 //! - `cli_plugins`: `cam plugins check` / `cam plugins list` as a user runs them;
 //! - `cli_scaffold`: `cam plugins new` in Rust, JavaScript and Python, and `cam plugins wit`;
 //! - `cli_setup`: `cam init`, `cam migrate`, `cam campaigns ...`;
-//! - `hot_reload`: swaps under load, half-written files, rollback, cache, shadow, fleet;
 //! - `cli_import`: `cam import` on SQLite and PostgreSQL, hostile files included;
-//! - `cycle`: `cam cycle` through several cycles: lead states, outbox, replies, alerts, decisions;
+//! - `hot_reload`: swaps under load, half-written files, rollback, cache, shadow, fleet;
+//! - `worker_reload`: a rule swapped under a running `cam run`;
+//! - `cycle`: `cam cycle` and `cam demo` through several cycles: lead states, outbox, replies, alerts, decisions;
+//! - `bounce_corpus`: bounce, complaint and auto-reply recognition over 122 real messages;
 //! - `live_mail`: live campaigns over real SMTP (aiosmtpd) and IMAP (Dovecot), faults, `cam serve`;
-//! - `mail_servers`: starting those servers (and a connection-cutting proxy) for the tests.
+//! - `live_mail_tls`: the same over STARTTLS and implicit TLS with a throwaway CA;
+//! - `mail_servers`: starting those servers (one file each) and a connection-cutting proxy.
 
 mod bounce_corpus;
 mod cli_import;

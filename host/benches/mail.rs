@@ -32,7 +32,7 @@ use cam::runtime::{Limits, Runtime};
     dead_code,
     reason = "the bench uses only the SMTP server of the tests' mail servers, not their self-tests or Dovecot"
 )]
-#[path = "../../tests/mail_servers.rs"]
+#[path = "../../tests/mail_servers/mod.rs"]
 mod mail_servers;
 
 const SENDS: usize = 10_000;
