@@ -88,6 +88,7 @@ impl<'a> Cycle<'a> {
         env.shadow = self.shadow.clone();
         let mut run = StepRunner {
             span: &span,
+            not_running: (!env.running()).then(|| env.not_running_note()),
             shutdown: self.shutdown.clone(),
             steps: Vec::with_capacity(Step::ALL.len()),
             moves: Moves::default(),
@@ -155,6 +156,8 @@ impl<'a> Cycle<'a> {
 /// times each one, and gathers the reports and the lead moves.
 struct StepRunner<'s> {
     span: &'s tracing::Span,
+    /// Why outreach steps are skipped, when the campaign is not RUNNING.
+    not_running: Option<String>,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     steps: Vec<StepReport>,
     moves: Moves,
@@ -163,10 +166,15 @@ struct StepRunner<'s> {
 
 impl StepRunner<'_> {
     /// Runs `step` (the future `work`, not yet started) unless the cycle was
-    /// stopped; `None` when it did not run.
+    /// stopped, or the step reaches out to leads and the campaign is not
+    /// RUNNING (then its report says why); `None` when it did not run.
     async fn step<T>(&mut self, step: Step, work: impl Future<Output = StepOutcome<T>>) -> Option<T> {
         if self.interrupted || self.shutdown.as_ref().is_some_and(|s| *s.borrow()) {
             self.interrupted = true;
+            return None;
+        }
+        if let Some(note) = self.not_running.as_ref().filter(|_| step.is_outreach()) {
+            self.steps.push(step.report().skipped(note.clone()));
             return None;
         }
         let timer = Instant::now();

@@ -28,9 +28,6 @@ pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
 
 async fn report(env: &CycleEnv<'_>) -> StepReport {
     let mut report = Step::Discover.report();
-    if !env.running() {
-        return report.skipped(env.not_running_note());
-    }
     let sources = env.campaign.config.plugins.lead_sources.clone();
     if sources.is_empty() {
         return report.skipped("no lead source bound; leads come from `cam import`");

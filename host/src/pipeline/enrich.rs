@@ -39,20 +39,11 @@ type Stop = (String, String);
 
 /// Runs the step.
 pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
-    let mut moves = Moves::default();
-    let report = report(env, &mut moves).await;
-    StepOutcome {
-        report,
-        moves,
-        output: (),
-    }
+    StepOutcome::moving(async |moves| report(env, moves).await).await
 }
 
 async fn report(env: &CycleEnv<'_>, moves: &mut Moves) -> StepReport {
     let mut report = Step::Enrich.report();
-    if !env.running() {
-        return report.skipped(env.not_running_note());
-    }
     let names = env.campaign.config.plugins.enrichers.clone();
     if names.is_empty() {
         return report.skipped("no enricher bound; NEW leads are contacted as they are");

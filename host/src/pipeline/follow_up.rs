@@ -14,20 +14,11 @@ const MAX_PER_CYCLE: u32 = 100_000;
 
 /// Runs the step.
 pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
-    let mut moves = Moves::default();
-    let report = report(env, &mut moves).await;
-    StepOutcome {
-        report,
-        moves,
-        output: (),
-    }
+    StepOutcome::moving(async |moves| report(env, moves).await).await
 }
 
 async fn report(env: &CycleEnv<'_>, moves: &mut Moves) -> StepReport {
     let mut report = Step::FollowUp.report();
-    if !env.running() {
-        return report.skipped(env.not_running_note());
-    }
     let due = match env
         .store
         .leads_due(&env.tenant, env.campaign.id, env.now, MAX_PER_CYCLE)

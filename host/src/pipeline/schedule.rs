@@ -31,9 +31,6 @@ pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
 
 async fn report(env: &CycleEnv<'_>) -> StepReport {
     let mut report = Step::Schedule.report();
-    if !env.running() {
-        return report.skipped(env.not_running_note());
-    }
     let steps = match &env.plan.sequence {
         Ok(steps) => steps,
         Err(e) => return report.failed("sequence", e.to_string()),

@@ -50,9 +50,6 @@ pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
 
 async fn report(env: &CycleEnv<'_>) -> StepReport {
     let mut report = Step::Score.report();
-    if !env.running() {
-        return report.skipped(env.not_running_note());
-    }
     let Some(name) = env.campaign.config.plugins.scorer.clone() else {
         return report.skipped("no scorer bound; the score threshold does not apply");
     };

@@ -30,13 +30,7 @@ const MAX_PER_CYCLE: u32 = 10_000;
 
 /// Runs the step.
 pub async fn run(env: &CycleEnv<'_>) -> StepOutcome {
-    let mut moves = Moves::default();
-    let report = report(env, &mut moves).await;
-    StepOutcome {
-        report,
-        moves,
-        output: (),
-    }
+    StepOutcome::moving(async |moves| report(env, moves).await).await
 }
 
 async fn report(env: &CycleEnv<'_>, moves: &mut Moves) -> StepReport {

@@ -67,6 +67,16 @@ impl Step {
         }
     }
 
+    /// Whether the step reaches out to leads (finds, prepares or schedules
+    /// them): the cycle skips these while the campaign is not RUNNING.
+    /// (`send` is not one: it still recovers interrupted sends first.)
+    pub fn is_outreach(self) -> bool {
+        matches!(
+            self,
+            Step::Discover | Step::Enrich | Step::Score | Step::Schedule | Step::FollowUp
+        )
+    }
+
     /// An empty, successful report for this step.
     pub fn report(self) -> StepReport {
         StepReport::new(self.name())
@@ -121,6 +131,20 @@ pub struct StepOutcome<T = ()> {
     pub moves: Moves,
     /// What later steps take from it.
     pub output: T,
+}
+
+impl StepOutcome {
+    /// The outcome of a step without output that moves leads: `work` gets
+    /// the step's moves journal and returns its report.
+    pub async fn moving(work: impl AsyncFnOnce(&mut Moves) -> StepReport) -> Self {
+        let mut moves = Moves::default();
+        let report = work(&mut moves).await;
+        StepOutcome {
+            report,
+            moves,
+            output: (),
+        }
+    }
 }
 
 impl<T: Default> From<StepReport> for StepOutcome<T> {
