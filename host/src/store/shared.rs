@@ -1,4 +1,5 @@
-//! Helpers both backends share: normalization, parsing stored names, batching.
+//! Helpers both backends share: the column encoding (timestamps as unix
+//! milliseconds), normalization, parsing stored names, batching.
 
 use sha2::{Digest, Sha256};
 
@@ -10,6 +11,34 @@ use crate::store::error::{StoreError, StoreResult};
 /// stays well under SQLite's 32766 and PostgreSQL's 65535 bind parameters
 /// while amortizing statement overhead; larger batches measured no faster.
 pub(crate) const LEAD_BATCH_ROWS: usize = 500;
+
+/// A timestamp as stored (both backends): unix milliseconds, UTC.
+pub(crate) fn ms(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// A stored timestamp back.
+pub(crate) fn from_ms(what: &'static str, ms: i64) -> StoreResult<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone as _;
+    chrono::Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::corrupt(what, ms))
+}
+
+/// An optional stored timestamp back.
+pub(crate) fn from_ms_opt(what: &'static str, ms: Option<i64>) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+    ms.map(|ms| from_ms(what, ms)).transpose()
+}
+
+/// `NotFound` unless the statement touched a row.
+pub(crate) fn touched(rows_affected: u64, entity: &'static str, key: i64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        Err(StoreError::not_found(entity, key))
+    } else {
+        Ok(())
+    }
+}
 
 /// Parses a stored lead state name.
 pub(crate) fn parse_lead_state(s: &str) -> StoreResult<LeadState> {
@@ -162,16 +191,6 @@ impl CampaignConfigJson {
             goal: c.goal.clone(),
             after_last_step: c.after_last_step,
         }
-    }
-
-    /// The JSON text of `c`'s structured configuration.
-    pub fn of(c: &crate::domain::model::NewCampaign) -> StoreResult<String> {
-        to_json("campaign config", &Self::new(c))
-    }
-
-    /// Parses the stored column.
-    pub fn parse(s: &str) -> StoreResult<Self> {
-        serde_json::from_str(s).map_err(|e| StoreError::corrupt("campaign config", e))
     }
 }
 

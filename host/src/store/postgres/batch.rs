@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::PgPool;
 use sqlx::types::Json;
 
-use crate::store::shared::{check_enrichments, not_applied};
+use crate::store::shared::{check_enrichments, ms, not_applied};
 use crate::store::{BatchOutcome, EnrichmentUpdate, ScoreUpdate, StoreResult};
 
 /// Rows per statement: arrays have no parameter limit, this bounds the
@@ -28,7 +28,7 @@ const ENRICH_SQL: &str = "UPDATE leads AS l SET company = COALESCE(u.company, l.
 
 const TRANSITIONS_SQL: &str = "INSERT INTO lead_transitions (tenant_id, lead_id, from_state, to_state, \
      reason, plugin_version, at) SELECT $1, * FROM UNNEST($2::int8[], $3::text[], $4::text[], $5::text[], \
-     $6::text[], $7::timestamptz[])";
+     $6::text[], $7::int8[])";
 
 const SCORE_SQL: &str = "UPDATE leads AS l SET score = u.score, score_reasons = u.reasons, \
      scorer_version = u.version, updated_at = $2 \
@@ -46,7 +46,7 @@ pub(super) async fn apply_enrichments(
     if keep.is_empty() {
         return Ok(outcome);
     }
-    let now = Utc::now();
+    let now = ms(Utc::now());
     let mut tx = pool.begin().await?;
     for chunk in keep.chunks(CHUNK_ROWS) {
         let rows: Vec<&EnrichmentUpdate> = chunk.iter().map(|&i| &updates[i]).collect();
@@ -95,7 +95,7 @@ pub(super) async fn apply_enrichments(
             .bind(moved.iter().map(|t| t.to.as_str()).collect::<Vec<_>>())
             .bind(moved.iter().map(|t| t.reason.as_str()).collect::<Vec<_>>())
             .bind(moved.iter().map(|t| t.plugin_version.as_deref()).collect::<Vec<_>>())
-            .bind(moved.iter().map(|t| t.at).collect::<Vec<DateTime<Utc>>>())
+            .bind(moved.iter().map(|t| ms(t.at)).collect::<Vec<i64>>())
             .execute(&mut *tx)
             .await?;
     }
@@ -109,7 +109,7 @@ pub(super) async fn update_scores(pool: &PgPool, tenant: &str, updates: &[ScoreU
     if updates.is_empty() {
         return Ok(outcome);
     }
-    let now = Utc::now();
+    let now = ms(Utc::now());
     let mut tx = pool.begin().await?;
     for chunk in updates.chunks(CHUNK_ROWS) {
         let applied: HashSet<i64> = sqlx::query_scalar::<_, i64>(SCORE_SQL)

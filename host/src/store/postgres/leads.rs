@@ -1,4 +1,7 @@
-//! Leads, their transitions and suppression on PostgreSQL.
+//! The PostgreSQL lead paths that differ from SQLite's direct ones:
+//! inserts as one `UNNEST` statement per batch, lead reads, suppression
+//! lookups with `= ANY`. The plain lead queries are shared
+//! (`store/sql/leads.rs`).
 
 use std::collections::HashSet;
 
@@ -7,14 +10,11 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
-use super::touched;
 use crate::domain::lifecycle::LeadState;
-use crate::domain::model::{
-    Lead, LeadEnrichment, LeadTransition, NewLead, Suppression, SuppressionKind, SuppressionReason,
-};
+use crate::domain::model::{Lead, NewLead};
 use crate::store::shared::{
-    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, drop_suppressed, first_rows, lead_domain, normalize_email,
-    parse_lead_state, to_u32, to_u64,
+    LEAD_BATCH_ROWS, addresses_and_domains, covered_by, drop_suppressed, first_rows, from_ms, from_ms_opt, lead_domain,
+    ms, normalize_email, parse_lead_state, to_u32,
 };
 use crate::store::{InsertOutcome, StoreError, StoreResult};
 
@@ -49,9 +49,9 @@ fn lead_from_row(row: &PgRow) -> StoreResult<Lead> {
         scorer_version: row.try_get("scorer_version")?,
         state: parse_lead_state(&state)?,
         current_step: to_u32("leads.current_step", row.try_get("current_step")?)?,
-        next_action_at: row.try_get("next_action_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        next_action_at: from_ms_opt("leads.next_action_at", row.try_get("next_action_at")?)?,
+        created_at: from_ms("leads.created_at", row.try_get("created_at")?)?,
+        updated_at: from_ms("leads.updated_at", row.try_get("updated_at")?)?,
     })
 }
 
@@ -109,7 +109,7 @@ pub(super) async fn insert(
     if leads.is_empty() {
         return Ok(outcome);
     }
-    let now = Utc::now();
+    let now = ms(Utc::now());
     let mut seen: HashSet<String> = HashSet::with_capacity(leads.len());
     let mut tx = pool.begin().await?;
     let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE tenant_id = $1 AND id = $2")
@@ -195,54 +195,6 @@ pub(super) async fn suppressed_subset(pool: &PgPool, tenant: &str, emails: &[Str
     suppressed_in(pool, tenant, emails).await
 }
 
-pub(super) async fn add_suppression(
-    pool: &PgPool,
-    tenant: &str,
-    kind: SuppressionKind,
-    value: &str,
-    reason: SuppressionReason,
-    note: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO suppressions (tenant_id, kind, value, reason, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind, value) DO NOTHING",
-    )
-    .bind(tenant)
-    .bind(kind.as_str())
-    .bind(normalize_email(value))
-    .bind(reason.as_str())
-    .bind(note)
-    .bind(Utc::now())
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn list_suppressions(pool: &PgPool, tenant: &str) -> StoreResult<Vec<Suppression>> {
-    let rows = sqlx::query(
-        "SELECT tenant_id, kind, value, reason, note, created_at FROM suppressions \
-         WHERE tenant_id = $1 ORDER BY created_at DESC, value",
-    )
-    .bind(tenant)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let kind: String = row.try_get("kind")?;
-            let reason: String = row.try_get("reason")?;
-            Ok(Suppression {
-                tenant_id: row.try_get("tenant_id")?,
-                kind: SuppressionKind::parse(&kind).ok_or_else(|| StoreError::corrupt("suppressions.kind", &kind))?,
-                value: row.try_get("value")?,
-                reason: SuppressionReason::parse(&reason)
-                    .ok_or_else(|| StoreError::corrupt("suppressions.reason", &reason))?,
-                note: row.try_get("note")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
 pub(super) async fn get(pool: &PgPool, tenant: &str, id: i64) -> StoreResult<Lead> {
     let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(&sql)
@@ -310,178 +262,11 @@ pub(super) async fn due(
     let rows = sqlx::query(&sql)
         .bind(tenant)
         .bind(campaign_id)
-        .bind(now)
+        .bind(ms(now))
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?;
     rows.iter().map(lead_from_row).collect()
-}
-
-pub(super) async fn count_by_state(
-    pool: &PgPool,
-    tenant: &str,
-    campaign_id: i64,
-) -> StoreResult<Vec<(LeadState, u64)>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT state, COUNT(*) FROM leads WHERE campaign_id = $2 AND tenant_id = $1 \
-         GROUP BY state ORDER BY state",
-    )
-    .bind(tenant)
-    .bind(campaign_id)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(state, n)| Ok((parse_lead_state(&state)?, to_u64(n))))
-        .collect()
-}
-
-pub(super) async fn update_enrichment(
-    pool: &PgPool,
-    tenant: &str,
-    lead_id: i64,
-    e: &LeadEnrichment,
-) -> StoreResult<()> {
-    // Attributes merge in SQL (new keys win), so no read-modify-write race.
-    let result = sqlx::query(
-        "UPDATE leads SET company = COALESCE($3, company), domain = COALESCE($4, domain), \
-         title = COALESCE($5, title), country = COALESCE($6, country), \
-         time_zone = COALESCE($7, time_zone), employees = COALESCE($8, employees), \
-         attributes = attributes || $9, updated_at = $10 WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant)
-    .bind(lead_id)
-    .bind(e.company.as_deref())
-    .bind(e.domain.as_deref())
-    .bind(e.title.as_deref())
-    .bind(e.country.as_deref())
-    .bind(e.time_zone.as_deref())
-    .bind(e.employees.map(i64::from))
-    .bind(Json(&e.attributes))
-    .bind(Utc::now())
-    .execute(pool)
-    .await?;
-    touched(result, "lead", lead_id)
-}
-
-pub(super) async fn update_score(
-    pool: &PgPool,
-    tenant: &str,
-    lead_id: i64,
-    score: f64,
-    reasons: &[String],
-    scorer_version: &str,
-) -> StoreResult<()> {
-    let result = sqlx::query(
-        "UPDATE leads SET score = $3, score_reasons = $4, scorer_version = $5, updated_at = $6 \
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant)
-    .bind(lead_id)
-    .bind(score)
-    .bind(Json(&reasons))
-    .bind(scorer_version)
-    .bind(Utc::now())
-    .execute(pool)
-    .await?;
-    touched(result, "lead", lead_id)
-}
-
-pub(super) async fn transition(pool: &PgPool, tenant: &str, t: &LeadTransition) -> StoreResult<()> {
-    crate::domain::lifecycle::transition(t.from, t.to)?;
-    let mut tx = pool.begin().await?;
-    let result =
-        sqlx::query("UPDATE leads SET state = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND state = $3")
-            .bind(tenant)
-            .bind(t.lead_id)
-            .bind(t.from.as_str())
-            .bind(t.to.as_str())
-            .bind(t.at)
-            .execute(&mut *tx)
-            .await?;
-    if result.rows_affected() == 0 {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM leads WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(t.lead_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        return Err(match state {
-            None => StoreError::not_found("lead", t.lead_id),
-            Some(state) => StoreError::Conflict(format!(
-                "lead {} is {state}, not {} as the transition to {} expects",
-                t.lead_id,
-                t.from.as_str(),
-                t.to.as_str()
-            )),
-        });
-    }
-    sqlx::query(
-        "INSERT INTO lead_transitions (tenant_id, lead_id, from_state, to_state, reason, \
-         plugin_version, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(tenant)
-    .bind(t.lead_id)
-    .bind(t.from.as_str())
-    .bind(t.to.as_str())
-    .bind(&t.reason)
-    .bind(t.plugin_version.as_deref())
-    .bind(t.at)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn transitions(pool: &PgPool, tenant: &str, lead_id: i64) -> StoreResult<Vec<LeadTransition>> {
-    let rows = sqlx::query(
-        "SELECT lead_id, from_state, to_state, reason, plugin_version, at FROM lead_transitions \
-         WHERE lead_id = $2 AND tenant_id = $1 ORDER BY id",
-    )
-    .bind(tenant)
-    .bind(lead_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(LeadTransition {
-                lead_id: row.try_get("lead_id")?,
-                from: parse_lead_state(row.try_get("from_state")?)?,
-                to: parse_lead_state(row.try_get("to_state")?)?,
-                reason: row.try_get("reason")?,
-                plugin_version: row.try_get("plugin_version")?,
-                at: row.try_get("at")?,
-            })
-        })
-        .collect()
-}
-
-pub(super) async fn set_schedule(
-    pool: &PgPool,
-    tenant: &str,
-    lead_id: i64,
-    current_step: u32,
-    next_action_at: Option<DateTime<Utc>>,
-) -> StoreResult<()> {
-    let result = sqlx::query(
-        "UPDATE leads SET current_step = $3, next_action_at = $4, updated_at = $5 \
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant)
-    .bind(lead_id)
-    .bind(i64::from(current_step))
-    .bind(next_action_at)
-    .bind(Utc::now())
-    .execute(pool)
-    .await?;
-    touched(result, "lead", lead_id)
-}
-
-pub(super) async fn delete(pool: &PgPool, tenant: &str, lead_id: i64) -> StoreResult<()> {
-    let result = sqlx::query("DELETE FROM leads WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(lead_id)
-        .execute(pool)
-        .await?;
-    touched(result, "lead", lead_id)
 }
 
 pub(super) async fn in_state_after(

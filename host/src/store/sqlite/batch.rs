@@ -8,8 +8,8 @@ use chrono::Utc;
 use rusqlite::{Connection, TransactionBehavior, params};
 use sqlx::SqlitePool;
 
-use super::{direct, ms};
-use crate::store::shared::{check_enrichments, to_json};
+use super::direct;
+use crate::store::shared::{check_enrichments, ms, to_json};
 use crate::store::{BatchOutcome, EnrichmentUpdate, ScoreUpdate, StoreResult};
 
 /// One lead's enrichment. Attributes merge in SQL (new keys win; a lead

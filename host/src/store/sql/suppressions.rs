@@ -1,0 +1,69 @@
+//! Suppressions, written once for both backends (included by
+//! `store/sqlite` and `store/postgres`; see [`crate::store`]). Looking many
+//! addresses up at once is the backend's own (`json_each` on the direct
+//! SQLite path, `= ANY` on PostgreSQL), as imports use it per batch.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::Row;
+
+use super::DbStore;
+use crate::domain::model::{Suppression, SuppressionKind, SuppressionReason};
+use crate::store::shared::{from_ms, ms, normalize_email};
+use crate::store::{StoreError, StoreResult, Suppressions};
+
+#[async_trait]
+impl Suppressions for DbStore {
+    async fn add_suppression(
+        &self,
+        tenant: &str,
+        kind: SuppressionKind,
+        value: &str,
+        reason: SuppressionReason,
+        note: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO suppressions (tenant_id, kind, value, reason, note, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind, value) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(normalize_email(value))
+        .bind(reason.as_str())
+        .bind(note)
+        .bind(ms(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn suppressed_subset(&self, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>> {
+        super::leads::suppressed_subset(&self.pool, tenant, emails).await
+    }
+
+    async fn list_suppressions(&self, tenant: &str) -> StoreResult<Vec<Suppression>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, kind, value, reason, note, created_at FROM suppressions \
+             WHERE tenant_id = $1 ORDER BY created_at DESC, value",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let reason: String = row.try_get("reason")?;
+                Ok(Suppression {
+                    tenant_id: row.try_get("tenant_id")?,
+                    kind: SuppressionKind::parse(&kind)
+                        .ok_or_else(|| StoreError::corrupt("suppressions.kind", &kind))?,
+                    value: row.try_get("value")?,
+                    reason: SuppressionReason::parse(&reason)
+                        .ok_or_else(|| StoreError::corrupt("suppressions.reason", &reason))?,
+                    note: row.try_get("note")?,
+                    created_at: from_ms("suppressions.created_at", row.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+}
