@@ -118,71 +118,9 @@ pub fn shared<T: Send + Sync + 'static>(make: impl FnOnce() -> T, cell: &'static
 
 pub use crate::retag::retagged;
 
-/// A fresh database on the test PostgreSQL server (`CAM_TEST_POSTGRES_URL`,
-/// default the local server), dropped when this value is dropped.
-pub struct PostgresDatabase {
-    admin_url: String,
-    /// Its name.
-    pub name: String,
-    /// Its URL.
-    pub url: String,
-}
-
-impl PostgresDatabase {
-    /// Creates `<prefix>_<random>`. `None` (after a note) when the server is
-    /// unreachable outside CI; with `CI` set, an unreachable server fails the test.
-    pub async fn create(prefix: &str) -> Option<PostgresDatabase> {
-        use sqlx::Connection as _;
-        let admin_url = std::env::var("CAM_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-            Ok(conn) => conn,
-            Err(err) => {
-                let where_ = cam::store::redact(&admin_url);
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "PostgreSQL is unreachable at {where_} ({err}) and CI is set: start it or set CAM_TEST_POSTGRES_URL"
-                );
-                eprintln!("note: skipping a PostgreSQL test: {where_} is unreachable ({err})");
-                return None;
-            }
-        };
-        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        let mut url = url::Url::parse(&admin_url).expect("a URL");
-        url.set_path(&name);
-        Some(PostgresDatabase {
-            admin_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        use sqlx::Connection as _;
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Dropped inside a test's runtime: use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+/// A fresh database on the test PostgreSQL server, dropped with the value
+/// (the one helper the store's conformance suite and the benches use too).
+pub use cam::store::testing::PostgresDatabase;
 
 /// The test leads the cycle tests use: a CTO at a 50-person German company,
 /// number `i`, at `email`.

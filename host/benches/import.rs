@@ -21,13 +21,11 @@ use std::time::Instant;
 
 use cam::domain::campaign_def::CampaignDef;
 use cam::import::{ImportOptions, ImportTarget, LeadImport, RowOutcome, import_leads};
-use rand::Rng as _;
-use sqlx::Connection as _;
+use cam::store::testing::PostgresDatabase;
 
 /// The environment variable that makes this binary run one measurement.
 const CASE_VAR: &str = "CAM_IMPORT_BENCH_CASE";
 const FILE_VAR: &str = "CAM_IMPORT_BENCH_FILE";
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const SIZES: [u64; 2] = [100_000, 1_000_000];
 const CASES: [&str; 4] = ["parse only", "sqlite", "postgres", "sqlite again"];
 
@@ -134,18 +132,9 @@ fn child(case: &str, file: &Path) {
             let url = format!("sqlite://{}", dir.path().join("cam.db").display());
             runtime.block_on(import_into(&url, file, 2))
         }
-        "postgres" => match runtime.block_on(postgres_database()) {
-            Ok((admin_url, name, url)) => {
-                let result = runtime.block_on(import_into(&url, file, 1));
-                runtime.block_on(async {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin)
-                            .await;
-                    }
-                });
-                result
-            }
+        "postgres" => match runtime.block_on(PostgresDatabase::try_create("cam_import_bench")) {
+            // Dropping `database` drops the database.
+            Ok(database) => runtime.block_on(import_into(&database.url, file, 1)),
             Err(why) => {
                 println!("SKIP {why}");
                 return;
@@ -203,20 +192,4 @@ async fn import_into(url: &str, file: &Path, times: u32) -> (u64, f64) {
         );
     }
     last
-}
-
-/// A fresh database on the benchmark PostgreSQL server: (admin url, name, url).
-async fn postgres_database() -> Result<(String, String, String), String> {
-    let admin_url = std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .map_err(|e| format!("PostgreSQL unreachable at {} ({e})", cam::store::redact(&admin_url)))?;
-    let name = format!("cam_import_bench_{:016x}", rand::thread_rng().r#gen::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .map_err(|e| format!("cannot create a database: {e}"))?;
-    let mut url = url::Url::parse(&admin_url).map_err(|e| e.to_string())?;
-    url.set_path(&name);
-    Ok((admin_url, name, url.to_string()))
 }

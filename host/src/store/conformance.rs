@@ -15,19 +15,13 @@ mod plugins;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::NaiveTime;
-use futures::FutureExt as _;
-use rand::Rng as _;
-use sqlx::Connection as _;
 
 use crate::domain::model::{AfterLastStep, Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep};
 use crate::store::Store;
-
-/// The server the PostgreSQL variants use when the variable is unset.
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use crate::store::testing::PostgresDatabase;
 
 /// Generates one `#[tokio::test]` per backend for each listed test body
 /// (`async fn name(store: Arc<dyn Store>)` in the invoking module).
@@ -72,45 +66,11 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let admin_url = std::env::var("CAM_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
-    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(err) => {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "PostgreSQL is unreachable at {} ({err}) and CI is set: the PostgreSQL \
-                     conformance tests must run in CI. Start PostgreSQL or set CAM_TEST_POSTGRES_URL.",
-                    crate::store::redact(&admin_url)
-                );
-            }
-            eprintln!(
-                "note: skipping a PostgreSQL conformance test: {} is unreachable ({err}); \
-                 set CAM_TEST_POSTGRES_URL to run it",
-                crate::store::redact(&admin_url)
-            );
-            return;
-        }
+    let Some(database) = PostgresDatabase::create("cam_test").await else {
+        return;
     };
-    let name = format!("cam_test_{:016x}", rand::thread_rng().r#gen::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("creating the test database");
-    let mut url = url::Url::parse(&admin_url).expect("CAM_TEST_POSTGRES_URL is a URL");
-    url.set_path(&name);
-    let outcome = AssertUnwindSafe(async {
-        let store = crate::store::open(url.as_str()).await.expect("opening PostgreSQL");
-        body(store).await;
-    })
-    .catch_unwind()
-    .await;
-    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-    dropped.expect("dropping the test database");
+    let store = crate::store::open(&database.url).await.expect("opening PostgreSQL");
+    body(store).await;
 }
 
 /// A small valid campaign named `name`.

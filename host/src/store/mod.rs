@@ -38,9 +38,12 @@ mod plugins;
 mod postgres;
 mod reports;
 mod shared;
+mod sql;
 mod sqlite;
 mod suppressions;
 mod tenants;
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(test)]
 mod conformance;

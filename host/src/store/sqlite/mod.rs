@@ -4,46 +4,19 @@
 //! with `BEGIN IMMEDIATE` so two writers queue on `busy_timeout` instead of
 //! failing when a read lock cannot be upgraded.
 
+#![allow(
+    clippy::duplicate_mod,
+    reason = "both backends compile the shared query files in store/sql/, by design"
+)]
+
 mod batch;
 mod direct;
 mod leads;
 mod leases;
 
-// The queries both backends share, compiled here against SQLite's types
-// (`Db`, `DbRow`, `DbStore` below).
-#[path = "../sql/alerts.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_alerts;
-#[path = "../sql/campaigns.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_campaigns;
-#[path = "../sql/inbound.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_inbound;
-#[path = "../sql/kv.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_kv;
-#[path = "../sql/leads.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_leads;
-#[path = "../sql/leases.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_leases;
-#[path = "../sql/outbound.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_outbound;
-#[path = "../sql/plugins.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_plugins;
-#[path = "../sql/reports.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_reports;
-#[path = "../sql/suppressions.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_suppressions;
-#[path = "../sql/tenants.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend, by design")]
-mod sql_tenants;
+// The queries both backends share (`store/sql/`), compiled here against
+// SQLite's `Db`, `DbRow` and `DbStore` (below).
+crate::store::sql::shared_queries!();
 
 use std::str::FromStr;
 use std::time::Duration;
