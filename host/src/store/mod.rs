@@ -20,6 +20,10 @@
 //! really differ (`NOTIFY`, JSON merge, the kv quota lock); the shared file
 //! forwards those methods to the backend's module of the same name.
 //!
+//! A new plain query touches three files: its aggregate's trait
+//! (`store/<aggregate>.rs`), its one implementation
+//! (`store/sql/<aggregate>.rs`) and its conformance test.
+//!
 //! Both backends pass the same conformance suite (`store::conformance`).
 //! Queries are checked at run time (`sqlx::query` + `bind`) so builds need no
 //! database. Schema changes are forward-only migrations in
@@ -67,7 +71,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// `use crate::store::prelude::*` brings [`Store`] and every aggregate trait
-/// into scope, so their methods can be called on an `Arc<dyn Store>`.
+/// into scope, for code that calls them on a concrete store type.
 pub mod prelude {
     pub use super::{
         Alerts, Campaigns, CycleReports, Inbound, Leads, Leases, Outbound, PluginKv, PluginVersions, Store,
@@ -112,8 +116,10 @@ impl Insertion {
 }
 
 /// The storage the whole system shares: one handle over every aggregate's
-/// trait. See the module docs for the rules. Callers bring the aggregate
-/// traits into scope with `use crate::store::prelude::*`.
+/// trait. See the module docs for the rules. On an `Arc<dyn Store>` (or a
+/// `T: Store`) every aggregate's methods are callable with only `Store` in
+/// scope; code holding a concrete [`SqliteStore`] or [`PostgresStore`]
+/// imports `crate::store::prelude::*`.
 pub trait Store:
     Tenants
     + Campaigns
