@@ -114,3 +114,69 @@ async fn announce_plugin_change(pool: &PgPool, tenant: &str, name: &str) -> Stor
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection as _;
+
+    use crate::store::testing::PostgresDatabase;
+
+    /// Migration 0004 keeps every stored instant, as unix milliseconds
+    /// (rounded down, as `DateTime::timestamp_millis` does), and leaves no
+    /// TIMESTAMPTZ column behind.
+    #[tokio::test]
+    async fn migration_0004_keeps_stored_instants_as_unix_milliseconds() {
+        let Some(database) = PostgresDatabase::create("cam_migration_test").await else {
+            return;
+        };
+        let mut db = sqlx::PgConnection::connect(&database.url).await.expect("connecting");
+        for released in [
+            include_str!("../../../../migrations/postgres/0001_initial.sql"),
+            include_str!("../../../../migrations/postgres/0002_plugin_blobs.sql"),
+            include_str!("../../../../migrations/postgres/0003_alert_attempts.sql"),
+        ] {
+            sqlx::raw_sql(released)
+                .execute(&mut db)
+                .await
+                .expect("a released migration");
+        }
+        sqlx::raw_sql(
+            "INSERT INTO tenants VALUES ('t', 'T', '2026-01-02 03:04:05.678987+00'); \
+             INSERT INTO campaigns (tenant_id, name, goal_qualified, daily_cap, score_threshold, config, \
+             status, status_reason, status_actor, status_changed_at, created_at) \
+             VALUES ('t', 'c', 1, 1, 0, '{}', 'RUNNING', '', '', '1969-12-31 23:59:59.9995+00', now()); \
+             INSERT INTO leases VALUES (1, 't', 'w', 'epoch', '2026-01-02 03:04:05.678+00');",
+        )
+        .execute(&mut db)
+        .await
+        .expect("rows stored before the migration");
+        sqlx::raw_sql(include_str!("../../../../migrations/postgres/0004_unix_millis.sql"))
+            .execute(&mut db)
+            .await
+            .expect("migration 0004");
+        let created: i64 = sqlx::query_scalar("SELECT created_at FROM tenants")
+            .fetch_one(&mut db)
+            .await
+            .expect("tenant");
+        assert_eq!(created, 1_767_323_045_678);
+        let changed: i64 = sqlx::query_scalar("SELECT status_changed_at FROM campaigns")
+            .fetch_one(&mut db)
+            .await
+            .expect("campaign");
+        assert_eq!(changed, -1, "before 1970 rounds down too");
+        let lease: (i64, i64) = sqlx::query_as("SELECT acquired_at, expires_at FROM leases")
+            .fetch_one(&mut db)
+            .await
+            .expect("lease");
+        assert_eq!(lease, (0, 1_767_323_045_678));
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'public' \
+             AND data_type LIKE 'timestamp%'",
+        )
+        .fetch_one(&mut db)
+        .await
+        .expect("columns");
+        assert_eq!(left, 0);
+        db.close().await.expect("closing");
+    }
+}
