@@ -4,7 +4,7 @@
 //! Reading and storing overlap: a blocking thread parses the file with
 //! [`LeadImport`] and hands batches of up to [`BATCH_SIZE`] leads (with the
 //! rows it rejected in between) over a channel two batches deep, while the
-//! calling task stores each batch with [`Store::insert_leads`]. Memory holds a
+//! calling task stores each batch with [`Leads::insert_leads`](crate::store::Leads::insert_leads). Memory holds a
 //! few batches, whatever the size of the file: nothing is kept per row. The
 //! summary lists the first [`MAX_LISTED_REJECTIONS`] rejected rows and counts
 //! the rest; [`import_leads_streaming`] hands every one of them, in line

@@ -27,7 +27,7 @@ pub trait PluginVersions: Send + Sync {
     /// A kept version's component bytes and manifest text.
     async fn plugin_blob(&self, tenant: &str, sha256: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
     /// Tells every worker connected to this database that the versions of
-    /// `name` changed: PostgreSQL `NOTIFY` on [`PLUGIN_CHANGES_CHANNEL`] with
+    /// `name` changed: PostgreSQL `NOTIFY` on [`PLUGIN_CHANGES_CHANNEL`](super::PLUGIN_CHANGES_CHANNEL) with
     /// payload `tenant/name`. A no-op on SQLite, whose one worker polls.
     async fn announce_plugin_change(&self, tenant: &str, name: &str) -> StoreResult<()>;
 }
