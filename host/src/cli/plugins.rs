@@ -162,24 +162,15 @@ pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<Exi
 }
 
 fn capability_names(needs: &[Capability]) -> Vec<&'static str> {
-    needs
-        .iter()
-        .map(|c| match c {
-            Capability::Log => "log",
-            Capability::Config => "config",
-            Capability::Kv => "kv",
-            Capability::Http => "http",
-            Capability::Clock => "clock",
-        })
-        .collect()
+    needs.iter().map(|c| c.name()).collect()
 }
 
 fn granted(plugin: &LoadedPlugin) -> Vec<String> {
     let grants = &plugin.manifest().capabilities;
     let mut out = Vec::new();
-    for name in ["log", "config", "clock"] {
-        if grants.allows(name) {
-            out.push(name.to_string());
+    for capability in [Capability::Log, Capability::Config, Capability::Clock] {
+        if grants.grants(capability) {
+            out.push(capability.name().to_string());
         }
     }
     if let Some(kv) = grants.kv {

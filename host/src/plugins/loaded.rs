@@ -224,8 +224,8 @@ impl LoadedPlugin {
         let missing: Vec<&str> = info
             .needs
             .iter()
-            .map(|c| capability_name(*c))
-            .filter(|c| !plugin.manifest.capabilities.allows(c))
+            .filter(|c| !plugin.manifest.capabilities.grants(**c))
+            .map(|c| c.name())
             .collect();
         if !missing.is_empty() && !audited {
             return Err(fail(
@@ -854,17 +854,6 @@ fn root_cause(error: &wasmtime::Error) -> String {
 
 fn short(sha256: &str) -> String {
     sha256.chars().take(VERSION_DIGITS).collect()
-}
-
-fn capability_name(capability: crate::runtime::bindings::types::Capability) -> &'static str {
-    use crate::runtime::bindings::types::Capability;
-    match capability {
-        Capability::Log => "log",
-        Capability::Config => "config",
-        Capability::Kv => "kv",
-        Capability::Http => "http",
-        Capability::Clock => "clock",
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::bindings::types::Capability;
 use super::host_pattern::HostPattern;
 
 /// The `kv` grant.
@@ -51,16 +52,37 @@ pub struct Grants {
     pub clock: bool,
 }
 
+impl Capability {
+    /// Every capability, in the order of the WIT `capability` enum.
+    pub const ALL: [Capability; 5] = [
+        Capability::Log,
+        Capability::Config,
+        Capability::Kv,
+        Capability::Http,
+        Capability::Clock,
+    ];
+
+    /// The manifest name (`log`, `config`, `kv`, `http`, `clock`): the key under `[capabilities]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Log => "log",
+            Capability::Config => "config",
+            Capability::Kv => "kv",
+            Capability::Http => "http",
+            Capability::Clock => "clock",
+        }
+    }
+}
+
 impl Grants {
-    /// Whether the named capability (`log`, `config`, `kv`, `http`, `clock`) is granted.
-    pub fn allows(&self, capability: &str) -> bool {
+    /// Whether `capability` is granted.
+    pub fn grants(&self, capability: Capability) -> bool {
         match capability {
-            "log" => self.log,
-            "config" => self.config,
-            "kv" => self.kv.is_some(),
-            "http" => self.http.is_some(),
-            "clock" => self.clock,
-            _ => false,
+            Capability::Log => self.log,
+            Capability::Config => self.config,
+            Capability::Kv => self.kv.is_some(),
+            Capability::Http => self.http.is_some(),
+            Capability::Clock => self.clock,
         }
     }
 }

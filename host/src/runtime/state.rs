@@ -113,13 +113,7 @@ pub struct CapabilitySet(u8);
 
 impl CapabilitySet {
     /// Every capability, in the order of the WIT `capability` enum.
-    pub const ALL: [Capability; 5] = [
-        Capability::Log,
-        Capability::Config,
-        Capability::Kv,
-        Capability::Http,
-        Capability::Clock,
-    ];
+    pub const ALL: [Capability; 5] = Capability::ALL;
 
     fn bit(capability: Capability) -> u8 {
         1 << (capability as u8)
@@ -148,17 +142,6 @@ impl CapabilitySet {
     /// Both sets together.
     pub fn union(self, other: CapabilitySet) -> CapabilitySet {
         CapabilitySet(self.0 | other.0)
-    }
-}
-
-/// The manifest name of a capability (`log`, `config`, `kv`, `http`, `clock`).
-pub fn capability_name(capability: Capability) -> &'static str {
-    match capability {
-        Capability::Log => "log",
-        Capability::Config => "config",
-        Capability::Kv => "kv",
-        Capability::Http => "http",
-        Capability::Clock => "clock",
     }
 }
 
@@ -310,7 +293,7 @@ impl PluginState {
         if self.scope.audit.is_some() {
             return Ok(false);
         }
-        Err(CapabilityDenied(capability_name(capability)).into())
+        Err(CapabilityDenied(capability.name()).into())
     }
 
     /// What the plugin wrote to stderr, lossily decoded.

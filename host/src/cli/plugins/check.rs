@@ -29,7 +29,7 @@ use crate::runtime::PluginError;
 use crate::runtime::Runtime;
 use crate::runtime::bindings::types::Capability;
 use crate::runtime::kv_backend::{KvBackend, KvFailure};
-use crate::runtime::state::{AuditRecord, CapabilitySet, capability_name};
+use crate::runtime::state::{AuditRecord, CapabilitySet};
 
 /// Lines of output shown in text mode; `--json` shows all of it.
 const TEXT_OUTPUT_LINES: usize = 40;
@@ -269,7 +269,7 @@ fn problems(plugin: &LoadedPlugin, manifest: &Path, describe: &AuditRecord, call
     }
     let mut problems = Vec::new();
     for capability in denied.iter() {
-        let name = capability_name(capability);
+        let name = capability.name();
         let effect = match capability {
             Capability::Kv => "in a cycle every kv call gets the `denied` error",
             Capability::Http => "in a cycle every request gets the `denied` error",
@@ -282,8 +282,8 @@ fn problems(plugin: &LoadedPlugin, manifest: &Path, describe: &AuditRecord, call
         });
     }
     for capability in plugin.info().needs.iter().copied() {
-        let name = capability_name(capability);
-        if !grants.allows(name) && !denied.contains(capability) {
+        let name = capability.name();
+        if !grants.grants(capability) && !denied.contains(capability) {
             problems.push(Problem {
                 capability: name,
                 message: format!(
@@ -320,7 +320,7 @@ fn grant_fix(capability: Capability, hosts: &[String], manifest: &Path) -> Strin
             };
             format!("http = {{ allow = [{}] }}", hosts.join(", "))
         }
-        other => format!("{} = true", capability_name(other)),
+        other => format!("{} = true", other.name()),
     };
     format!("add `{line}` under [capabilities] in {}", manifest.display())
 }
@@ -337,14 +337,14 @@ fn undeclared(plugin: &LoadedPlugin, describe: &AuditRecord, call: &AuditRecord)
         .map(|c| {
             format!(
                 "the plugin used `{}` but describe's needs does not list it; list it so operators see what it uses",
-                capability_name(c)
+                c.name()
             )
         })
         .collect()
 }
 
 fn names(set: CapabilitySet) -> Vec<&'static str> {
-    set.iter().map(capability_name).collect()
+    set.iter().map(Capability::name).collect()
 }
 
 fn or_none(text: String) -> String {
@@ -476,8 +476,8 @@ mod tests {
         assert_eq!(scores.len(), 1);
         let record = audit.record();
         assert!(record.finished);
-        let used: Vec<_> = record.counters.used.iter().map(capability_name).collect();
-        let denied: Vec<_> = record.counters.denied.iter().map(capability_name).collect();
+        let used: Vec<_> = record.counters.used.iter().map(Capability::name).collect();
+        let denied: Vec<_> = record.counters.denied.iter().map(Capability::name).collect();
         assert_eq!(used, ["log", "config"]);
         assert_eq!(denied, ["log", "config"]);
         assert!(
