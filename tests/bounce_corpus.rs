@@ -255,7 +255,7 @@ async fn sent_campaign() -> (
     def.plugins.lead_sources = vec![];
     def.plugins.enrichers = vec!["basic_enrich".into()];
     def.plugins.scorer = Some("weighted_score".into());
-    def.plugins.classifier = Some("heuristic_replies".into());
+    def.plugins.reply_classifier = Some("heuristic_replies".into());
     def.plugins.rules = vec!["guardrails".into()];
     let campaign = store
         .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))

@@ -58,7 +58,7 @@ impl Setup {
         def.plugins.lead_sources = vec![];
         def.plugins.enrichers = vec!["basic_enrich".into()];
         def.plugins.scorer = Some("weighted_score".into());
-        def.plugins.classifier = Some("heuristic_replies".into());
+        def.plugins.reply_classifier = Some("heuristic_replies".into());
         def.plugins.rules = vec!["guardrails".into()];
         let campaign = store
             .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))
@@ -732,7 +732,7 @@ async fn three_workers_on_postgres_share_twenty_campaigns_without_touching_a_lea
         def.plugins.lead_sources = vec![];
         def.plugins.enrichers = vec!["basic_enrich".into()];
         def.plugins.scorer = Some("weighted_score".into());
-        def.plugins.classifier = Some("heuristic_replies".into());
+        def.plugins.reply_classifier = Some("heuristic_replies".into());
         def.plugins.rules = vec![];
         let campaign = store
             .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))

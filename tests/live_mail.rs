@@ -130,7 +130,7 @@ impl Live {
         def.score_threshold = 0.0;
         def.plugins.enrichers = vec!["basic_enrich".into()];
         def.plugins.scorer = Some("weighted_score".into());
-        def.plugins.classifier = Some("heuristic_replies".into());
+        def.plugins.reply_classifier = Some("heuristic_replies".into());
         def.plugins.rules = vec![];
         let campaign = live
             .store

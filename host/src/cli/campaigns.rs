@@ -224,7 +224,9 @@ fn bind_installed_plugins(def: &mut CampaignDef, dir: &std::path::Path) {
         match manifest.kind {
             PluginKind::Enricher => def.plugins.enrichers.push(name),
             PluginKind::Scorer if def.plugins.scorer.is_none() => def.plugins.scorer = Some(name),
-            PluginKind::ReplyClassifier if def.plugins.classifier.is_none() => def.plugins.classifier = Some(name),
+            PluginKind::ReplyClassifier if def.plugins.reply_classifier.is_none() => {
+                def.plugins.reply_classifier = Some(name)
+            }
             PluginKind::DecisionRule => def.plugins.rules.push(name),
             _ => {}
         }

@@ -12,7 +12,7 @@
 //! | `steps[].delay_days`            | `steps[].delay_hours` (days × 24)   |
 //! | `window.days` (never empty)     | `send_window.weekdays`              |
 //! | `window.fallback_tz`            | `send_window.fallback_time_zone`    |
-//! | `plugins.classifier`, `rules`   | `reply_classifier`, `decision_rules`|
+//! | `plugins.rules`                 | `decision_rules`                    |
 //!
 //! The way back ([`CampaignDef::from_stored`]) is exact for anything this
 //! module stored; a delay written by another tool in hours that are not
@@ -75,7 +75,7 @@ impl CampaignDef {
                 lead_sources: self.plugins.lead_sources.clone(),
                 enrichers: self.plugins.enrichers.clone(),
                 scorer: self.plugins.scorer.clone(),
-                reply_classifier: self.plugins.classifier.clone(),
+                reply_classifier: self.plugins.reply_classifier.clone(),
                 decision_rules: self.plugins.rules.clone(),
             },
             live: self.live,
@@ -118,7 +118,7 @@ impl CampaignDef {
                 lead_sources: campaign.plugins.lead_sources.clone(),
                 enrichers: campaign.plugins.enrichers.clone(),
                 scorer: campaign.plugins.scorer.clone(),
-                classifier: campaign.plugins.reply_classifier.clone(),
+                reply_classifier: campaign.plugins.reply_classifier.clone(),
                 rules: campaign.plugins.decision_rules.clone(),
             },
             steps: campaign

@@ -129,9 +129,10 @@ pub struct PluginsDef {
     /// The scorer; without one every lead scores 1.0.
     #[serde(default)]
     pub scorer: Option<String>,
-    /// The reply classifier; without one replies wait for a human.
-    #[serde(default)]
-    pub classifier: Option<String>,
+    /// The reply classifier; without one replies wait for a human. The
+    /// TOML key `classifier` (its old name) is still read.
+    #[serde(default, alias = "classifier")]
+    pub reply_classifier: Option<String>,
     /// Decision rules, applied in order.
     #[serde(default)]
     pub rules: Vec<String>,
@@ -319,7 +320,7 @@ impl CampaignDef {
             ("plugins.lead_sources", &self.plugins.lead_sources[..]),
             ("plugins.enrichers", &self.plugins.enrichers[..]),
             ("plugins.scorer", self.plugins.scorer.as_slice()),
-            ("plugins.classifier", self.plugins.classifier.as_slice()),
+            ("plugins.reply_classifier", self.plugins.reply_classifier.as_slice()),
             ("plugins.rules", &self.plugins.rules[..]),
         ];
         for (field, names) in plugin_names {
@@ -460,6 +461,15 @@ mod tests {
         assert_eq!(def.after_last_step, AfterLastStep::Nurture);
         assert_eq!(def.window, WindowDef::default());
         assert!(!def.live);
+    }
+
+    #[test]
+    fn the_old_classifier_key_still_names_the_reply_classifier() {
+        let old = SAMPLE.replace("reply_classifier = ", "classifier = ");
+        assert_ne!(old, SAMPLE);
+        let def = CampaignDef::from_toml(&old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(def.plugins.reply_classifier.as_deref(), Some("heuristic_replies"));
+        assert!(def.to_toml().unwrap().contains("reply_classifier = "));
     }
 
     #[test]
