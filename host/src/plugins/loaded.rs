@@ -13,11 +13,9 @@ use wasmtime::{Store, Trap};
 
 use super::cache::{CacheOutcome, CompileCache};
 use super::health::Health;
+use super::kinds::WorldPre;
 use super::manifest::{Manifest, PluginKind};
-use crate::runtime::bindings::types::{
-    CampaignSnapshot, Classification, Decision, Enrichment, InboundReply, Lead, LeadPage, PluginInfo, Score,
-};
-use crate::runtime::bindings::{decision_rule, enricher, lead_source, reply_classifier, scorer};
+use crate::runtime::bindings::types::PluginInfo;
 use crate::runtime::engine::EPOCH_TICK;
 use crate::runtime::error::CapabilityDenied;
 use crate::runtime::state::{CallScope, PluginIdentity, PluginState};
@@ -27,16 +25,6 @@ use crate::runtime::{FailureKind, PluginError, Runtime};
 /// Hex digits of the sha256 used as the short version name.
 const VERSION_DIGITS: usize = 12;
 
-/// The pre-instantiated component, typed by world.
-#[derive(Clone)]
-enum WorldPre {
-    LeadSource(lead_source::LeadSourcePre<PluginState>),
-    Enricher(enricher::EnricherPre<PluginState>),
-    Scorer(scorer::ScorerPre<PluginState>),
-    ReplyClassifier(reply_classifier::ReplyClassifierPre<PluginState>),
-    DecisionRule(decision_rule::DecisionRulePre<PluginState>),
-}
-
 /// One loaded and validated plugin version.
 pub struct LoadedPlugin {
     identity: Arc<PluginIdentity>,
@@ -45,7 +33,7 @@ pub struct LoadedPlugin {
     info: PluginInfo,
     manifest: Manifest,
     notes: Vec<String>,
-    pre: WorldPre,
+    pub(super) pre: WorldPre,
     component: Component,
     health: Health,
     call_permits: Arc<tokio::sync::Semaphore>,
@@ -293,20 +281,9 @@ impl LoadedPlugin {
     /// Calls `describe`.
     pub async fn describe(&self, scope: CallScope) -> Result<PluginInfo, PluginError> {
         let pre = self.pre.clone();
-        self.guarded(
-            scope,
-            "describe",
-            0,
-            async move |store: &mut Store<PluginState>| match &pre {
-                WorldPre::LeadSource(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-                WorldPre::Enricher(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-                WorldPre::Scorer(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-                WorldPre::ReplyClassifier(p) => {
-                    p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await
-                }
-                WorldPre::DecisionRule(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            },
-        )
+        self.guarded(scope, "describe", 0, async move |store: &mut Store<PluginState>| {
+            pre.describe(store).await
+        })
         .await
     }
 
@@ -317,131 +294,18 @@ impl LoadedPlugin {
     pub async fn describe_unguarded(&self, scope: CallScope) -> wasmtime::Result<PluginInfo> {
         let mut store = Store::new(self.component.engine(), PluginState::new(self.identity.clone(), scope));
         store.set_epoch_deadline(u64::MAX / 2);
-        let store = &mut store;
-        match &self.pre {
-            WorldPre::LeadSource(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::Enricher(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::Scorer(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::ReplyClassifier(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-            WorldPre::DecisionRule(p) => p.instantiate_async(&mut *store).await?.call_describe(&mut *store).await,
-        }
-    }
-
-    /// Lead source: the page after `cursor`.
-    pub async fn next_page(&self, scope: CallScope, cursor: Option<&str>, limit: u32) -> Result<LeadPage, PluginError> {
-        let WorldPre::LeadSource(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::LeadSource));
-        };
-        let result = self
-            .guarded(
-                scope,
-                "next-page",
-                cursor.map_or(0, |c| c.len()),
-                async |store: &mut Store<PluginState>| {
-                    pre.instantiate_async(&mut *store)
-                        .await?
-                        .call_next_page(&mut *store, cursor, limit)
-                        .await
-                },
-            )
-            .await?;
-        self.plugin_result(result)
-    }
-
-    /// Enricher: one result per lead, in order.
-    pub async fn enrich(
-        &self,
-        scope: CallScope,
-        leads: &[Lead],
-    ) -> Result<Vec<Result<Enrichment, String>>, PluginError> {
-        let WorldPre::Enricher(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::Enricher));
-        };
-        let out = self
-            .guarded(
-                scope,
-                "enrich",
-                leads.wire_size(),
-                async |store: &mut Store<PluginState>| {
-                    pre.instantiate_async(&mut *store)
-                        .await?
-                        .call_enrich(&mut *store, leads)
-                        .await
-                },
-            )
-            .await?;
-        self.expect_len(out, leads.len())
-    }
-
-    /// Scorer: one score per lead, in order, each within 0..=1.
-    pub async fn score(&self, scope: CallScope, leads: &[Lead]) -> Result<Vec<Score>, PluginError> {
-        let WorldPre::Scorer(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::Scorer));
-        };
-        let result = self
-            .guarded(
-                scope,
-                "score",
-                leads.wire_size(),
-                async |store: &mut Store<PluginState>| {
-                    pre.instantiate_async(&mut *store)
-                        .await?
-                        .call_score(&mut *store, leads)
-                        .await
-                },
-            )
-            .await?;
-        let scores = self.expect_len(self.plugin_result(result)?, leads.len())?;
-        if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !(0.0..=1.0).contains(&s.value)) {
-            return Err(self.failed(
-                FailureKind::PluginError,
-                format!("score {} for lead {} ({}) is outside 0..=1", s.value, i, leads[i].email),
-            ));
-        }
-        Ok(scores)
-    }
-
-    /// Reply classifier: a label for one reply.
-    pub async fn classify(&self, scope: CallScope, reply: &InboundReply) -> Result<Classification, PluginError> {
-        let WorldPre::ReplyClassifier(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::ReplyClassifier));
-        };
-        self.guarded(
-            scope,
-            "classify",
-            reply.wire_size(),
-            async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store)
-                    .await?
-                    .call_classify(&mut *store, reply)
-                    .await
-            },
-        )
-        .await
-    }
-
-    /// Decision rule: actions for one campaign.
-    pub async fn decide(&self, scope: CallScope, snapshot: &CampaignSnapshot) -> Result<Vec<Decision>, PluginError> {
-        let WorldPre::DecisionRule(pre) = &self.pre else {
-            return Err(self.wrong_kind(PluginKind::DecisionRule));
-        };
-        self.guarded(
-            scope,
-            "decide",
-            snapshot.wire_size(),
-            async |store: &mut Store<PluginState>| {
-                pre.instantiate_async(&mut *store)
-                    .await?
-                    .call_decide(&mut *store, snapshot)
-                    .await
-            },
-        )
-        .await
+        self.pre.describe(&mut store).await
     }
 
     /// Runs one call under every limit and turns any failure into a typed
     /// [`PluginError`], recording it in the version's health.
-    async fn guarded<R, F>(&self, scope: CallScope, export: &str, input_bytes: usize, call: F) -> Result<R, PluginError>
+    pub(super) async fn guarded<R, F>(
+        &self,
+        scope: CallScope,
+        export: &str,
+        input_bytes: usize,
+        call: F,
+    ) -> Result<R, PluginError>
     where
         R: WireSize,
         F: AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
@@ -519,11 +383,11 @@ impl LoadedPlugin {
         Ok(value)
     }
 
-    fn plugin_result<T>(&self, result: Result<T, String>) -> Result<T, PluginError> {
+    pub(super) fn plugin_result<T>(&self, result: Result<T, String>) -> Result<T, PluginError> {
         result.map_err(|message| self.failed(FailureKind::PluginError, message))
     }
 
-    fn expect_len<T>(&self, items: Vec<T>, expected: usize) -> Result<Vec<T>, PluginError> {
+    pub(super) fn expect_len<T>(&self, items: Vec<T>, expected: usize) -> Result<Vec<T>, PluginError> {
         if items.len() != expected {
             return Err(self.failed(
                 FailureKind::PluginError,
@@ -536,7 +400,7 @@ impl LoadedPlugin {
         Ok(items)
     }
 
-    fn wrong_kind(&self, wanted: PluginKind) -> PluginError {
+    pub(super) fn wrong_kind(&self, wanted: PluginKind) -> PluginError {
         self.error(FailureKind::WrongWorld, format!("is a {}, not a {wanted}", self.kind))
     }
 
@@ -545,7 +409,7 @@ impl LoadedPlugin {
     }
 
     /// An error that is also recorded in the version's health.
-    fn failed(&self, kind: FailureKind, message: String) -> PluginError {
+    pub(super) fn failed(&self, kind: FailureKind, message: String) -> PluginError {
         if self
             .health
             .record_failure(kind, &message, self.identity.limits.quarantine_after)
@@ -569,16 +433,7 @@ fn world_pre(runtime: &Runtime, component: &Component, kind: PluginKind) -> Resu
     let instance_pre = runtime.linker().instantiate_pre(component).map_err(|e| {
         format!("the component imports something the host does not provide ({}); plugins may import only cam:plugin and WASI interfaces", root_cause(&e))
     })?;
-    let typed = match kind {
-        PluginKind::LeadSource => lead_source::LeadSourcePre::new(instance_pre).map(WorldPre::LeadSource),
-        PluginKind::Enricher => enricher::EnricherPre::new(instance_pre).map(WorldPre::Enricher),
-        PluginKind::Scorer => scorer::ScorerPre::new(instance_pre).map(WorldPre::Scorer),
-        PluginKind::ReplyClassifier => {
-            reply_classifier::ReplyClassifierPre::new(instance_pre).map(WorldPre::ReplyClassifier)
-        }
-        PluginKind::DecisionRule => decision_rule::DecisionRulePre::new(instance_pre).map(WorldPre::DecisionRule),
-    };
-    typed.map_err(|e| {
+    WorldPre::new(kind, instance_pre).map_err(|e| {
         let exports: Vec<String> = component
             .component_type()
             .exports(runtime.engine())

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use super::kinds;
 use crate::runtime::grants::Grants;
 use crate::runtime::limits::LimitOverrides;
 
@@ -41,22 +42,22 @@ impl PluginKind {
     /// The WIT world name (also the manifest spelling).
     pub fn as_str(self) -> &'static str {
         match self {
-            PluginKind::LeadSource => "lead-source",
-            PluginKind::Enricher => "enricher",
-            PluginKind::Scorer => "scorer",
-            PluginKind::ReplyClassifier => "reply-classifier",
-            PluginKind::DecisionRule => "decision-rule",
+            PluginKind::LeadSource => kinds::lead_source::WORLD,
+            PluginKind::Enricher => kinds::enricher::WORLD,
+            PluginKind::Scorer => kinds::scorer::WORLD,
+            PluginKind::ReplyClassifier => kinds::reply_classifier::WORLD,
+            PluginKind::DecisionRule => kinds::decision_rule::WORLD,
         }
     }
 
     /// The name of the world's main export besides `describe`.
     pub fn main_export(self) -> &'static str {
         match self {
-            PluginKind::LeadSource => "next-page",
-            PluginKind::Enricher => "enrich",
-            PluginKind::Scorer => "score",
-            PluginKind::ReplyClassifier => "classify",
-            PluginKind::DecisionRule => "decide",
+            PluginKind::LeadSource => kinds::lead_source::MAIN_EXPORT,
+            PluginKind::Enricher => kinds::enricher::MAIN_EXPORT,
+            PluginKind::Scorer => kinds::scorer::MAIN_EXPORT,
+            PluginKind::ReplyClassifier => kinds::reply_classifier::MAIN_EXPORT,
+            PluginKind::DecisionRule => kinds::decision_rule::MAIN_EXPORT,
         }
     }
 }

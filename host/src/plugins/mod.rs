@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod fleet;
 pub mod health;
+mod kinds;
 pub mod loaded;
 pub mod manifest;
 pub mod registry;

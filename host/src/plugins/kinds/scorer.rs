@@ -1,0 +1,63 @@
+//! The `scorer` kind. A scorer scores leads 0..1 (`score(leads)`, one score per lead).
+//!
+//! Everything the host knows of this kind besides the WIT world itself:
+//! its world and manifest name, its main export, its typed pre-instantiation
+//! and the call into it with the input's wire size counted against the cap.
+
+use wasmtime::Store;
+
+use super::WorldPre;
+use crate::plugins::loaded::LoadedPlugin;
+use crate::plugins::manifest::PluginKind;
+use crate::runtime::bindings::scorer;
+use crate::runtime::bindings::types::{Lead, PluginInfo, Score};
+use crate::runtime::state::{CallScope, PluginState};
+use crate::runtime::wire_size::WireSize;
+use crate::runtime::{FailureKind, PluginError};
+
+/// The WIT world's name, also the manifest's `kind = "…"`.
+pub(crate) const WORLD: &str = "scorer";
+
+/// The world's main export besides `describe`.
+pub(crate) const MAIN_EXPORT: &str = "score";
+
+/// The world's typed pre-instantiation.
+pub(crate) type Pre = scorer::ScorerPre<PluginState>;
+
+/// `describe` on a fresh instance.
+pub(super) async fn describe(pre: &Pre, store: &mut Store<PluginState>) -> wasmtime::Result<PluginInfo> {
+    pre.instantiate_async(&mut *store)
+        .await?
+        .call_describe(&mut *store)
+        .await
+}
+
+impl LoadedPlugin {
+    /// Scorer: one score per lead, in order, each within 0..=1.
+    pub async fn score(&self, scope: CallScope, leads: &[Lead]) -> Result<Vec<Score>, PluginError> {
+        let WorldPre::Scorer(pre) = &self.pre else {
+            return Err(self.wrong_kind(PluginKind::Scorer));
+        };
+        let result = self
+            .guarded(
+                scope,
+                MAIN_EXPORT,
+                leads.wire_size(),
+                async |store: &mut Store<PluginState>| {
+                    pre.instantiate_async(&mut *store)
+                        .await?
+                        .call_score(&mut *store, leads)
+                        .await
+                },
+            )
+            .await?;
+        let scores = self.expect_len(self.plugin_result(result)?, leads.len())?;
+        if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !(0.0..=1.0).contains(&s.value)) {
+            return Err(self.failed(
+                FailureKind::PluginError,
+                format!("score {} for lead {} ({}) is outside 0..=1", s.value, i, leads[i].email),
+            ));
+        }
+        Ok(scores)
+    }
+}
