@@ -33,9 +33,6 @@ use serde::{Deserialize, Serialize};
 use super::loaded::LoadedPlugin;
 use super::registry::PluginRegistry;
 use crate::runtime::CallScope;
-use crate::runtime::bindings::types::{
-    CampaignSnapshot, Classification, Decision, Enrichment, InboundReply, Lead, Score,
-};
 
 /// Name of the shadow records folder inside the plugins folder.
 pub const SHADOW_DIR: &str = ".shadow";
@@ -195,111 +192,13 @@ impl ShadowRunner {
     }
 
     /// The candidate beside `active`, if one is installed (and is not `active` itself).
-    fn candidate(&self, active: &LoadedPlugin) -> Option<Arc<LoadedPlugin>> {
+    pub(super) fn candidate(&self, active: &LoadedPlugin) -> Option<Arc<LoadedPlugin>> {
         self.registry
             .shadow_of(active.name())
             .filter(|c| c.sha256() != active.sha256())
     }
 
-    /// Scores `leads` with the candidate and records each lead's two scores.
-    /// `None` when no candidate is installed.
-    pub async fn score(
-        &self,
-        active: &LoadedPlugin,
-        scope: CallScope,
-        leads: &[Lead],
-        active_scores: &[Score],
-    ) -> Option<ShadowSummary> {
-        let candidate = self.candidate(active)?;
-        let answered = candidate.score(isolated(scope), leads).await;
-        let pairs = leads.iter().zip(active_scores).enumerate().map(|(i, (lead, mine))| {
-            let (theirs, agree) = match &answered {
-                Ok(scores) => {
-                    let theirs = &scores[i];
-                    (show_score(theirs), (theirs.value - mine.value).abs() <= SCORE_TOLERANCE)
-                }
-                Err(error) => (format!("error: {error}"), false),
-            };
-            (lead.email.clone(), show_score(mine), theirs, agree)
-        });
-        self.record(active, &candidate, pairs.collect())
-    }
-
-    /// Classifies `reply` with the candidate; `input` names it (its Message-ID).
-    pub async fn classify(
-        &self,
-        active: &LoadedPlugin,
-        scope: CallScope,
-        input: &str,
-        reply: &InboundReply,
-        active_label: &Classification,
-    ) -> Option<ShadowSummary> {
-        let candidate = self.candidate(active)?;
-        let (theirs, agree) = match candidate.classify(isolated(scope), reply).await {
-            Ok(label) => (
-                show_label(&label),
-                format!("{:?}", label.label) == format!("{:?}", active_label.label),
-            ),
-            Err(error) => (format!("error: {error}"), false),
-        };
-        self.record(
-            active,
-            &candidate,
-            vec![(input.to_string(), show_label(active_label), theirs, agree)],
-        )
-    }
-
-    /// Runs the candidate rule on `snapshot`; `input` names it (the campaign).
-    /// They agree when they return the same actions (reasons may differ).
-    pub async fn decide(
-        &self,
-        active: &LoadedPlugin,
-        scope: CallScope,
-        input: &str,
-        snapshot: &CampaignSnapshot,
-        active_decisions: &[Decision],
-    ) -> Option<ShadowSummary> {
-        let candidate = self.candidate(active)?;
-        let (theirs, agree) = match candidate.decide(isolated(scope), snapshot).await {
-            Ok(decisions) => (
-                show_decisions(&decisions),
-                actions(&decisions) == actions(active_decisions),
-            ),
-            Err(error) => (format!("error: {error}"), false),
-        };
-        self.record(
-            active,
-            &candidate,
-            vec![(input.to_string(), show_decisions(active_decisions), theirs, agree)],
-        )
-    }
-
-    /// Enriches `leads` with the candidate and records each lead's two results.
-    pub async fn enrich(
-        &self,
-        active: &LoadedPlugin,
-        scope: CallScope,
-        leads: &[Lead],
-        active_results: &[Result<Enrichment, String>],
-    ) -> Option<ShadowSummary> {
-        let candidate = self.candidate(active)?;
-        let answered = candidate.enrich(isolated(scope), leads).await;
-        let pairs = leads.iter().zip(active_results).enumerate().map(|(i, (lead, mine))| {
-            let mine = format!("{mine:?}");
-            let (theirs, agree) = match &answered {
-                Ok(results) => {
-                    let theirs = format!("{:?}", results[i]);
-                    let agree = theirs == mine;
-                    (theirs, agree)
-                }
-                Err(error) => (format!("error: {error}"), false),
-            };
-            (lead.email.clone(), mine, theirs, agree)
-        });
-        self.record(active, &candidate, pairs.collect())
-    }
-
-    fn record(
+    pub(super) fn record(
         &self,
         active: &LoadedPlugin,
         candidate: &LoadedPlugin,
@@ -331,32 +230,9 @@ impl ShadowRunner {
 }
 
 /// The candidate's scope: the same tenant and clock, no kv store.
-fn isolated(mut scope: CallScope) -> CallScope {
+pub(super) fn isolated(mut scope: CallScope) -> CallScope {
     scope.kv = None;
     scope
-}
-
-fn show_score(score: &Score) -> String {
-    format!("{:.3} ({})", score.value, score.reasons.join("; "))
-}
-
-fn show_label(label: &Classification) -> String {
-    format!("{:?} {:.2} ({})", label.label, label.confidence, label.reason)
-}
-
-fn actions(decisions: &[Decision]) -> Vec<String> {
-    decisions.iter().map(|d| format!("{:?}", d.action)).collect()
-}
-
-fn show_decisions(decisions: &[Decision]) -> String {
-    if decisions.is_empty() {
-        return "no action".into();
-    }
-    decisions
-        .iter()
-        .map(|d| format!("{:?} ({})", d.action, d.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

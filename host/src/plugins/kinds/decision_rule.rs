@@ -9,6 +9,7 @@ use wasmtime::Store;
 use super::WorldPre;
 use crate::plugins::loaded::LoadedPlugin;
 use crate::plugins::manifest::PluginKind;
+use crate::plugins::shadow::{ShadowRunner, ShadowSummary, isolated};
 use crate::runtime::PluginError;
 use crate::runtime::bindings::decision_rule;
 use crate::runtime::bindings::types::{CampaignSnapshot, Decision, PluginInfo};
@@ -51,4 +52,47 @@ impl LoadedPlugin {
         )
         .await
     }
+}
+
+/// The shadow comparison: the candidate sees the same input; the outputs are recorded side by side.
+impl ShadowRunner {
+    /// Runs the candidate rule on `snapshot`; `input` names it (the campaign).
+    /// They agree when they return the same actions (reasons may differ).
+    pub async fn decide(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        input: &str,
+        snapshot: &CampaignSnapshot,
+        active_decisions: &[Decision],
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let (theirs, agree) = match candidate.decide(isolated(scope), snapshot).await {
+            Ok(decisions) => (
+                show_decisions(&decisions),
+                actions(&decisions) == actions(active_decisions),
+            ),
+            Err(error) => (format!("error: {error}"), false),
+        };
+        self.record(
+            active,
+            &candidate,
+            vec![(input.to_string(), show_decisions(active_decisions), theirs, agree)],
+        )
+    }
+}
+
+fn actions(decisions: &[Decision]) -> Vec<String> {
+    decisions.iter().map(|d| format!("{:?}", d.action)).collect()
+}
+
+fn show_decisions(decisions: &[Decision]) -> String {
+    if decisions.is_empty() {
+        return "no action".into();
+    }
+    decisions
+        .iter()
+        .map(|d| format!("{:?} ({})", d.action, d.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

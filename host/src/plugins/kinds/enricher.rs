@@ -9,6 +9,7 @@ use wasmtime::Store;
 use super::WorldPre;
 use crate::plugins::loaded::LoadedPlugin;
 use crate::plugins::manifest::PluginKind;
+use crate::plugins::shadow::{ShadowRunner, ShadowSummary, isolated};
 use crate::runtime::PluginError;
 use crate::runtime::bindings::enricher;
 use crate::runtime::bindings::types::{Enrichment, Lead, PluginInfo};
@@ -56,5 +57,33 @@ impl LoadedPlugin {
             )
             .await?;
         self.expect_len(out, leads.len())
+    }
+}
+
+/// The shadow comparison: the candidate sees the same input; the outputs are recorded side by side.
+impl ShadowRunner {
+    /// Enriches `leads` with the candidate and records each lead's two results.
+    pub async fn enrich(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        leads: &[Lead],
+        active_results: &[Result<Enrichment, String>],
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let answered = candidate.enrich(isolated(scope), leads).await;
+        let pairs = leads.iter().zip(active_results).enumerate().map(|(i, (lead, mine))| {
+            let mine = format!("{mine:?}");
+            let (theirs, agree) = match &answered {
+                Ok(results) => {
+                    let theirs = format!("{:?}", results[i]);
+                    let agree = theirs == mine;
+                    (theirs, agree)
+                }
+                Err(error) => (format!("error: {error}"), false),
+            };
+            (lead.email.clone(), mine, theirs, agree)
+        });
+        self.record(active, &candidate, pairs.collect())
     }
 }

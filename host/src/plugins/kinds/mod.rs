@@ -1,8 +1,25 @@
-//! One module per plugin kind, each owning what the host knows of that kind
-//! (its world and manifest name, its main export, its typed
-//! pre-instantiation and its calls). [`PluginKind`] and [`WorldPre`] match
-//! on every kind, so adding a kind is a compile error in each place that
-//! must learn it; nothing dispatches on a kind's name.
+//! One module per plugin kind, each owning what the host knows of that kind:
+//! its world and manifest name, its main export, its typed
+//! pre-instantiation, `describe`, its call (with the input's wire size
+//! counted against the cap) and its shadow comparison. [`PluginKind`] and
+//! [`WorldPre`] match on every kind, so adding a kind is a compile error in
+//! each place that must learn it; nothing dispatches on a kind's name.
+//!
+//! Adding a kind (say `message-composer`) touches:
+//! - `wit/worlds.wit` (the world) and `wit/types.wit` (its input and output records);
+//! - `host/src/runtime/bindings.rs` (one `plugin_world!` line) and
+//!   `host/src/runtime/wire_size.rs` (`WireSize` for the new records, which the
+//!   compiler asks for through the call guard);
+//! - `host/src/plugins/kinds/message_composer.rs` (new) and this file (the
+//!   module, a `WorldPre` variant, its two match arms);
+//! - `host/src/plugins/manifest.rs` (the `PluginKind` variant, `ALL`, two match arms);
+//! - `host/src/cli/plugins/sample.rs` and `check.rs` (the sample input, `--input`
+//!   parsing and the call for `cam plugins check`);
+//! - `host/src/cli/scaffold/{rust,js,python}.rs` (the templates) and
+//!   `host/src/cli/campaigns.rs` (binding a plugin found in the folder);
+//! - `host/src/domain/{campaign_def,campaign_convert,model}.rs` (the campaign's binding);
+//! - the pipeline step that calls it (`host/src/pipeline/`);
+//! - `plugins/sdk/src/{bindings,kinds,lib}.rs` (the guest-side world and export macro).
 
 pub(crate) mod decision_rule;
 pub(crate) mod enricher;

@@ -9,6 +9,7 @@ use wasmtime::Store;
 use super::WorldPre;
 use crate::plugins::loaded::LoadedPlugin;
 use crate::plugins::manifest::PluginKind;
+use crate::plugins::shadow::{ShadowRunner, ShadowSummary, isolated};
 use crate::runtime::PluginError;
 use crate::runtime::bindings::reply_classifier;
 use crate::runtime::bindings::types::{Classification, InboundReply, PluginInfo};
@@ -51,4 +52,35 @@ impl LoadedPlugin {
         )
         .await
     }
+}
+
+/// The shadow comparison: the candidate sees the same input; the outputs are recorded side by side.
+impl ShadowRunner {
+    /// Classifies `reply` with the candidate; `input` names it (its Message-ID).
+    pub async fn classify(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        input: &str,
+        reply: &InboundReply,
+        active_label: &Classification,
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let (theirs, agree) = match candidate.classify(isolated(scope), reply).await {
+            Ok(label) => (
+                show_label(&label),
+                format!("{:?}", label.label) == format!("{:?}", active_label.label),
+            ),
+            Err(error) => (format!("error: {error}"), false),
+        };
+        self.record(
+            active,
+            &candidate,
+            vec![(input.to_string(), show_label(active_label), theirs, agree)],
+        )
+    }
+}
+
+fn show_label(label: &Classification) -> String {
+    format!("{:?} {:.2} ({})", label.label, label.confidence, label.reason)
 }

@@ -9,6 +9,7 @@ use wasmtime::Store;
 use super::WorldPre;
 use crate::plugins::loaded::LoadedPlugin;
 use crate::plugins::manifest::PluginKind;
+use crate::plugins::shadow::{SCORE_TOLERANCE, ShadowRunner, ShadowSummary, isolated};
 use crate::runtime::bindings::scorer;
 use crate::runtime::bindings::types::{Lead, PluginInfo, Score};
 use crate::runtime::state::{CallScope, PluginState};
@@ -60,4 +61,35 @@ impl LoadedPlugin {
         }
         Ok(scores)
     }
+}
+
+/// The shadow comparison: the candidate sees the same input; the outputs are recorded side by side.
+impl ShadowRunner {
+    /// Scores `leads` with the candidate and records each lead's two scores.
+    /// `None` when no candidate is installed.
+    pub async fn score(
+        &self,
+        active: &LoadedPlugin,
+        scope: CallScope,
+        leads: &[Lead],
+        active_scores: &[Score],
+    ) -> Option<ShadowSummary> {
+        let candidate = self.candidate(active)?;
+        let answered = candidate.score(isolated(scope), leads).await;
+        let pairs = leads.iter().zip(active_scores).enumerate().map(|(i, (lead, mine))| {
+            let (theirs, agree) = match &answered {
+                Ok(scores) => {
+                    let theirs = &scores[i];
+                    (show_score(theirs), (theirs.value - mine.value).abs() <= SCORE_TOLERANCE)
+                }
+                Err(error) => (format!("error: {error}"), false),
+            };
+            (lead.email.clone(), show_score(mine), theirs, agree)
+        });
+        self.record(active, &candidate, pairs.collect())
+    }
+}
+
+fn show_score(score: &Score) -> String {
+    format!("{:.3} ({})", score.value, score.reasons.join("; "))
 }
