@@ -353,6 +353,26 @@ async fn the_javascript_reply_classifier_runs_through_the_host() {
     assert!(matches!(label.label, ReplyLabel::Unsubscribe), "{label:?}");
 }
 
+/// `plugin`'s compiled component loaded again with `manifest` (text) instead
+/// of its own: compiling CPython takes wasmtime 15-20 s, so it is reused.
+async fn with_manifest(
+    plugin: &LoadedPlugin,
+    wasm: &std::path::Path,
+    manifest: &str,
+) -> Result<LoadedPlugin, cam::runtime::PluginError> {
+    let manifest = Manifest::parse(manifest, &wasm.with_extension("toml")).expect("manifest parses");
+    LoadedPlugin::load_compiled(
+        runtime(),
+        plugin.component().clone(),
+        plugin.sha256().to_string(),
+        manifest,
+        plugin.name(),
+        "the same component with another manifest",
+        scope(),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_title_enricher_runs_through_the_host() {
     let wasm = std::path::Path::new(env!("CAM_BUILT_PLUGINS_DIR")).join("../../python/title_enrich.wasm");
@@ -414,18 +434,9 @@ async fn the_python_title_enricher_runs_through_the_host() {
         "decision_makers = [\"manager\"]",
     );
     assert_ne!(edited, source, "the manifest lists decision_makers");
-    let manifest = Manifest::parse(&edited, &wasm.with_extension("toml")).expect("manifest parses");
-    let plugin = LoadedPlugin::load_compiled(
-        runtime(),
-        plugin.component().clone(),
-        plugin.sha256().to_string(),
-        manifest,
-        "title_enrich",
-        "title_enrich.wasm with edited config",
-        scope(),
-    )
-    .await
-    .expect("loads with edited config");
+    let plugin = with_manifest(&plugin, &wasm, &edited)
+        .await
+        .expect("loads with edited config");
     let out = plugin
         .enrich(scope(), &[lead("bo@acme.com", "Sales Manager")])
         .await
@@ -446,18 +457,9 @@ async fn the_python_title_enricher_runs_through_the_host() {
         "decision_makers = [\"c-level\", \"vp\", \"director\"]",
         "decision_makers = 3",
     );
-    let manifest = Manifest::parse(&broken, &wasm.with_extension("toml")).expect("manifest parses");
-    let plugin = LoadedPlugin::load_compiled(
-        runtime(),
-        plugin.component().clone(),
-        plugin.sha256().to_string(),
-        manifest,
-        "title_enrich",
-        "title_enrich.wasm with broken config",
-        scope(),
-    )
-    .await
-    .expect("describe does not read the config");
+    let plugin = with_manifest(&plugin, &wasm, &broken)
+        .await
+        .expect("describe does not read the config");
     let err = plugin
         .enrich(scope(), &[lead("bo@acme.com", "CTO")])
         .await

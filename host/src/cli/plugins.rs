@@ -167,20 +167,19 @@ fn capability_names(needs: &[Capability]) -> Vec<&'static str> {
 
 fn granted(plugin: &LoadedPlugin) -> Vec<String> {
     let grants = &plugin.manifest().capabilities;
-    let mut out = Vec::new();
-    for capability in [Capability::Log, Capability::Config, Capability::Clock] {
-        if grants.grants(capability) {
-            out.push(capability.name().to_string());
-        }
-    }
-    if let Some(kv) = grants.kv {
-        out.push(format!("kv ({} bytes)", kv.quota_bytes));
-    }
-    if let Some(http) = &grants.http {
-        let hosts: Vec<String> = http.allow.iter().map(ToString::to_string).collect();
-        out.push(format!("http ({})", hosts.join(", ")));
-    }
-    out
+    Capability::ALL
+        .into_iter()
+        .filter_map(|capability| match capability {
+            Capability::Kv => grants.kv.map(|kv| format!("kv ({} bytes)", kv.quota_bytes)),
+            Capability::Http => grants.http.as_ref().map(|http| {
+                let hosts: Vec<String> = http.allow.iter().map(ToString::to_string).collect();
+                format!("http ({})", hosts.join(", "))
+            }),
+            Capability::Log | Capability::Config | Capability::Clock => {
+                grants.grants(capability).then(|| capability.name().to_string())
+            }
+        })
+        .collect()
 }
 
 fn plugin_json(plugin: &LoadedPlugin, file: &Path) -> serde_json::Value {

@@ -320,7 +320,7 @@ fn grant_fix(capability: Capability, hosts: &[String], manifest: &Path) -> Strin
             };
             format!("http = {{ allow = [{}] }}", hosts.join(", "))
         }
-        other => format!("{} = true", other.name()),
+        Capability::Log | Capability::Config | Capability::Clock => format!("{} = true", capability.name()),
     };
     format!("add `{line}` under [capabilities] in {}", manifest.display())
 }
