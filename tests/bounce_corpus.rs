@@ -3,6 +3,7 @@
 //! the file names, see its README): every file is checked and all failures
 //! are reported at once.
 
+use crate::support::{install_plugin, plugin};
 use std::path::{Path, PathBuf};
 
 use cam::mail::recognise::{BounceClass, Recognised, recognise};
@@ -175,7 +176,7 @@ fn mail_classify(dir: &Path, args: &[&str]) -> (bool, String) {
 fn mail_classify_prints_bounces_complaints_and_the_classifiers_label_for_a_human_reply() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("plugins")).expect("plugins folder");
-    crate::support::install_plugin(&dir.path().join("plugins"), "heuristic_replies");
+    install_plugin(&dir.path().join("plugins"), plugin::HEURISTIC_REPLIES);
     let human = dir.path().join("human.eml");
     std::fs::write(
         &human,
@@ -242,8 +243,13 @@ async fn sent_campaign() -> (
     std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
     let plugins = root.join("plugins");
     std::fs::create_dir_all(&plugins).expect("plugins dir");
-    for name in ["basic_enrich", "weighted_score", "heuristic_replies", "guardrails"] {
-        crate::support::install_plugin(&plugins, name);
+    for name in [
+        plugin::BASIC_ENRICH,
+        plugin::WEIGHTED_SCORE,
+        plugin::HEURISTIC_REPLIES,
+        plugin::GUARDRAILS,
+    ] {
+        install_plugin(&plugins, name);
     }
     let store = cam::store::open(&format!("sqlite://{}", root.join("cam.db").display()))
         .await
@@ -256,7 +262,7 @@ async fn sent_campaign() -> (
     def.plugins.enrichers = vec!["basic_enrich".into()];
     def.plugins.scorer = Some("weighted_score".into());
     def.plugins.reply_classifier = Some("heuristic_replies".into());
-    def.plugins.rules = vec!["guardrails".into()];
+    def.plugins.decision_rules = vec!["guardrails".into()];
     let campaign = store
         .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))
         .await

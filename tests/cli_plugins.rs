@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::install_plugin;
+use crate::support::{install_plugin, plugin};
 
 fn cam(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cam"));
@@ -41,7 +41,7 @@ fn check_json(dir: &Path, args: &[&std::ffi::OsStr]) -> (bool, serde_json::Value
 #[test]
 fn check_reports_a_valid_plugin_with_its_kind_version_and_grants() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = install_plugin(dir.path(), "guardrails");
+    let wasm = install_plugin(dir.path(), plugin::GUARDRAILS);
     let out = cam(dir.path())
         .args(["plugins", "check"])
         .arg(&wasm)
@@ -65,7 +65,7 @@ fn check_reports_a_valid_plugin_with_its_kind_version_and_grants() {
 #[test]
 fn check_explains_a_manifest_that_declares_the_wrong_kind_and_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = install_plugin(dir.path(), "guardrails");
+    let wasm = install_plugin(dir.path(), plugin::GUARDRAILS);
     std::fs::write(dir.path().join("guardrails.toml"), "kind = \"scorer\"\n").expect("write");
     let out = cam(dir.path())
         .args(["plugins", "check"])
@@ -83,7 +83,7 @@ fn check_explains_a_manifest_that_declares_the_wrong_kind_and_fails() {
 #[test]
 fn check_names_an_unknown_manifest_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = install_plugin(dir.path(), "guardrails");
+    let wasm = install_plugin(dir.path(), plugin::GUARDRAILS);
     std::fs::write(
         dir.path().join("guardrails.toml"),
         "kind = \"decision-rule\"\nfilesystem = true\n",
@@ -105,7 +105,7 @@ fn check_names_an_unknown_manifest_key() {
 #[test]
 fn check_calls_the_plugin_on_a_sample_and_reports_its_output_and_capabilities() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = install_plugin(dir.path(), "weighted_score");
+    let wasm = install_plugin(dir.path(), plugin::WEIGHTED_SCORE);
     let (ok, stdout, stderr) = run(dir.path(), &["plugins".as_ref(), "check".as_ref(), wasm.as_os_str()]);
     assert!(ok, "{stdout}{stderr}");
     assert!(
@@ -138,7 +138,7 @@ fn check_calls_the_plugin_on_a_sample_and_reports_its_output_and_capabilities() 
 #[test]
 fn check_flags_a_capability_the_call_uses_without_a_grant_and_says_what_to_add() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = install_plugin(dir.path(), "weighted_score");
+    let wasm = install_plugin(dir.path(), plugin::WEIGHTED_SCORE);
     let manifest = dir.path().join("weighted_score.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
     std::fs::write(&manifest, text.replace("log = true", "")).expect("write");
@@ -166,7 +166,7 @@ fn check_flags_a_capability_the_call_uses_without_a_grant_and_says_what_to_add()
 fn a_second_check_of_the_same_file_is_served_from_the_compile_cache_list_shares_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     // No plugins folder: the user's cache folder.
-    let wasm = install_plugin(dir.path(), "guardrails");
+    let wasm = install_plugin(dir.path(), plugin::GUARDRAILS);
     let (ok, first) = check_json(dir.path(), &[wasm.as_os_str()]);
     assert!(ok, "{first:#}");
     assert_eq!(first["compiled"], "compiled", "{first:#}");
@@ -181,7 +181,7 @@ fn a_second_check_of_the_same_file_is_served_from_the_compile_cache_list_shares_
     // list` then loads from it.
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).expect("plugins folder");
-    let wasm = install_plugin(&plugins, "basic_enrich");
+    let wasm = install_plugin(&plugins, plugin::BASIC_ENRICH);
     let (ok, report) = check_json(dir.path(), &[wasm.as_os_str()]);
     assert!(ok, "{report:#}");
     assert_eq!(report["compiled"], "compiled", "{report:#}");
@@ -196,7 +196,7 @@ fn a_second_check_of_the_same_file_is_served_from_the_compile_cache_list_shares_
 #[test]
 fn check_runs_on_an_input_file_and_explains_a_malformed_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = install_plugin(dir.path(), "guardrails");
+    let wasm = install_plugin(dir.path(), plugin::GUARDRAILS);
     let good = dir.path().join("snapshot.json");
     std::fs::write(
         &good,
@@ -250,7 +250,7 @@ fn mail_classify_loads_the_reply_classifier_through_the_plugins_folders_compile_
     let dir = tempfile::tempdir().expect("tempdir");
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).expect("plugins folder");
-    let wasm = install_plugin(&plugins, "heuristic_replies");
+    let wasm = install_plugin(&plugins, plugin::HEURISTIC_REPLIES);
     let reply = dir.path().join("reply.eml");
     std::fs::write(
         &reply,

@@ -15,7 +15,7 @@ use cam::mail::maildir::MaildirInbox;
 use cam::store::Store;
 use serde_json::Value;
 
-use crate::support::install_plugin;
+use crate::support::{install_plugin, plugin};
 
 const TENANT: &str = "default";
 const CAMPAIGN: &str = "cycle-test";
@@ -36,7 +36,12 @@ impl Setup {
         std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
         let plugins = root.join("plugins");
         std::fs::create_dir_all(&plugins).expect("plugins dir");
-        for name in ["basic_enrich", "weighted_score", "heuristic_replies", "guardrails"] {
+        for name in [
+            plugin::BASIC_ENRICH,
+            plugin::WEIGHTED_SCORE,
+            plugin::HEURISTIC_REPLIES,
+            plugin::GUARDRAILS,
+        ] {
             install_plugin(&plugins, name);
         }
         // Judge bounces from 5 sent emails on, so one bounce in six pauses.
@@ -59,7 +64,7 @@ impl Setup {
         def.plugins.enrichers = vec!["basic_enrich".into()];
         def.plugins.scorer = Some("weighted_score".into());
         def.plugins.reply_classifier = Some("heuristic_replies".into());
-        def.plugins.rules = vec!["guardrails".into()];
+        def.plugins.decision_rules = vec!["guardrails".into()];
         let campaign = store
             .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))
             .await
@@ -636,7 +641,7 @@ async fn discover_pages_a_lead_source_dedupes_drops_suppressed_and_keeps_its_cur
     ])
     .await;
     let plugins = setup.root.join("plugins");
-    install_plugin(&plugins, "http_json");
+    install_plugin(&plugins, plugin::HTTP_JSON);
     let manifest = std::fs::read_to_string(plugins.join("http_json.toml")).expect("manifest");
     std::fs::write(
         plugins.join("http_json.toml"),
@@ -714,7 +719,7 @@ async fn three_workers_on_postgres_share_twenty_campaigns_without_touching_a_lea
     std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
     let plugins = root.join("plugins");
     std::fs::create_dir_all(&plugins).expect("plugins");
-    for name in ["basic_enrich", "weighted_score", "heuristic_replies"] {
+    for name in [plugin::BASIC_ENRICH, plugin::WEIGHTED_SCORE, plugin::HEURISTIC_REPLIES] {
         install_plugin(&plugins, name);
     }
     let store = cam::store::open(&url).await.expect("store");
@@ -733,7 +738,7 @@ async fn three_workers_on_postgres_share_twenty_campaigns_without_touching_a_lea
         def.plugins.enrichers = vec!["basic_enrich".into()];
         def.plugins.scorer = Some("weighted_score".into());
         def.plugins.reply_classifier = Some("heuristic_replies".into());
-        def.plugins.rules = vec![];
+        def.plugins.decision_rules = vec![];
         let campaign = store
             .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))
             .await

@@ -12,7 +12,7 @@ use cam::runtime::bindings::types::{
     Action, CampaignMetrics, CampaignSnapshot, CampaignStatus, InboundReply, Lead, ReplyLabel,
 };
 
-use crate::support::{lead, load, load_with_manifest, runtime, scope};
+use crate::support::{lead, load, load_with_manifest, plugin, runtime, scope};
 
 fn reply(subject: &str, body: &str) -> InboundReply {
     InboundReply {
@@ -28,7 +28,7 @@ fn reply(subject: &str, body: &str) -> InboundReply {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn weighted_score_ranks_a_senior_lead_at_a_target_company_above_a_junior_one() {
-    let plugin = load("weighted_score").await.expect("loads");
+    let plugin = load(plugin::WEIGHTED_SCORE).await.expect("loads");
     let senior = lead("ceo@acme.de", "Chief Executive Officer");
     let mut junior = lead("intern@tiny.io", "Marketing Intern");
     junior.country = "BR".into();
@@ -45,7 +45,7 @@ async fn weighted_score_ranks_a_senior_lead_at_a_target_company_above_a_junior_o
 
 #[tokio::test(flavor = "multi_thread")]
 async fn weighted_score_scores_a_batch_of_a_thousand_leads_one_per_lead_in_order() {
-    let plugin = load("weighted_score").await.expect("loads");
+    let plugin = load(plugin::WEIGHTED_SCORE).await.expect("loads");
     let leads: Vec<Lead> = (0..1000)
         .map(|i| {
             lead(
@@ -62,7 +62,7 @@ async fn weighted_score_scores_a_batch_of_a_thousand_leads_one_per_lead_in_order
 
 #[tokio::test(flavor = "multi_thread")]
 async fn basic_enrich_flags_role_accounts_free_mail_and_disposable_domains() {
-    let plugin = load("basic_enrich").await.expect("loads");
+    let plugin = load(plugin::BASIC_ENRICH).await.expect("loads");
     let leads = [
         lead("  Info@Acme-Industries.com ", ""),
         lead("jane.doe@gmail.com", ""),
@@ -92,7 +92,7 @@ async fn basic_enrich_flags_role_accounts_free_mail_and_disposable_domains() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn heuristic_replies_labels_replies_in_four_languages() {
-    let plugin = load("heuristic_replies").await.expect("loads");
+    let plugin = load(plugin::HEURISTIC_REPLIES).await.expect("loads");
     type Expectation = Box<dyn Fn(&ReplyLabel) -> bool>;
     let cases: Vec<(&str, &str, Expectation)> = vec![
         (
@@ -165,7 +165,7 @@ fn snapshot(sent: u32, bounced: u32, complaints: u32) -> CampaignSnapshot {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guardrails_pause_on_a_high_bounce_rate_with_the_numbers_in_the_reason() {
-    let plugin = load("guardrails").await.expect("loads");
+    let plugin = load(plugin::GUARDRAILS).await.expect("loads");
     let decisions = plugin.decide(scope(), &snapshot(200, 7, 0)).await.expect("decides");
     let pause = decisions
         .iter()
@@ -185,7 +185,7 @@ async fn guardrails_pause_on_a_high_bounce_rate_with_the_numbers_in_the_reason()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guardrails_pause_and_alert_on_any_spam_complaint() {
-    let plugin = load("guardrails").await.expect("loads");
+    let plugin = load(plugin::GUARDRAILS).await.expect("loads");
     let decisions = plugin.decide(scope(), &snapshot(100, 0, 1)).await.expect("decides");
     assert!(
         decisions.iter().any(|d| matches!(d.action, Action::PauseCampaign)),
@@ -263,7 +263,7 @@ async fn people_api() -> (String, Arc<AtomicUsize>) {
 }
 
 fn http_json_manifest(base_url: &str, token: &str) -> String {
-    let source = std::fs::read_to_string(crate::support::manifest_source("http_json")).expect("manifest");
+    let source = std::fs::read_to_string(crate::support::manifest_source(plugin::HTTP_JSON)).expect("manifest");
     source
         .replace("https://api.example.com/v1/people", base_url)
         .replace("Bearer change-me", &format!("Bearer {token}"))
@@ -273,9 +273,12 @@ fn http_json_manifest(base_url: &str, token: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn http_json_pages_through_a_local_api_until_it_is_exhausted() {
     let (base, hits) = people_api().await;
-    let plugin = load_with_manifest("http_json", &http_json_manifest(&format!("{base}/v1/people"), "s3cret"))
-        .await
-        .expect("loads");
+    let plugin = load_with_manifest(
+        plugin::HTTP_JSON,
+        &http_json_manifest(&format!("{base}/v1/people"), "s3cret"),
+    )
+    .await
+    .expect("loads");
     let mut cursor: Option<String> = None;
     let mut emails = Vec::new();
     for _ in 0..10 {
@@ -301,7 +304,7 @@ async fn http_json_pages_through_a_local_api_until_it_is_exhausted() {
 async fn http_json_reports_an_api_error_naming_the_url_without_leaking_the_token() {
     let (base, _) = people_api().await;
     let plugin = load_with_manifest(
-        "http_json",
+        plugin::HTTP_JSON,
         &http_json_manifest(&format!("{base}/v1/people"), "wrong-token"),
     )
     .await
@@ -320,7 +323,7 @@ async fn http_json_cannot_reach_a_host_outside_its_allow_list() {
     let (base, hits) = people_api().await;
     let manifest = http_json_manifest(&format!("{base}/v1/people"), "s3cret")
         .replace("\"api.example.com\", \"127.0.0.1:*\"", "\"api.example.com\"");
-    let plugin = load_with_manifest("http_json", &manifest).await.expect("loads");
+    let plugin = load_with_manifest(plugin::HTTP_JSON, &manifest).await.expect("loads");
     let err = plugin.next_page(scope(), None, 10).await.expect_err("denied");
     assert!(err.message.contains("allow-list"), "{err}");
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no request left the host");
@@ -547,7 +550,7 @@ async fn a_javascript_exception_fails_the_call_naming_the_export_and_what_the_en
 async fn a_redirect_to_a_host_outside_the_allow_list_is_refused() {
     let (base, hits) = people_api().await;
     let plugin = load_with_manifest(
-        "http_json",
+        plugin::HTTP_JSON,
         &http_json_manifest(&format!("{base}/v1/redirect"), "s3cret"),
     )
     .await
@@ -563,9 +566,12 @@ async fn a_redirect_to_a_host_outside_the_allow_list_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_http_response_larger_than_the_cap_is_refused() {
     let (base, _) = people_api().await;
-    let plugin = load_with_manifest("http_json", &http_json_manifest(&format!("{base}/v1/huge"), "s3cret"))
-        .await
-        .expect("loads");
+    let plugin = load_with_manifest(
+        plugin::HTTP_JSON,
+        &http_json_manifest(&format!("{base}/v1/huge"), "s3cret"),
+    )
+    .await
+    .expect("loads");
     let err = plugin.next_page(scope(), None, 10).await.expect_err("too large");
     assert!(
         err.message.to_lowercase().contains("too large") || err.message.contains("TooLarge"),

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use cam::plugins::store_kv::StoreKv;
 
-use crate::support::{lead, load, runtime};
+use crate::support::{lead, load, plugin, runtime};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kv_data_persists_in_the_database_per_tenant_and_the_quota_is_enforced() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("cam.db").display());
     let store = cam::store::open(&url).await.expect("store opens");
-    let plugin = load("kv_counter").await.expect("loads");
+    let plugin = load(plugin::KV_COUNTER).await.expect("loads");
     let scope_for = |tenant: &str| {
         let mut scope = runtime().scope(tenant, Some(Arc::new(StoreKv(store.clone()))));
         scope.now_ms = 1_700_000_000_123;

@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use cam::runtime::FailureKind;
 
-use crate::support::{lead, load, load_with_manifest, scope};
+use crate::support::{BuiltPlugin, lead, load, load_with_manifest, plugin, scope};
 
 /// Calls a hostile scorer, asserts the failure kind, then proves a healthy
 /// plugin still answers.
-async fn assert_scorer_fails_with(crate_name: &str, expected: FailureKind) -> String {
-    let plugin = load(crate_name)
+async fn assert_scorer_fails_with(hostile: BuiltPlugin, expected: FailureKind) -> String {
+    let crate_name = hostile.crate_name;
+    let plugin = load(hostile)
         .await
         .unwrap_or_else(|e| panic!("{crate_name} loads: {e}"));
     let started = Instant::now();
@@ -31,7 +32,7 @@ async fn assert_scorer_fails_with(crate_name: &str, expected: FailureKind) -> St
 }
 
 async fn healthy_plugin_still_answers() {
-    let healthy = load("weighted_score").await.expect("weighted_score loads");
+    let healthy = load(plugin::WEIGHTED_SCORE).await.expect("weighted_score loads");
     let scores = healthy
         .score(scope(), &[lead("ceo@acme.com", "CEO")])
         .await
@@ -41,40 +42,40 @@ async fn healthy_plugin_still_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_infinite_loop_times_out() {
-    let message = assert_scorer_fails_with("hostile_loop", FailureKind::Timeout).await;
+    let message = assert_scorer_fails_with(plugin::HOSTILE_LOOP, FailureKind::Timeout).await;
     assert!(message.contains("deadline"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sleeping_past_the_deadline_times_out() {
-    assert_scorer_fails_with("hostile_sleep", FailureKind::Timeout).await;
+    assert_scorer_fails_with(plugin::HOSTILE_SLEEP, FailureKind::Timeout).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_memory_bomb_hits_the_memory_limit() {
-    assert_scorer_fails_with("hostile_memory", FailureKind::MemoryLimit).await;
+    assert_scorer_fails_with(plugin::HOSTILE_MEMORY, FailureKind::MemoryLimit).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unbounded_recursion_is_a_stack_overflow() {
-    assert_scorer_fails_with("hostile_recursion", FailureKind::StackOverflow).await;
+    assert_scorer_fails_with(plugin::HOSTILE_RECURSION, FailureKind::StackOverflow).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_is_a_trap_carrying_the_panic_message() {
-    let message = assert_scorer_fails_with("hostile_panic", FailureKind::Trap).await;
+    let message = assert_scorer_fails_with(plugin::HOSTILE_PANIC, FailureKind::Trap).await;
     assert!(message.contains("panicked"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_megabyte_result_is_output_too_large() {
-    let message = assert_scorer_fails_with("hostile_huge_output", FailureKind::OutputTooLarge).await;
+    let message = assert_scorer_fails_with(plugin::HOSTILE_HUGE_OUTPUT, FailureKind::OutputTooLarge).await;
     assert!(message.contains("byte cap"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_flood_is_cut_off_and_the_call_still_answers() {
-    let plugin = load("hostile_log_flood").await.expect("loads");
+    let plugin = load(plugin::HOSTILE_LOG_FLOOD).await.expect("loads");
     let scores = plugin
         .score(scope(), &[lead("a@b.com", "CTO")])
         .await
@@ -85,7 +86,7 @@ async fn a_log_flood_is_cut_off_and_the_call_still_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_to_a_host_not_granted_is_an_error_value_not_a_trap() {
-    let plugin = load("hostile_http").await.expect("loads");
+    let plugin = load(plugin::HOSTILE_HTTP).await.expect("loads");
     let scores = plugin
         .score(scope(), &[lead("a@b.com", "CTO")])
         .await
@@ -100,11 +101,11 @@ async fn http_to_a_host_not_granted_is_an_error_value_not_a_trap() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_truncated_wasm_file_is_an_invalid_component() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let good = std::fs::read(crate::support::wasm_path("weighted_score")).expect("read");
+    let good = std::fs::read(crate::support::wasm_path(plugin::WEIGHTED_SCORE)).expect("read");
     let path = dir.path().join("weighted_score.wasm");
     std::fs::write(&path, &good[..good.len() / 2]).expect("write");
     std::fs::copy(
-        crate::support::manifest_source("weighted_score"),
+        crate::support::manifest_source(plugin::WEIGHTED_SCORE),
         dir.path().join("weighted_score.toml"),
     )
     .expect("copy");
@@ -118,7 +119,7 @@ async fn a_truncated_wasm_file_is_an_invalid_component() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_for_another_world_is_a_wrong_world_error_that_says_which() {
-    let err = load_with_manifest("wrong_world", "kind = \"scorer\"\n")
+    let err = load_with_manifest(plugin::WRONG_WORLD, "kind = \"scorer\"\n")
         .await
         .expect_err("must not load");
     assert_eq!(err.kind, FailureKind::WrongWorld, "{err}");
@@ -128,7 +129,7 @@ async fn a_component_for_another_world_is_a_wrong_world_error_that_says_which() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_that_keeps_failing_is_quarantined_until_released() {
-    let plugin = load_with_manifest("hostile_panic", "kind = \"scorer\"\n")
+    let plugin = load_with_manifest(plugin::HOSTILE_PANIC, "kind = \"scorer\"\n")
         .await
         .expect("loads");
     let quarantine_after = plugin.identity().limits.quarantine_after;
@@ -155,7 +156,7 @@ async fn a_plugin_that_keeps_failing_is_quarantined_until_released() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_needing_a_capability_its_manifest_does_not_grant_is_refused_at_load() {
     // hostile_log_flood says it needs `log`; without the grant it must not load.
-    let err = load_with_manifest("hostile_log_flood", "kind = \"scorer\"\n")
+    let err = load_with_manifest(plugin::HOSTILE_LOG_FLOOD, "kind = \"scorer\"\n")
         .await
         .expect_err("log not granted");
     assert_eq!(err.kind, FailureKind::CapabilityDenied, "{err}");

@@ -22,10 +22,12 @@ use cam::plugins::{LoadedPlugin, Manifest, PluginRegistry};
 use cam::runtime::{Limits, Runtime};
 use cam::store::Store;
 
-use crate::support::{lead, manifest_source, retagged, wasm_path};
+use crate::support::{BuiltPlugin, lead, manifest_source, plugin, retagged, wasm_path};
 
 const TENANT: &str = "t1";
 const SCORER: &str = "weighted_score";
+/// The component and manifest registered as [`SCORER`].
+const SCORER_PLUGIN: BuiltPlugin = plugin::WEIGHTED_SCORE;
 
 /// One runtime for this module: each runtime reserves a pool of instance slots.
 fn runtime() -> Arc<Runtime> {
@@ -70,8 +72,8 @@ fn replace(path: &Path, bytes: &[u8]) {
 
 /// Scorer A (values DE, AT, CH, NL) and scorer B (values only US).
 fn scorer_versions() -> (Version, Version) {
-    let wasm = std::fs::read(wasm_path(SCORER)).expect("built scorer");
-    let manifest = std::fs::read_to_string(manifest_source(SCORER)).expect("manifest");
+    let wasm = std::fs::read(wasm_path(SCORER_PLUGIN)).expect("built scorer");
+    let manifest = std::fs::read_to_string(manifest_source(SCORER_PLUGIN)).expect("manifest");
     let us_only = manifest.replace(r#"countries = ["DE", "AT", "CH", "NL"]"#, r#"countries = ["US"]"#);
     assert_ne!(us_only, manifest, "the example manifest changed; update this test");
     (
@@ -446,7 +448,7 @@ async fn a_file_broken_while_the_worker_was_down_leaves_the_last_active_version_
 async fn a_compile_cache_entry_from_another_engine_is_ignored_and_replaced() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
-    let bytes = std::fs::read(wasm_path(SCORER)).expect("built scorer");
+    let bytes = std::fs::read(wasm_path(SCORER_PLUGIN)).expect("built scorer");
     let sha = sha256_hex(&bytes);
 
     let mut other_config = wasmtime::Config::new();
@@ -556,11 +558,12 @@ async fn two_workers_on_one_postgres_database_swap_a_decision_rule_within_a_seco
         return;
     };
     let store = cam::store::open(&db.url).await.expect("store opens");
-    let rule = "guardrails";
+    let built = plugin::GUARDRAILS;
+    let rule = built.crate_name;
     let upload_dir = tempfile::tempdir().expect("tempdir");
     let v1 = Version {
-        wasm: std::fs::read(wasm_path(rule)).expect("built rule"),
-        manifest: std::fs::read_to_string(manifest_source(rule)).expect("manifest"),
+        wasm: std::fs::read(wasm_path(built)).expect("built rule"),
+        manifest: std::fs::read_to_string(manifest_source(built)).expect("manifest"),
     };
     let v2 = Version {
         wasm: retagged(&v1.wasm, "v2"),

@@ -5,6 +5,7 @@
 //! answering 4xx/5xx, the connection cut after DATA, IMAP dropping
 //! mid-fetch, a UIDVALIDITY change — nothing lost, nothing sent twice.
 
+use crate::support::{install_plugin, plugin};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -120,8 +121,8 @@ impl Live {
         live.write_config(smtp_port, imap, webhook_port);
         let plugins = root.join("plugins");
         std::fs::create_dir_all(&plugins).expect("plugins dir");
-        for name in ["basic_enrich", "weighted_score", "heuristic_replies"] {
-            crate::support::install_plugin(&plugins, name);
+        for name in [plugin::BASIC_ENRICH, plugin::WEIGHTED_SCORE, plugin::HEURISTIC_REPLIES] {
+            install_plugin(&plugins, name);
         }
         live.store.ensure_tenant(TENANT, "Test").await.expect("tenant");
         let mut def = CampaignDef::from_toml(CAMPAIGN_TOML).expect("example campaign");
@@ -131,7 +132,7 @@ impl Live {
         def.plugins.enrichers = vec!["basic_enrich".into()];
         def.plugins.scorer = Some("weighted_score".into());
         def.plugins.reply_classifier = Some("heuristic_replies".into());
-        def.plugins.rules = vec![];
+        def.plugins.decision_rules = vec![];
         let campaign = live
             .store
             .create_campaign(TENANT, &def.to_new_campaign().expect("valid"))

@@ -18,9 +18,28 @@ pub fn plugins_source_dir() -> PathBuf {
     PathBuf::from(env!("CAM_PLUGINS_SOURCE_DIR"))
 }
 
-/// The compiled component for `crate_name` (e.g. `weighted_score`).
-pub fn wasm_path(crate_name: &str) -> PathBuf {
-    let path = built_plugins_dir().join(format!("{crate_name}.wasm"));
+/// A guest plugin the host's build script compiled: its crate name (the file
+/// stem of its `.wasm` and manifest), its component and its manifest source.
+/// [`plugin`] has one constant per plugin under `plugins/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltPlugin {
+    /// The crate name, e.g. `weighted_score`.
+    pub crate_name: &'static str,
+    /// The compiled component.
+    pub wasm: &'static str,
+    /// The checked-in manifest.
+    pub manifest: &'static str,
+}
+
+/// Every plugin the build script built, by crate name in capitals
+/// (`plugin::WEIGHTED_SCORE`).
+pub mod plugin {
+    include!(concat!(env!("OUT_DIR"), "/built_plugins.rs"));
+}
+
+/// The compiled component of `plugin`.
+pub fn wasm_path(plugin: BuiltPlugin) -> PathBuf {
+    let path = PathBuf::from(plugin.wasm);
     assert!(
         path.exists(),
         "{} was not built: see the cargo warnings of the `cam` build script",
@@ -29,28 +48,18 @@ pub fn wasm_path(crate_name: &str) -> PathBuf {
     path
 }
 
-/// The manifest source for `crate_name`, found under `plugins/*/*/`.
-pub fn manifest_source(crate_name: &str) -> PathBuf {
-    for group in ["examples", "hostile", "testing"] {
-        let Ok(entries) = std::fs::read_dir(plugins_source_dir().join(group)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let candidate = entry.path().join(format!("{crate_name}.toml"));
-            if candidate.exists() {
-                return candidate;
-            }
-        }
-    }
-    panic!("no manifest {crate_name}.toml under {}", plugins_source_dir().display());
+/// The manifest source of `plugin`.
+pub fn manifest_source(plugin: BuiltPlugin) -> PathBuf {
+    PathBuf::from(plugin.manifest)
 }
 
 /// Copies a built plugin and its manifest into `dir` (so a test can edit the
 /// manifest) and returns the `.wasm` path there.
-pub fn install_plugin(dir: &Path, crate_name: &str) -> PathBuf {
-    let wasm = dir.join(format!("{crate_name}.wasm"));
-    std::fs::copy(wasm_path(crate_name), &wasm).expect("copy wasm");
-    std::fs::copy(manifest_source(crate_name), dir.join(format!("{crate_name}.toml"))).expect("copy manifest");
+pub fn install_plugin(dir: &Path, plugin: BuiltPlugin) -> PathBuf {
+    let name = plugin.crate_name;
+    let wasm = dir.join(format!("{name}.wasm"));
+    std::fs::copy(wasm_path(plugin), &wasm).expect("copy wasm");
+    std::fs::copy(manifest_source(plugin), dir.join(format!("{name}.toml"))).expect("copy manifest");
     wasm
 }
 
@@ -72,25 +81,26 @@ pub fn scope() -> CallScope {
 }
 
 /// Loads a built plugin with its checked-in manifest.
-pub async fn load(crate_name: &str) -> Result<LoadedPlugin, PluginError> {
-    LoadedPlugin::load_file(runtime(), &wasm_path_with_manifest(crate_name), scope()).await
+pub async fn load(plugin: BuiltPlugin) -> Result<LoadedPlugin, PluginError> {
+    LoadedPlugin::load_file(runtime(), &wasm_path_with_manifest(plugin), scope()).await
 }
 
 /// Loads a built plugin with manifest text given by the test.
-pub async fn load_with_manifest(crate_name: &str, manifest: &str) -> Result<LoadedPlugin, PluginError> {
+pub async fn load_with_manifest(plugin: BuiltPlugin, manifest: &str) -> Result<LoadedPlugin, PluginError> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let wasm = dir.path().join(format!("{crate_name}.wasm"));
-    std::fs::copy(wasm_path(crate_name), &wasm).expect("copy wasm");
-    std::fs::write(dir.path().join(format!("{crate_name}.toml")), manifest).expect("write manifest");
+    let name = plugin.crate_name;
+    let wasm = dir.path().join(format!("{name}.wasm"));
+    std::fs::copy(wasm_path(plugin), &wasm).expect("copy wasm");
+    std::fs::write(dir.path().join(format!("{name}.toml")), manifest).expect("write manifest");
     LoadedPlugin::load_file(runtime(), &wasm, scope()).await
 }
 
-fn wasm_path_with_manifest(crate_name: &str) -> PathBuf {
+fn wasm_path_with_manifest(plugin: BuiltPlugin) -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
-    let wasm = dir.path().join(format!("{crate_name}.wasm"));
+    let wasm = dir.path().join(format!("{}.wasm", plugin.crate_name));
     if !wasm.exists() {
-        install_plugin(dir.path(), crate_name);
+        install_plugin(dir.path(), plugin);
     }
     wasm
 }

@@ -227,7 +227,7 @@ fn bind_installed_plugins(def: &mut CampaignDef, dir: &std::path::Path) {
             PluginKind::ReplyClassifier if def.plugins.reply_classifier.is_none() => {
                 def.plugins.reply_classifier = Some(name)
             }
-            PluginKind::DecisionRule => def.plugins.rules.push(name),
+            PluginKind::DecisionRule => def.plugins.decision_rules.push(name),
             _ => {}
         }
     }

@@ -342,7 +342,7 @@ async fn create_campaign(store: &dyn Store, registry: &PluginRegistry, tenant: &
     def.plugins.enrichers = of_kind(PluginKind::Enricher);
     def.plugins.scorer = of_kind(PluginKind::Scorer).into_iter().next();
     def.plugins.reply_classifier = of_kind(PluginKind::ReplyClassifier).into_iter().next();
-    def.plugins.rules = of_kind(PluginKind::DecisionRule);
+    def.plugins.decision_rules = of_kind(PluginKind::DecisionRule);
     let new = def.to_new_campaign().context("the example campaign")?;
     Ok(store.create_campaign(tenant, &new).await?)
 }

@@ -294,7 +294,7 @@ async fn classify(config: &Config, args: ClassifyArgs) -> anyhow::Result<ExitCod
             match (classifier.as_ref(), runtime.as_ref()) {
                 (Some(Ok(plugin)), Some(rt)) => match ask(plugin, rt, &config.tenant, &raw).await {
                     Ok(label) => reading.classifier = Some(label),
-                    Err(e) => reading.note = Some(e),
+                    Err(e) => reading.note = Some(format!("{e:#}")),
                 },
                 (Some(Err(why)), _) => reading.note = Some(why.clone()),
                 _ => {}
@@ -385,8 +385,8 @@ async fn pick_classifier(config: &Config, runtime: &Runtime, name: Option<&str>)
 }
 
 /// Asks the classifier about one human reply.
-async fn ask(plugin: &LoadedPlugin, runtime: &Runtime, tenant: &str, raw: &[u8]) -> Result<PluginLabel, String> {
-    let parsed = crate::mail::message::parse(raw).ok_or("not parseable as an email")?;
+async fn ask(plugin: &LoadedPlugin, runtime: &Runtime, tenant: &str, raw: &[u8]) -> anyhow::Result<PluginLabel> {
+    let parsed = crate::mail::message::parse(raw).context("not parseable as an email")?;
     let reply = InboundReply {
         from: parsed.from,
         subject: parsed.subject,
@@ -398,7 +398,7 @@ async fn ask(plugin: &LoadedPlugin, runtime: &Runtime, tenant: &str, raw: &[u8])
     let classification = plugin
         .classify(runtime.scope(tenant, None), &reply)
         .await
-        .map_err(|e| format!("{} failed: {e}", plugin.name()))?;
+        .with_context(|| format!("{} failed", plugin.name()))?;
     Ok(PluginLabel {
         plugin: format!("{}@{}", plugin.name(), plugin.version()),
         label: label_name(&classification.label),

@@ -12,7 +12,6 @@
 //! | `steps[].delay_days`            | `steps[].delay_hours` (days × 24)   |
 //! | `window.days` (never empty)     | `send_window.weekdays`              |
 //! | `window.fallback_tz`            | `send_window.fallback_time_zone`    |
-//! | `plugins.rules`                 | `decision_rules`                    |
 //!
 //! The way back ([`CampaignDef::from_stored`]) is exact for anything this
 //! module stored; a delay written by another tool in hours that are not
@@ -22,7 +21,7 @@
 use chrono::Weekday;
 
 use super::campaign_def::{CampaignDef, CampaignDefError, MailboxDef, PluginsDef, StepDef, WindowDef};
-use super::model::{Mailbox, NewCampaign, PluginBindings, SendWindow, SequenceStep};
+use super::model::{Mailbox, NewCampaign, PluginBindings, SendWindowSpec, SequenceStep};
 
 /// Hours in a sequence delay day. Delays are counted in elapsed hours, so a
 /// step "3 days later" is 72 hours later whatever DST does meanwhile.
@@ -54,7 +53,7 @@ impl CampaignDef {
                     daily_cap: m.daily_cap,
                 })
                 .collect(),
-            send_window: SendWindow {
+            send_window: SendWindowSpec {
                 start: self.window.start,
                 end: self.window.end,
                 weekdays: self.window.days.clone(),
@@ -76,7 +75,7 @@ impl CampaignDef {
                 enrichers: self.plugins.enrichers.clone(),
                 scorer: self.plugins.scorer.clone(),
                 reply_classifier: self.plugins.reply_classifier.clone(),
-                decision_rules: self.plugins.rules.clone(),
+                decision_rules: self.plugins.decision_rules.clone(),
             },
             live: self.live,
             goal: self.goal.trim().to_owned(),
@@ -119,7 +118,7 @@ impl CampaignDef {
                 enrichers: campaign.plugins.enrichers.clone(),
                 scorer: campaign.plugins.scorer.clone(),
                 reply_classifier: campaign.plugins.reply_classifier.clone(),
-                rules: campaign.plugins.decision_rules.clone(),
+                decision_rules: campaign.plugins.decision_rules.clone(),
             },
             steps: campaign
                 .steps

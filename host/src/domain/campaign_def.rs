@@ -133,9 +133,10 @@ pub struct PluginsDef {
     /// TOML key `classifier` (its old name) is still read.
     #[serde(default, alias = "classifier")]
     pub reply_classifier: Option<String>,
-    /// Decision rules, applied in order.
-    #[serde(default)]
-    pub rules: Vec<String>,
+    /// Decision rules, applied in order. The TOML key `rules` (its old
+    /// name) is still read.
+    #[serde(default, alias = "rules")]
+    pub decision_rules: Vec<String>,
 }
 
 /// One email of the sequence.
@@ -321,7 +322,7 @@ impl CampaignDef {
             ("plugins.enrichers", &self.plugins.enrichers[..]),
             ("plugins.scorer", self.plugins.scorer.as_slice()),
             ("plugins.reply_classifier", self.plugins.reply_classifier.as_slice()),
-            ("plugins.rules", &self.plugins.rules[..]),
+            ("plugins.decision_rules", &self.plugins.decision_rules[..]),
         ];
         for (field, names) in plugin_names {
             if names.iter().any(|n| n.trim().is_empty()) {
@@ -470,6 +471,15 @@ mod tests {
         let def = CampaignDef::from_toml(&old).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(def.plugins.reply_classifier.as_deref(), Some("heuristic_replies"));
         assert!(def.to_toml().unwrap().contains("reply_classifier = "));
+    }
+
+    #[test]
+    fn the_old_rules_key_still_names_the_decision_rules() {
+        let old = SAMPLE.replace("decision_rules = ", "rules = ");
+        assert_ne!(old, SAMPLE);
+        let def = CampaignDef::from_toml(&old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(def.plugins.decision_rules, vec!["guardrails"]);
+        assert!(def.to_toml().unwrap().contains("decision_rules = "));
     }
 
     #[test]

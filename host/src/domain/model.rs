@@ -67,9 +67,11 @@ pub struct Mailbox {
     pub daily_cap: u32,
 }
 
-/// When emails may be sent, in the recipient's local time.
+/// When emails may be sent, in the recipient's local time, as configured and
+/// stored. The campaign plan checks it into the one
+/// [`SendWindow`](super::window::SendWindow) the cycle reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendWindow {
+pub struct SendWindowSpec {
     /// Local time of day sending may start.
     pub start: NaiveTime,
     /// Local time of day sending must stop.
@@ -124,7 +126,7 @@ pub struct NewCampaign {
     /// Mailboxes to send from.
     pub mailboxes: Vec<Mailbox>,
     /// When emails may go out.
-    pub send_window: SendWindow,
+    pub send_window: SendWindowSpec,
     /// The sequence; step 0 is the first email.
     pub steps: Vec<SequenceStep>,
     /// Leads scoring below this are not contacted.

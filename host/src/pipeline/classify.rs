@@ -27,6 +27,7 @@
 use chrono::{NaiveDate, TimeDelta};
 
 use super::env::CycleEnv;
+use super::error::StepError;
 use super::metrics::{self, ReplyCounters};
 use super::report::StepReport;
 use super::step::{Moves, Step, StepOutcome};
@@ -124,11 +125,12 @@ pub async fn run(env: &CycleEnv<'_>) -> StepOutcome<Vec<PositiveReply>> {
             Some(id) => match env.store.get_lead(&env.tenant, id).await {
                 Ok(lead) if lead.campaign_id == env.campaign.id => Some(lead),
                 Ok(_) => continue, // another campaign's cycle labels it
-                Err(e) => {
-                    report.fail(
-                        &message.message.message_id,
-                        format!("cannot read the matched lead: {e}"),
-                    );
+                Err(source) => {
+                    let error = StepError::Store {
+                        doing: "read the matched lead",
+                        source,
+                    };
+                    report.fail(&message.message.message_id, error);
                     continue;
                 }
             },
@@ -186,7 +188,7 @@ async fn verdict(
     message: &InboundMessage,
     lead: Option<&Lead>,
     report: &mut StepReport,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, StepError> {
     let host = |label, reason: String, detail: String| Verdict {
         label,
         confidence: 1.0,
@@ -258,7 +260,7 @@ async fn verdict(
         lead: Some(wire::lead(lead)),
         received_at: message.message.received_at.timestamp(),
     };
-    let classification = plugin.classify(env.scope(), &reply).await.map_err(|e| e.to_string())?;
+    let classification = plugin.classify(env.scope(), &reply).await?;
     if let Some(shadow) = &env.shadow {
         let input = message.message.message_id.clone();
         shadow
@@ -337,7 +339,7 @@ async fn apply(
     verdict: &Verdict,
     applied: &mut Applied,
     report: &mut StepReport,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let tenant = env.tenant.clone();
     let step = lead.current_step.checked_sub(1);
     let by = Some(verdict.version.clone());
@@ -345,7 +347,7 @@ async fn apply(
         env.store
             .set_lead_schedule(&tenant, lead.id, lead.current_step, None)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(StepError::store("stop the lead's sequence"))
     };
     let reason = if verdict.reason.is_empty() {
         label_name(&verdict.label)
@@ -464,7 +466,7 @@ async fn apply(
                 .store
                 .count_inbound_labelled(&env.tenant, lead.id, "bounce-soft")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(StepError::store("count the lead's soft bounces"))?;
             if soft >= SOFT_BOUNCE_LIMIT {
                 let note = format!("{soft} soft bounces, the last: {}", verdict.reason);
                 suppress(env, &lead.fields.email, SuppressionReason::SoftBounces, &note).await?;
@@ -489,7 +491,7 @@ async fn apply(
                 env.store
                     .set_lead_schedule(&tenant, lead.id, lead.current_step, Some(next))
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(StepError::store("defer the lead's next step"))?;
                 report.add("deferred", 1);
                 report.note(format!(
                     "{} is out of office; next step deferred to {}",
@@ -501,8 +503,10 @@ async fn apply(
         ReplyLabel::Referral(referral) => {
             applied.counters.record(step, |c| c.replied += 1);
             stop(env).await?;
-            let email = normalize(&referral.email)
-                .map_err(|e| format!("referral to an invalid address {:?}: {e}", referral.email))?;
+            let email = normalize(&referral.email).map_err(|source| StepError::InvalidReferral {
+                address: referral.email.clone(),
+                source,
+            })?;
             let (first, last) = referral
                 .name
                 .as_deref()
@@ -528,7 +532,7 @@ async fn apply(
                 .store
                 .insert_leads(&tenant, env.campaign.id, &[new])
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(StepError::store("add the referred lead"))?;
             report.add("referred_leads", outcome.inserted);
             if outcome.inserted > 0 {
                 report.note(format!(
@@ -544,9 +548,12 @@ async fn apply(
     Ok(())
 }
 
-async fn suppress(env: &CycleEnv<'_>, address: &str, reason: SuppressionReason, note: &str) -> Result<(), String> {
+async fn suppress(env: &CycleEnv<'_>, address: &str, reason: SuppressionReason, note: &str) -> Result<(), StepError> {
     env.store
         .add_suppression(&env.tenant, SuppressionKind::Address, address, reason, note)
         .await
-        .map_err(|e| format!("cannot suppress {address}: {e}"))
+        .map_err(|source| StepError::Suppress {
+            address: address.to_string(),
+            source,
+        })
 }

@@ -3,6 +3,7 @@
 //! (`decision-rule:<name>@<version>`), in the campaign's status reason.
 
 use super::env::CycleEnv;
+use super::error::StepError;
 use super::metrics::CampaignMetrics;
 use super::step::{Moves, Step, StepOutcome};
 use super::wire;
@@ -140,10 +141,10 @@ async fn apply(
     action: &Action,
     reason: &str,
     actor: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StepError> {
     let tenant = env.tenant.clone();
     let id = env.campaign.id;
-    let set_status = async |state: &mut Deciding, to: CampaignStatus| -> Result<Option<String>, String> {
+    let set_status = async |state: &mut Deciding, to: CampaignStatus| -> Result<Option<String>, StepError> {
         if state.campaign.status == to {
             return Ok(None);
         }
@@ -151,7 +152,7 @@ async fn apply(
             .store
             .set_campaign_status(&tenant, id, to, reason, actor)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StepError::store("change the campaign's status"))?;
         state.campaign.status = updated.status;
         state.campaign.status_reason = updated.status_reason;
         state.campaign.status_actor = updated.status_actor;
@@ -176,7 +177,7 @@ async fn apply(
             env.store
                 .set_daily_cap(&tenant, id, *cap)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(StepError::store("change the daily cap"))?;
             let line = format!(
                 "daily cap {} → {cap}: {reason} ({actor})",
                 state.campaign.config.daily_cap
@@ -190,9 +191,11 @@ async fn apply(
                 .store
                 .lead_by_email(&tenant, &mv.email)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(StepError::store("find the lead"))?
                 .filter(|l| l.campaign_id == id)
-                .ok_or_else(|| format!("no lead {} in this campaign", mv.email))?;
+                .ok_or_else(|| StepError::NoSuchLead {
+                    email: mv.email.clone(),
+                })?;
             let to = wire::from_state(mv.to);
             if lead.state == to {
                 return Ok(None);
@@ -216,7 +219,7 @@ async fn apply(
                 .store
                 .insert_alert(&tenant, &alert)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(StepError::store("raise the alert"))?
             {
                 Insertion::New(_) => {
                     state.decided.alerts.push(format!("{text} ({actor})"));

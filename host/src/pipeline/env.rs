@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::Transports;
+use super::error::StepError;
 use super::step::Moves;
 use crate::domain::lifecycle::{self, LeadState};
 use crate::domain::model::{Campaign, CampaignStatus, Lead, LeadTransition};
@@ -86,29 +87,29 @@ impl<'a> CycleEnv<'a> {
     }
 
     /// The active plugin `name`, checked to be of `kind` and not quarantined.
-    pub fn plugin(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, String> {
-        let plugin = self.registry.get(name).ok_or_else(|| {
-            format!("plugin {name:?} is bound to the campaign but not loaded; see `cam plugins list`")
-        })?;
+    pub fn plugin(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, StepError> {
+        let plugin = self
+            .registry
+            .get(name)
+            .ok_or_else(|| StepError::NotLoaded { name: name.to_string() })?;
         if plugin.kind() != kind {
-            return Err(format!(
-                "plugin {name:?} is a {}, not a {}",
-                plugin.kind().as_str(),
-                kind.as_str()
-            ));
+            return Err(StepError::WrongKind {
+                name: name.to_string(),
+                actual: plugin.kind().as_str(),
+                expected: kind.as_str(),
+            });
         }
         if plugin.health().is_quarantined() {
-            return Err(format!(
-                "plugin {name}@{} is quarantined after repeated failures; load a fixed version",
-                plugin.version()
-            ));
+            return Err(StepError::Quarantined {
+                name: name.to_string(),
+                version: plugin.version().to_string(),
+            });
         }
         Ok(plugin)
     }
 
     /// Moves `lead` to `to` through the lifecycle, records why and which
-    /// plugin version caused it, and adds the move to `moves`. Errors are
-    /// sentences for the step report.
+    /// plugin version caused it, and adds the move to `moves`.
     pub async fn move_lead(
         &self,
         moves: &mut Moves,
@@ -116,8 +117,8 @@ impl<'a> CycleEnv<'a> {
         to: LeadState,
         reason: &str,
         plugin_version: Option<String>,
-    ) -> Result<(), String> {
-        lifecycle::transition(lead.state, to).map_err(|e| e.to_string())?;
+    ) -> Result<(), StepError> {
+        lifecycle::transition(lead.state, to)?;
         let transition = LeadTransition {
             lead_id: lead.id,
             from: lead.state,
@@ -129,7 +130,11 @@ impl<'a> CycleEnv<'a> {
         self.store
             .transition_lead(&self.tenant, &transition)
             .await
-            .map_err(|e| format!("could not record {} → {}: {e}", lead.state.as_str(), to.as_str()))?;
+            .map_err(|source| StepError::RecordMove {
+                from: lead.state,
+                to,
+                source,
+            })?;
         moves.record(lead, to, reason, plugin_version);
         Ok(())
     }

@@ -20,6 +20,7 @@ mod decide;
 mod discover;
 mod enrich;
 mod env;
+pub mod error;
 mod follow_up;
 mod inbox;
 pub mod metrics;

@@ -11,6 +11,7 @@
 use chrono::TimeDelta;
 
 use super::env::CycleEnv;
+use super::error::StepError;
 use super::report::StepReport;
 use super::step::{Moves, Step, StepOutcome};
 use crate::domain::email::domain_of;
@@ -104,6 +105,12 @@ impl From<String> for Failed {
     }
 }
 
+impl From<StepError> for Failed {
+    fn from(error: StepError) -> Self {
+        Failed::Other(error.into())
+    }
+}
+
 async fn send_one(
     env: &CycleEnv<'_>,
     moves: &mut Moves,
@@ -115,7 +122,7 @@ async fn send_one(
         .store
         .get_lead(&tenant, email.email.lead_id)
         .await
-        .map_err(|e| format!("cannot read the lead: {e}"))?;
+        .map_err(StepError::store("read the lead"))?;
     let still_wanted = match lead.state {
         LeadState::New | LeadState::Enriched => email.email.step == 0,
         LeadState::Contacted => true,
@@ -125,7 +132,7 @@ async fn send_one(
         .store
         .is_suppressed(&tenant, &lead.fields.email)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StepError::store("check the suppression list"))?;
     if !still_wanted || suppressed {
         let why = if suppressed {
             "the address is suppressed".to_string()
@@ -135,7 +142,7 @@ async fn send_one(
         env.store
             .mark_email_failed(&tenant, email.id, &why)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StepError::store("cancel the email"))?;
         report.add("cancelled", 1);
         return Ok(());
     }
@@ -143,7 +150,7 @@ async fn send_one(
     env.store
         .mark_email_sending(&tenant, email.id, env.now)
         .await
-        .map_err(|e| format!("cannot mark SENDING: {e}"))?;
+        .map_err(StepError::store("mark the email SENDING"))?;
     let message = OutgoingMessage {
         message_id: email.email.message_id.clone(),
         from: email.email.mailbox.clone(),
@@ -164,14 +171,14 @@ async fn send_one(
             env.store
                 .mark_email_failed(&tenant, email.id, &reason)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(StepError::store("mark the email FAILED"))?;
             return Err(reason.into());
         }
         Err(SendError::Uncertain(reason)) => {
             env.store
                 .mark_email_uncertain(&tenant, email.id, &reason)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(StepError::store("mark the email UNCERTAIN"))?;
             report.add("uncertain", 1);
             return Err(reason.into());
         }
@@ -179,7 +186,7 @@ async fn send_one(
     env.store
         .mark_email_sent(&tenant, email.id, env.now)
         .await
-        .map_err(|e| format!("sent, but cannot mark SENT: {e}"))?;
+        .map_err(StepError::store("mark the sent email SENT"))?;
     report.add("sent", 1);
     report.add(&format!("sent_step_{}", email.email.step + 1), 1);
     if lead.state != LeadState::Contacted {
@@ -194,7 +201,7 @@ async fn send_one(
     env.store
         .set_lead_schedule(&tenant, lead.id, next_step, Some(next_at))
         .await
-        .map_err(|e| format!("sent, but cannot schedule the next step: {e}").into())
+        .map_err(|source| StepError::store("schedule the next step of a sent sequence")(source).into())
 }
 
 /// The full message, threaded under the earlier steps that were really

@@ -122,9 +122,31 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> 
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
 }
 
+/// Why [`find_version`] found no single version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VersionLookupError {
+    /// No recorded version's sha256 starts with the prefix.
+    #[error("no version starts with `{prefix}`; see `cam plugins history`")]
+    NoMatch {
+        /// The prefix asked for, lower-cased.
+        prefix: String,
+    },
+    /// Several versions start with the prefix.
+    #[error("{count} versions start with `{prefix}`; give more digits")]
+    Ambiguous {
+        /// The prefix asked for, lower-cased.
+        prefix: String,
+        /// How many matched.
+        count: usize,
+    },
+}
+
 /// The version of `history` whose sha256 starts with `prefix` (case-insensitive).
-/// Errors say whether none or several matched.
-pub fn find_version<'a>(history: &'a [PluginVersionRecord], prefix: &str) -> Result<&'a PluginVersionRecord, String> {
+pub fn find_version<'a>(
+    history: &'a [PluginVersionRecord],
+    prefix: &str,
+) -> Result<&'a PluginVersionRecord, VersionLookupError> {
     let prefix = prefix.to_ascii_lowercase();
     let matches: Vec<&PluginVersionRecord> = history
         .iter()
@@ -132,11 +154,11 @@ pub fn find_version<'a>(history: &'a [PluginVersionRecord], prefix: &str) -> Res
         .collect();
     match matches.as_slice() {
         [one] => Ok(one),
-        [] => Err(format!("no version starts with `{prefix}`; see `cam plugins history`")),
-        _ => Err(format!(
-            "{} versions start with `{prefix}`; give more digits",
-            matches.len()
-        )),
+        [] => Err(VersionLookupError::NoMatch { prefix }),
+        _ => Err(VersionLookupError::Ambiguous {
+            prefix,
+            count: matches.len(),
+        }),
     }
 }
 
@@ -175,8 +197,18 @@ mod tests {
             find_version(&history, "ABC").map(|v| v.plugin.sha256.as_str()),
             Ok("abc123")
         );
-        assert!(find_version(&history, "ab").unwrap_err().contains("2 versions"));
-        assert!(find_version(&history, "00").unwrap_err().contains("no version"));
+        assert!(
+            find_version(&history, "ab")
+                .unwrap_err()
+                .to_string()
+                .contains("2 versions")
+        );
+        assert!(
+            find_version(&history, "00")
+                .unwrap_err()
+                .to_string()
+                .contains("no version")
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use chrono::NaiveTime;
 
-use crate::domain::model::{AfterLastStep, Mailbox, NewCampaign, NewLead, PluginBindings, SendWindow, SequenceStep};
+use crate::domain::model::{
+    AfterLastStep, Mailbox, NewCampaign, NewLead, PluginBindings, SendWindowSpec, SequenceStep,
+};
 use crate::store::Store;
 use crate::store::testing::PostgresDatabase;
 
@@ -83,7 +85,7 @@ pub(crate) fn campaign(name: &str) -> NewCampaign {
             address: "sales@example.com".into(),
             daily_cap: 30,
         }],
-        send_window: SendWindow {
+        send_window: SendWindowSpec {
             start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
             end: NaiveTime::from_hms_opt(17, 0, 0).expect("valid time"),
             weekdays: vec![chrono::Weekday::Mon, chrono::Weekday::Tue],

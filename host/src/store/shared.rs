@@ -170,7 +170,7 @@ pub(crate) fn expiry(now: chrono::DateTime<chrono::Utc>, ttl: std::time::Duratio
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct CampaignConfigJson {
     pub mailboxes: Vec<crate::domain::model::Mailbox>,
-    pub send_window: crate::domain::model::SendWindow,
+    pub send_window: crate::domain::model::SendWindowSpec,
     pub steps: Vec<crate::domain::model::SequenceStep>,
     pub plugins: crate::domain::model::PluginBindings,
     /// Added after the first release: older rows read as the defaults.
