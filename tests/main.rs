@@ -17,8 +17,11 @@
 //! - `bounce_corpus`: bounce, complaint and auto-reply recognition over 122 real messages;
 //! - `live_mail`: live campaigns over real SMTP (aiosmtpd) and IMAP (Dovecot), faults, `cam serve`;
 //! - `live_mail_tls`: the same over STARTTLS and implicit TLS with a throwaway CA;
-//! - `mail_servers`: starting those servers (one file each) and a connection-cutting proxy.
+//! - `mail_servers`: starting those servers (one file each) and a connection-cutting proxy;
+//! - `api`: the REST API of `cam serve` with tenants and tokens from the CLI: isolation, roles, problems;
+//! - `tenancy`: `cam tenants` and a worker that runs only its own tenant's campaigns.
 
+mod api;
 mod bounce_corpus;
 mod cli_import;
 mod cli_plugins;
@@ -34,4 +37,5 @@ mod live_mail_tls;
 mod mail_servers;
 mod retag;
 mod support;
+mod tenancy;
 mod worker_reload;

@@ -164,6 +164,18 @@ pub fn cam_in(root: &Path, args: &[&str]) -> std::process::Output {
         .expect("cam runs")
 }
 
+/// Runs `cam ARGS` in `root` and returns its stdout; fails the test, with
+/// cam's stderr, if it fails.
+pub fn cam_ok(root: &Path, args: &[&str]) -> String {
+    let out = cam_in(root, args);
+    assert!(
+        out.status.success(),
+        "cam {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Runs `cam cycle --campaign CAMPAIGN --json --now NOW` in `root` and
 /// returns its report; fails the test, with cam's stderr, if it fails.
 pub fn cam_cycle(root: &Path, campaign: &str, now: &str) -> serde_json::Value {

@@ -4,6 +4,7 @@
 //! Data flows one way: the pipeline calls [`domain`], [`store`] and
 //! [`plugins`]; none of those call back into the pipeline.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -14,5 +15,6 @@ pub mod pipeline;
 pub mod plugins;
 pub mod runtime;
 pub mod store;
+pub mod tokens;
 pub mod webhook;
 pub mod worker;

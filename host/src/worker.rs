@@ -6,7 +6,6 @@
 //! the same campaign at once; a worker that dies stops renewing, and its
 //! lease lapses after [`WorkerOptions::lease_ttl`] so another can take over.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::app::{App, TenantApp};
 use crate::pipeline::{Clock, CycleReport};
+use crate::store::Claimable;
 
 /// How long a lease lasts without a heartbeat: long enough to ride out a
 /// slow database round trip, short enough that a dead worker's campaigns
@@ -75,12 +75,17 @@ impl Worker<'_> {
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>, observer: &dyn WorkerObserver) -> anyhow::Result<u64> {
         let mut cycles = 0;
         loop {
-            let mut done_this_round = HashSet::new();
+            // Each campaign gets one cycle per round: a claim takes only
+            // campaigns not leased since the round began. Only the tenant this
+            // worker was built for: its plugins, mailboxes and alert channels
+            // are the ones a cycle runs with.
+            let which = Claimable::of_tenant(&self.tenant.tenant);
+            let mut ran_this_round = 0;
             while !*shutdown.borrow() {
                 let lease = match self
                     .app
                     .store()
-                    .claim_next_campaign(&self.options.worker_id, self.options.lease_ttl)
+                    .claim_next_campaign(&self.options.worker_id, self.options.lease_ttl, which)
                     .await
                 {
                     Ok(Some(lease)) => lease,
@@ -90,16 +95,7 @@ impl Worker<'_> {
                         break;
                     }
                 };
-                let key = (lease.tenant_id.clone(), lease.campaign_id);
-                if !done_this_round.insert(key) {
-                    // Every free campaign has had its cycle this round.
-                    let _ = self
-                        .app
-                        .store()
-                        .release_lease(&lease.tenant_id, lease.campaign_id, &self.options.worker_id)
-                        .await;
-                    break;
-                }
+                ran_this_round += 1;
                 match self.cycle(&lease.tenant_id, lease.campaign_id, shutdown.clone()).await {
                     Ok(report) => {
                         cycles += 1;
@@ -119,7 +115,7 @@ impl Worker<'_> {
                     ));
                 }
             }
-            if done_this_round.is_empty() && !*shutdown.borrow() {
+            if ran_this_round == 0 && !*shutdown.borrow() {
                 observer.idle((!self.options.once).then_some(self.options.interval));
             }
             if self.options.once || *shutdown.borrow() {

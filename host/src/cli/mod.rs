@@ -12,6 +12,8 @@ pub mod plugins;
 pub mod run;
 pub mod scaffold;
 pub mod serve;
+pub mod tenants;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,8 +73,14 @@ pub enum Command {
     /// have been sent, see the alert log.
     #[command(subcommand)]
     Mail(mail::MailCommand),
-    /// Answer one-click unsubscribe links (put it behind HTTPS).
+    /// Answer one-click unsubscribe links and the REST API (put it behind HTTPS).
     Serve(serve::ServeArgs),
+    /// Hosted use: create, list, show, disable and enable tenants.
+    #[command(subcommand)]
+    Tenants(tenants::TenantsCommand),
+    /// API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 /// The lowest level of plugin log lines shown (`--plugin-logs`).
@@ -142,5 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&config, args).await,
         Command::Mail(command) => mail::run(&config, command).await,
         Command::Serve(args) => serve::run(&config, args).await,
+        Command::Tenants(command) => tenants::run(&config, command).await,
+        Command::Tokens(command) => tokens::run(&config, command).await,
     }
 }

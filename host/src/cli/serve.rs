@@ -7,6 +7,8 @@
 //!   link scanners and previews fetch every URL in a message, and must not
 //!   unsubscribe anyone.
 //! - `GET /healthz` answers `ok` for load balancers.
+//! - `/api/v1/…`: the REST API ([`crate::api`]), for tokens made with
+//!   `cam tokens create`.
 //!
 //! Put it behind an HTTPS reverse proxy at the `unsubscribe_url` of
 //! `cam.toml`; `<prefix>` is that URL's path (`/unsubscribe` by default).
@@ -57,12 +59,19 @@ pub fn path_prefix(unsubscribe_url: Option<&str>) -> anyhow::Result<String> {
     Ok(path)
 }
 
-/// The router: unsubscribe pages under `prefix`, and `/healthz`.
+/// The router: unsubscribe pages under `prefix`, `/healthz`, and the REST
+/// API under `/api/v1`. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, so failed API
+/// authentications are limited per client address.
 pub fn router(store: Arc<dyn Store>, links: Arc<UnsubscribeLinks>, prefix: &str) -> Router {
     Router::new()
         .route(&format!("{prefix}/{{token}}"), get(confirm_page).post(unsubscribe))
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(AppState { store, links })
+        .with_state(AppState {
+            store: store.clone(),
+            links,
+        })
+        .merge(crate::api::router(store))
 }
 
 /// Runs `cam serve` until Ctrl-C.
@@ -74,16 +83,18 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!(
-        "serving one-click unsubscribe on http://{}{prefix}/<token>; Ctrl-C stops",
-        listener.local_addr()?
-    );
-    axum::serve(listener, router(store, links, &prefix))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the web server failed")?;
+    let local = listener.local_addr()?;
+    println!("serving one-click unsubscribe on http://{local}{prefix}/<token>");
+    println!("serving the REST API on http://{local}/api/v1 (tokens: cam tokens create); Ctrl-C stops");
+    axum::serve(
+        listener,
+        router(store, links, &prefix).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("the web server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 

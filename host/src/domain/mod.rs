@@ -7,6 +7,7 @@ pub mod caps;
 pub mod email;
 pub mod lifecycle;
 pub mod model;
+pub mod name;
 pub mod plan;
 pub mod suppression;
 pub mod template;

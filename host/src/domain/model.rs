@@ -23,6 +23,9 @@ pub struct Tenant {
     pub name: String,
     /// When the tenant was created.
     pub created_at: DateTime<Utc>,
+    /// When the tenant was disabled: its campaigns are not claimed and its
+    /// tokens are refused. `None` while it is active.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// Whether a campaign is being worked on.
@@ -641,4 +644,78 @@ pub struct Lease {
     pub acquired_at: DateTime<Utc>,
     /// When it lapses unless renewed.
     pub expires_at: DateTime<Utc>,
+}
+
+/// What an API token may do. Each role may do what the ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the tenant's campaigns, leads, replies and reports.
+    Viewer,
+    /// Also acts on campaigns, leads and replies (pause, resume, qualify...).
+    Operator,
+    /// Also manages the tenant's plugins, settings and tokens.
+    Admin,
+    /// The hosting operator: manages tenants and nothing inside them.
+    Host,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Admin, Role::Host];
+
+    /// The role's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+            Role::Host => "host",
+        }
+    }
+
+    /// The role named `name`.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// Whether this role may do what `needed` may, inside a tenant. The
+    /// hosting operator's role reaches no tenant's data.
+    pub fn allows(self, needed: Role) -> bool {
+        match (self, needed) {
+            (Role::Host, Role::Host) => true,
+            (Role::Host, _) | (_, Role::Host) => false,
+            (have, needed) => have >= needed,
+        }
+    }
+}
+
+/// An API token to store: the secret itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    /// The public id (the `<id>` of `cam_<id>_<secret>`).
+    pub id: String,
+    /// The tenant it acts for; `None` for the hosting operator.
+    pub tenant_id: Option<String>,
+    /// What it may do.
+    pub role: Role,
+    /// A label for lists (`ci`, `alice's laptop`).
+    pub name: String,
+    /// Hex SHA-256 of the secret part.
+    pub secret_sha256: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A stored API token (without its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// What was stored.
+    pub token: NewApiToken,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it was last accepted.
+    pub last_used_at: Option<DateTime<Utc>>,
 }

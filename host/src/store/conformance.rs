@@ -12,6 +12,7 @@ mod leads;
 mod leases;
 mod mail;
 mod plugins;
+mod tenants;
 
 use std::collections::BTreeMap;
 use std::future::Future;

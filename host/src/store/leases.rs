@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::domain::model::Lease;
 use crate::store::StoreResult;
@@ -25,7 +26,43 @@ pub trait Leases: Send + Sync {
     async fn renew_lease(&self, tenant: &str, campaign_id: i64, worker_id: &str, ttl: Duration) -> StoreResult<bool>;
     /// Gives our lease up (no-op if it is not ours).
     async fn release_lease(&self, tenant: &str, campaign_id: i64, worker_id: &str) -> StoreResult<()>;
-    /// Claims the RUNNING campaign (any tenant) least recently leased whose
-    /// lease is free or expired. Concurrent claimers never get the same one.
-    async fn claim_next_campaign(&self, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>>;
+    /// Claims a RUNNING campaign of an enabled tenant, within `which`,
+    /// whose lease is free or expired. Tenants take turns: the campaign
+    /// comes from the tenant served least recently, and within it from the
+    /// campaign leased least recently. Concurrent claimers never get the
+    /// same one.
+    async fn claim_next_campaign(
+        &self,
+        worker_id: &str,
+        ttl: Duration,
+        which: Claimable<'_>,
+    ) -> StoreResult<Option<Lease>>;
+}
+
+/// Which campaigns a claim may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimable<'a> {
+    /// Only this tenant's campaigns; `None`: every enabled tenant's.
+    pub tenant: Option<&'a str>,
+    /// Only campaigns not leased since this instant. A worker passes the
+    /// start of its round, so each campaign gets one cycle per round.
+    pub not_leased_since: DateTime<Utc>,
+}
+
+impl<'a> Claimable<'a> {
+    /// Any enabled tenant's campaign not leased since now.
+    pub fn any_tenant() -> Self {
+        Claimable {
+            tenant: None,
+            not_leased_since: Utc::now(),
+        }
+    }
+
+    /// Only `tenant`'s campaigns not leased since now.
+    pub fn of_tenant(tenant: &'a str) -> Self {
+        Claimable {
+            tenant: Some(tenant),
+            not_leased_since: Utc::now(),
+        }
+    }
 }

@@ -48,6 +48,7 @@ mod suppressions;
 mod tenants;
 #[doc(hidden)]
 pub mod testing;
+mod tokens;
 
 #[cfg(test)]
 mod conformance;
@@ -59,12 +60,13 @@ pub use campaigns::Campaigns;
 pub use inbound::Inbound;
 pub use kv::PluginKv;
 pub use leads::{BatchOutcome, EnrichmentUpdate, InsertOutcome, Leads, ScoreUpdate};
-pub use leases::Leases;
+pub use leases::{Claimable, Leases};
 pub use outbound::Outbound;
 pub use plugins::PluginVersions;
 pub use reports::CycleReports;
 pub use suppressions::Suppressions;
 pub use tenants::Tenants;
+pub use tokens::ApiTokens;
 
 pub use error::{StoreError, StoreResult};
 pub use postgres::PostgresStore;
@@ -74,7 +76,7 @@ pub use sqlite::SqliteStore;
 /// into scope, for code that calls them on a concrete store type.
 pub mod prelude {
     pub use super::{
-        Alerts, Campaigns, CycleReports, Inbound, Leads, Leases, Outbound, PluginKv, PluginVersions, Store,
+        Alerts, ApiTokens, Campaigns, CycleReports, Inbound, Leads, Leases, Outbound, PluginKv, PluginVersions, Store,
         Suppressions, Tenants,
     };
 }
@@ -132,6 +134,7 @@ pub trait Store:
     + PluginVersions
     + CycleReports
     + Leases
+    + ApiTokens
     + Send
     + Sync
 {

@@ -15,4 +15,12 @@ pub trait Tenants: Send + Sync {
     async fn ensure_tenant(&self, id: &str, name: &str) -> StoreResult<Tenant>;
     /// One tenant.
     async fn get_tenant(&self, id: &str) -> StoreResult<Tenant>;
+    /// Creates a new tenant; [`StoreError::Duplicate`](crate::store::StoreError::Duplicate)
+    /// when the id is taken.
+    async fn create_tenant(&self, id: &str, name: &str) -> StoreResult<Tenant>;
+    /// Every tenant, by id.
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// Disables the tenant (its campaigns are no longer claimed, its tokens
+    /// refused) or enables it again. Returns the tenant as it is now.
+    async fn set_tenant_disabled(&self, id: &str, disabled: bool) -> StoreResult<Tenant>;
 }

@@ -7,33 +7,38 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::sql_leases::lease_from_row;
+use super::sql_leases::{claim_candidates, lease_from_row};
 use crate::domain::model::Lease;
-use crate::store::StoreResult;
 use crate::store::shared::{expiry, ms};
+use crate::store::{Claimable, StoreResult};
 
 /// How often a claimer retries when a candidate it picked was taken between
 /// its read and its write; each retry sees the other's committed lease.
 const CLAIM_ATTEMPTS: usize = 3;
 
 #[tracing::instrument(name = "store.claim_next_campaign", skip_all, fields(worker_id = %worker_id))]
-pub(super) async fn claim_next(pool: &PgPool, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
+pub(super) async fn claim_next(
+    pool: &PgPool,
+    worker_id: &str,
+    ttl: Duration,
+    which: Claimable<'_>,
+) -> StoreResult<Option<Lease>> {
+    let candidate_sql = format!(
+        "SELECT c.id, c.tenant_id {} LIMIT 1 FOR UPDATE OF c SKIP LOCKED",
+        claim_candidates(1, 2, 3)
+    );
     for _ in 0..CLAIM_ATTEMPTS {
         let now_at = Utc::now();
         let now = ms(now_at);
         let mut tx = pool.begin().await?;
         // Lock the candidate campaign row; rows other claimers hold are
         // skipped, so they each get a different campaign.
-        let candidate: Option<(i64, String)> = sqlx::query_as(
-            "SELECT c.id, c.tenant_id FROM campaigns c \
-             LEFT JOIN leases l ON l.campaign_id = c.id \
-             WHERE c.status = 'RUNNING' AND (l.campaign_id IS NULL OR l.expires_at < $1) \
-             ORDER BY l.acquired_at ASC NULLS FIRST, c.id \
-             LIMIT 1 FOR UPDATE OF c SKIP LOCKED",
-        )
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let candidate: Option<(i64, String)> = sqlx::query_as(&candidate_sql)
+            .bind(now)
+            .bind(ms(which.not_leased_since))
+            .bind(which.tenant)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some((campaign_id, tenant)) = candidate else {
             return Ok(None);
         };

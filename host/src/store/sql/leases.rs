@@ -14,9 +14,27 @@ use sqlx::Row;
 use super::{DbRow, DbStore};
 use crate::domain::model::Lease;
 use crate::store::shared::{expiry, from_ms, ms};
-use crate::store::{Leases, StoreError, StoreResult};
+use crate::store::{Claimable, Leases, StoreError, StoreResult};
 
 /// A `RETURNING tenant_id, campaign_id, worker_id, acquired_at, expires_at` row.
+/// The campaigns a claim may take, best first, as SQL after `SELECT c.id,
+/// c.tenant_id`; both backends' `claim_next` use it. `$N` placeholders:
+/// `{now}` the current instant, `{since}` [`Claimable::not_leased_since`],
+/// `{tenant}` [`Claimable::tenant`]. Tenants take turns (the one served
+/// least recently first), then campaigns within a tenant.
+pub(super) fn claim_candidates(now: u8, since: u8, tenant: u8) -> String {
+    format!(
+        "FROM campaigns c \
+         JOIN tenants t ON t.id = c.tenant_id AND t.disabled_at IS NULL \
+         LEFT JOIN leases l ON l.campaign_id = c.id \
+         WHERE c.status = 'RUNNING' \
+         AND (l.campaign_id IS NULL OR (l.expires_at < ${now} AND l.acquired_at < ${since})) \
+         AND (${tenant} IS NULL OR c.tenant_id = ${tenant}) \
+         ORDER BY COALESCE((SELECT MAX(s.acquired_at) FROM leases s WHERE s.tenant_id = c.tenant_id), 0), \
+         COALESCE(l.acquired_at, 0), c.id"
+    )
+}
+
 pub(super) fn lease_from_row(row: &DbRow) -> StoreResult<Lease> {
     Ok(Lease {
         tenant_id: row.try_get("tenant_id")?,
@@ -93,7 +111,12 @@ impl Leases for DbStore {
         Ok(())
     }
 
-    async fn claim_next_campaign(&self, worker_id: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
-        super::leases::claim_next(&self.pool, worker_id, ttl).await
+    async fn claim_next_campaign(
+        &self,
+        worker_id: &str,
+        ttl: Duration,
+        which: Claimable<'_>,
+    ) -> StoreResult<Option<Lease>> {
+        super::leases::claim_next(&self.pool, worker_id, ttl, which).await
     }
 }

@@ -43,6 +43,8 @@ macro_rules! shared_queries {
         mod sql_suppressions;
         #[path = "../sql/tenants.rs"]
         mod sql_tenants;
+        #[path = "../sql/tokens.rs"]
+        mod sql_tokens;
     };
 }
 pub(super) use shared_queries;

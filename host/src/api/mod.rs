@@ -1,0 +1,81 @@
+//! The REST API, `/api/v1`, served by `cam serve`: JSON in and out, a bearer
+//! token on every request (`cam tokens create`), errors as RFC 9457 problem
+//! documents, cursor pagination, a request-size limit and a deadline.
+//!
+//! Every route acts inside the caller's tenant: another tenant's ids answer
+//! 404, exactly like ids that do not exist. Viewers read; operators act on
+//! campaigns; admins manage tokens; the hosting operator's token manages
+//! tenants and reaches nothing inside them.
+
+mod auth;
+mod body;
+mod campaigns;
+mod page;
+pub mod problem;
+mod tenants;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+
+pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
+use problem::Problem;
+
+use crate::store::Store;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// How long a request may take before it is answered 503.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    store: Arc<dyn Store>,
+    limiter: Arc<auth::FailureLimiter>,
+}
+
+/// The `/api/v1` routes over `store`, to nest into the server's router.
+pub fn router(store: Arc<dyn Store>) -> Router {
+    let state = ApiState {
+        store,
+        limiter: Arc::new(auth::FailureLimiter::default()),
+    };
+    let v1 = Router::new()
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/campaigns/{id}", get(campaigns::get))
+        .route("/campaigns/{id}/pause", post(campaigns::pause))
+        .route("/campaigns/{id}/resume", post(campaigns::resume))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/tenants/{id}/disable", post(tenants::disable))
+        .route("/tenants/{id}/enable", post(tenants::enable))
+        .fallback(|| async { Problem::not_found("route").into_response() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(deadline))
+        .with_state(state);
+    Router::new().nest("/api/v1", v1)
+}
+
+/// Answers 503 when a request takes longer than [`REQUEST_DEADLINE`].
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the request took longer than {} s; try again",
+                REQUEST_DEADLINE.as_secs()
+            ),
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,145 @@
+//! Errors as RFC 9457 problem documents (`application/problem+json`): a
+//! status, a short title, a detail that says what to fix, and for invalid
+//! input the field each problem is in.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::campaign_def::CampaignDefError;
+use crate::store::StoreError;
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Where, as a path into the request body (`steps[0].subject`).
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// An error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` for plain HTTP ones).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The HTTP status's meaning, short.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened and what to do about it.
+    pub detail: String,
+    /// For invalid input: every field at fault.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Seconds to wait before trying again (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    /// A problem with `status` and `detail`.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "about:blank".to_string(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 400: the request cannot be read.
+    pub fn bad_request(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// 401: no token, or one that is not accepted. Says nothing about why.
+    pub fn unauthorized() -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "send a valid API token as `Authorization: Bearer cam_…` (create one with `cam tokens create`)",
+        )
+    }
+
+    /// 403: the token's role may not do this.
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// 404: no such thing for this tenant (whether it exists elsewhere is
+    /// not said).
+    pub fn not_found(what: &str) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, format!("no such {what}"))
+    }
+
+    /// 422 with the fields at fault.
+    pub fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Problem {
+        Problem {
+            errors,
+            ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+        }
+    }
+
+    /// 500, logged; the detail given to the client names no internals.
+    pub fn internal(error: &dyn std::error::Error) -> Problem {
+        tracing::error!(error = %crate::pipeline::error::chain(error), "API request failed");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server could not complete the request; it was logged, try again later",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Problem {
+        match &error {
+            StoreError::NotFound { entity, .. } => Problem::not_found(entity),
+            StoreError::Duplicate { entity, key } => {
+                Problem::new(StatusCode::CONFLICT, format!("a {entity} named {key:?} exists already"))
+            }
+            StoreError::Conflict(detail) => Problem::new(StatusCode::CONFLICT, detail.clone()),
+            _ => Problem::internal(&error),
+        }
+    }
+}
+
+impl From<CampaignDefError> for Problem {
+    fn from(error: CampaignDefError) -> Problem {
+        match error {
+            CampaignDefError::Invalid { name, problems } => Problem::invalid(
+                format!("campaign {name:?} is invalid; fix the fields listed in `errors`"),
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: p.field,
+                        message: p.message,
+                    })
+                    .collect(),
+            ),
+            other => Problem::invalid(other.to_string(), Vec::new()),
+        }
+    }
+}

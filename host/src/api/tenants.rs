@@ -1,0 +1,109 @@
+//! `/api/v1/tenants`: the hosting operator's routes — list, create, disable
+//! and enable tenants. No tenant token reaches them, and they reach nothing
+//! inside a tenant.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::body::Body;
+use super::page::{Page, PageQuery};
+use super::problem::{FieldError, Problem};
+use crate::domain::model::Tenant;
+use crate::domain::name;
+
+/// A tenant as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct TenantView {
+    /// Its id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: &'static str,
+    /// When it was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was disabled.
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Tenant> for TenantView {
+    fn from(t: Tenant) -> TenantView {
+        TenantView {
+            status: if t.disabled_at.is_some() { "disabled" } else { "active" },
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+            disabled_at: t.disabled_at,
+        }
+    }
+}
+
+/// `POST /tenants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Its id: a-z, 0-9, '-' and '_', at most 40 characters.
+    pub id: String,
+    /// A display name (default: the id).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `GET /tenants`: every tenant, paged by their position in id order.
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<TenantView>>, Problem> {
+    caller.host()?;
+    let tenants = state.store.list_tenants().await?;
+    // Ids are text; the cursor is the position in id order.
+    let numbered: Vec<(i64, Tenant)> = tenants.into_iter().zip(1..).map(|(t, i)| (i, t)).collect();
+    let page = query.select(numbered, |(i, _)| *i)?;
+    Ok(Json(page.map(|(_, t)| t.into())))
+}
+
+/// `POST /tenants`.
+pub async fn create(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Body(request): Body<CreateTenant>,
+) -> Result<(StatusCode, Json<TenantView>), Problem> {
+    caller.host()?;
+    if let Err(e) = name::validate("tenant id", &request.id) {
+        return Err(Problem::invalid(
+            e.to_string(),
+            vec![FieldError {
+                field: "id".into(),
+                message: e.to_string(),
+            }],
+        ));
+    }
+    let display = request.name.as_deref().unwrap_or(&request.id);
+    let tenant = state.store.create_tenant(&request.id, display).await?;
+    Ok((StatusCode::CREATED, Json(tenant.into())))
+}
+
+/// `POST /tenants/{id}/disable`.
+pub async fn disable(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TenantView>, Problem> {
+    caller.host()?;
+    Ok(Json(state.store.set_tenant_disabled(&id, true).await?.into()))
+}
+
+/// `POST /tenants/{id}/enable`.
+pub async fn enable(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TenantView>, Problem> {
+    caller.host()?;
+    Ok(Json(state.store.set_tenant_disabled(&id, false).await?.into()))
+}

@@ -1,0 +1,387 @@
+//! The REST API as a hosted deployment uses it: tenants and tokens made
+//! with the CLI, `cam serve` started as a user starts it, requests over
+//! real HTTP. Checks tenant isolation (another tenant's ids are 404, like
+//! ids that do not exist), roles, problem documents, pagination and the
+//! failed-authentication limit.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::cam_ok;
+
+/// A `cam init` site with tenants `acme` and `beta` and `cam serve` running.
+struct Site {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    server: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Site {
+    fn start() -> Site {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        cam_ok(&root, &["init"]);
+        cam_ok(&root, &["tenants", "create", "acme", "--name", "Acme Ltd"]);
+        cam_ok(&root, &["tenants", "create", "beta"]);
+        let mut server = Command::new(env!("CARGO_BIN_EXE_cam"))
+            .arg("--config")
+            .arg(root.join("cam.toml"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("CAM_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cam serve starts");
+        // The first lines say where it listens; reading them is the readiness check.
+        let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("cam serve printed where it listens")
+                .expect("a line");
+            if let Some(rest) = line.strip_prefix("serving the REST API on ") {
+                let api = rest.split_whitespace().next().expect("a URL");
+                break api.strip_suffix("/api/v1").expect("the API's root").to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Site {
+            _dir: dir,
+            root,
+            server,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn token(&self, tenant: Option<&str>, role: &str) -> String {
+        let mut args = vec!["tokens", "create", "--role", role, "--name", "test"];
+        if let Some(tenant) = tenant {
+            args.extend(["--tenant", tenant]);
+        }
+        cam_ok(&self.root, &args).trim().to_string()
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method.parse().expect("method"), &url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let is_problem = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        let text = response.text().await.expect("a body");
+        if status.is_client_error() || status.is_server_error() {
+            assert!(
+                is_problem,
+                "{method} {path}: an error is a problem document: {status} {text}"
+            );
+        }
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"))
+        };
+        (status, value)
+    }
+}
+
+fn definition(name: &str) -> Value {
+    json!({
+        "name": name,
+        "mailboxes": [{ "address": "sales@acme.example", "daily_cap": 20 }],
+        "steps": [{ "subject": "Hello {{first_name}}", "body": "Hi {{first_name}}", "delay_days": 0 }]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_sees_and_changes_only_its_own_campaigns() {
+    let site = Site::start();
+    let acme_admin = site.token(Some("acme"), "admin");
+    let acme_viewer = site.token(Some("acme"), "viewer");
+    let beta_operator = site.token(Some("beta"), "operator");
+
+    let (status, created) = site
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&acme_admin),
+            Some(json!({ "definition": definition("spring") })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "PAUSED");
+    assert_eq!(created["definition"]["name"], "spring");
+    let id = created["id"].as_i64().expect("an id");
+    for name in ["summer", "autumn"] {
+        let (status, _) = site
+            .call(
+                "POST",
+                "/api/v1/campaigns",
+                Some(&acme_admin),
+                Some(json!({ "definition": definition(name), "start": true })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+
+    // Another tenant: the same answer as for an id that does not exist.
+    let (status, missing) = site
+        .call("GET", "/api/v1/campaigns/999999", Some(&beta_operator), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, foreign) = site
+        .call("GET", &format!("/api/v1/campaigns/{id}"), Some(&beta_operator), None)
+        .await;
+    assert_eq!(
+        (status, &foreign),
+        (StatusCode::NOT_FOUND, &missing),
+        "no existence leak"
+    );
+    let (status, _) = site
+        .call(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/resume"),
+            Some(&beta_operator),
+            Some(json!({ "reason": "mine now" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, beta_list) = site.call("GET", "/api/v1/campaigns", Some(&beta_operator), None).await;
+    assert_eq!(beta_list["items"], json!([]), "beta lists none of acme's campaigns");
+
+    // The owner sees it, pages through its list, and acts by role.
+    let (status, got) = site
+        .call("GET", &format!("/api/v1/campaigns/{id}"), Some(&acme_viewer), None)
+        .await;
+    assert_eq!((status, got["name"].as_str()), (StatusCode::OK, Some("spring")));
+    let (_, first) = site
+        .call("GET", "/api/v1/campaigns?limit=2", Some(&acme_viewer), None)
+        .await;
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
+    let cursor = first["next_cursor"].as_str().expect("a next page").to_string();
+    let (_, second) = site
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns?limit=2&cursor={cursor}"),
+            Some(&acme_viewer),
+            None,
+        )
+        .await;
+    assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    let (status, refused) = site
+        .call(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/resume"),
+            Some(&acme_viewer),
+            Some(json!({ "reason": "go" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap_or("").contains("operator"),
+        "{refused}"
+    );
+    let (status, resumed) = site
+        .call(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/resume"),
+            Some(&acme_admin),
+            Some(json!({ "reason": "launch day" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["status"], "RUNNING");
+    assert_eq!(resumed["status_reason"], "launch day");
+    assert!(
+        resumed["status_actor"].as_str().unwrap_or("").starts_with("api:"),
+        "{resumed}"
+    );
+    let shown = cam_ok(&site.root, &["tenants", "show", "acme", "--json"]);
+    assert!(shown.contains("\"campaigns\": 3"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_problem_documents_that_say_what_to_fix() {
+    let site = Site::start();
+    let admin = site.token(Some("acme"), "admin");
+    let mut bad = definition("broken");
+    bad["daily_cap"] = json!(0);
+    bad["steps"][0]["subject"] = json!("Hi {{first_name");
+    let (status, problem) = site
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&admin),
+            Some(json!({ "definition": bad })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("the fields at fault")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"daily_cap") && fields.contains(&"steps[0].subject"),
+        "{problem}"
+    );
+
+    let (status, problem) = site
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&admin),
+            Some(json!({ "definition": definition("x"), "strat": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["detail"].as_str().unwrap_or("").contains("strat"), "{problem}");
+
+    let (status, problem) = site
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&admin),
+            Some(json!({ "definition": definition("twice") })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    let (status, _) = site
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&admin),
+            Some(json!({ "definition": definition("twice") })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Just over the limit, so the whole request is written before the answer.
+    let huge = json!({ "definition": definition(&"x".repeat(cam::api::MAX_BODY_BYTES + 1024)) });
+    let (status, _) = site.call("POST", "/api/v1/campaigns", Some(&admin), Some(huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = site
+        .call("GET", "/api/v1/campaigns?limit=100000", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = site.call("GET", "/api/v1/no-such-route", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_stop_working_when_revoked_or_their_tenant_is_disabled() {
+    let site = Site::start();
+    let admin = site.token(Some("acme"), "admin");
+    let (status, _) = site.call("GET", "/api/v1/campaigns", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = site.call("GET", "/api/v1/campaigns", Some("cam_nothing"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // An admin makes and revokes a token through the API.
+    let (status, made) = site
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({ "role": "viewer", "name": "dashboard" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let viewer = made["token"].as_str().expect("shown once").to_string();
+    let (status, _) = site.call("GET", "/api/v1/campaigns", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = site.call("GET", "/api/v1/tokens", Some(&admin), None).await;
+    assert!(
+        listed.to_string().contains("dashboard") && !listed.to_string().contains(&viewer[17..]),
+        "{listed}"
+    );
+    let (status, _) = site.call("GET", "/api/v1/tokens", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer does not manage tokens");
+    let id = made["id"].as_str().expect("id");
+    let beta_admin = site.token(Some("beta"), "admin");
+    let (status, _) = site
+        .call("DELETE", &format!("/api/v1/tokens/{id}"), Some(&beta_admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's token");
+    let (status, _) = site
+        .call("DELETE", &format!("/api/v1/tokens/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = site.call("GET", "/api/v1/campaigns", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked");
+
+    // The hosting operator manages tenants and reaches nothing inside them.
+    let host = site.token(None, "host");
+    let (status, _) = site.call("GET", "/api/v1/campaigns", Some(&host), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = site.call("GET", "/api/v1/tenants", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, created) = site
+        .call("POST", "/api/v1/tenants", Some(&host), Some(json!({ "id": "../evil" })))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{created}");
+    let (status, _) = site
+        .call(
+            "POST",
+            "/api/v1/tenants",
+            Some(&host),
+            Some(json!({ "id": "gamma", "name": "Gamma" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, disabled) = site
+        .call("POST", "/api/v1/tenants/acme/disable", Some(&host), None)
+        .await;
+    assert_eq!(
+        (status, disabled["status"].as_str()),
+        (StatusCode::OK, Some("disabled"))
+    );
+    let (status, _) = site.call("GET", "/api/v1/campaigns", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled tenant's token");
+    site.call("POST", "/api/v1/tenants/acme/enable", Some(&host), None)
+        .await;
+    let (status, _) = site.call("GET", "/api/v1/campaigns", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_authentications_are_refused_for_a_while() {
+    let site = Site::start();
+    let admin = site.token(Some("acme"), "admin");
+    let forged = format!("cam_{}_{}", "0".repeat(12), "0".repeat(64));
+    for _ in 0..cam::api::MAX_FAILURES {
+        let (status, _) = site.call("GET", "/api/v1/campaigns", Some(&forged), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let url = format!("{}/api/v1/campaigns", site.base);
+    let response = site.http.get(&url).bearer_auth(&admin).send().await.expect("answers");
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even a good token, from that address"
+    );
+    assert!(response.headers().contains_key("retry-after"));
+}
