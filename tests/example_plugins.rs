@@ -465,11 +465,12 @@ async fn the_python_title_enricher_runs_through_the_host() {
         .await
         .expect_err("the plugin raises");
     assert_eq!(err.kind, FailureKind::Trap, "{err}");
+    assert!(err.message.starts_with("trap in `enrich`: "), "{err}");
     assert!(
-        err.message.starts_with(
-            "trap in `enrich`: Python raised ValueError: config decision_makers must be a list of levels, got 3 (at app.py:"
-        ),
-        "{err}"
+        err.plugin_stderr.as_deref().is_some_and(|stderr| stderr.starts_with(
+            "Python raised ValueError: config decision_makers must be a list of levels, got 3 (at app.py:"
+        )),
+        "the plugin's account, labelled: {err}"
     );
     assert!(!err.message.contains('\n'), "one line: {err}");
 }
@@ -488,15 +489,15 @@ async fn a_python_plugin_returning_a_wrong_type_fails_naming_the_export_the_exce
     let cases = [
         (
             "str-for-f32",
-            "trap in `classify`: Python raised TypeError converting a value to WIT f32: must be real number, not str",
+            "Python raised TypeError converting a value to WIT f32: must be real number, not str",
         ),
         (
             "dict-for-record",
-            "trap in `classify`: Python raised AttributeError converting a value to WIT record: 'dict' object has no attribute 'reason'",
+            "Python raised AttributeError converting a value to WIT record: 'dict' object has no attribute 'reason'",
         ),
         (
             "missing-field",
-            "trap in `classify`: Python raised TypeError: Classification.__init__() missing 1 required positional argument: 'reason' (at app.py:",
+            "Python raised TypeError: Classification.__init__() missing 1 required positional argument: 'reason' (at app.py:",
         ),
     ];
     for (subject, expected) in cases {
@@ -505,7 +506,13 @@ async fn a_python_plugin_returning_a_wrong_type_fails_naming_the_export_the_exce
             .await
             .expect_err("a wrong type traps");
         assert_eq!(err.kind, FailureKind::Trap, "{err}");
-        assert!(err.message.starts_with(expected), "{subject}: {err}");
+        assert!(err.message.starts_with("trap in `classify`: "), "{subject}: {err}");
+        assert!(
+            err.plugin_stderr
+                .as_deref()
+                .is_some_and(|stderr| stderr.starts_with(expected)),
+            "{subject}: {err}"
+        );
     }
     // The instance after a trap is a fresh one: a well-formed call still works.
     let label = plugin
@@ -531,8 +538,11 @@ async fn a_javascript_exception_fails_the_call_naming_the_export_and_what_the_en
         .await
         .expect_err("it throws");
     assert_eq!(err.kind, FailureKind::Trap, "{err}");
+    assert!(err.message.starts_with("trap in `classify`: "), "{err}");
     assert!(
-        err.message.contains("`classify`") && err.message.contains("JavaScript threw"),
+        err.plugin_stderr
+            .as_deref()
+            .is_some_and(|s| s.starts_with("JavaScript threw")),
         "{err}"
     );
     assert!(

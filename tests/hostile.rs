@@ -164,3 +164,77 @@ async fn a_plugin_needing_a_capability_its_manifest_does_not_grant_is_refused_at
         "{err}"
     );
 }
+
+/// A reply whose subject tells `hostile_bad_output` what to return.
+fn reply(subject: &str) -> cam::runtime::bindings::types::InboundReply {
+    cam::runtime::bindings::types::InboundReply {
+        from: "prospect@acme.com".into(),
+        subject: subject.into(),
+        body: "hello".into(),
+        headers: vec![],
+        lead: None,
+        received_at: 1_772_323_200,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_breaking_the_contract_is_a_plugin_error_naming_the_field() {
+    let plugin = load("hostile_bad_output").await.expect("loads");
+    let cases = [
+        ("nan", "classify.confidence", "NaN"),
+        ("infinity", "classify.confidence", "inf"),
+        ("negative", "classify.confidence", "outside 0..=1"),
+        (
+            "bad-referral",
+            "classify.label.referral.email",
+            "not a valid email address",
+        ),
+        (
+            "bad-date",
+            "classify.label.out-of-office",
+            "2026-02-30, not a calendar date",
+        ),
+        ("nul", "classify.reason", "NUL"),
+    ];
+    for (subject, field, says) in cases {
+        let err = plugin
+            .classify(scope(), &reply(subject))
+            .await
+            .expect_err("an invalid output is refused");
+        assert_eq!(err.kind, FailureKind::PluginError, "{subject}: {err}");
+        assert_eq!(err.field.as_deref(), Some(field), "{subject}: {err}");
+        assert!(
+            err.message.contains(&format!("`{field}`")) && err.message.contains(says),
+            "{subject}: {err}"
+        );
+        // The next call to the same plugin is served.
+        let label = plugin
+            .classify(scope(), &reply("fine"))
+            .await
+            .expect("a well-formed answer is taken");
+        assert_eq!(label.confidence, 0.5);
+    }
+    healthy_plugin_still_answers().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_panic_on_stderr_stays_a_labelled_escaped_field_of_the_hosts_message() {
+    let message = assert_scorer_fails_with("hostile_fake_panic", FailureKind::Trap).await;
+    let (host, plugin_says) = message
+        .split_once("; plugin stderr: ")
+        .unwrap_or_else(|| panic!("the plugin's words are labelled: {message}"));
+    assert_eq!(
+        host,
+        "trap in `score`: wasm trap: wasm `unreachable` instruction executed"
+    );
+    assert!(plugin_says.contains("released from quarantine"), "{message}");
+    assert!(!message.chars().any(char::is_control), "escaped: {message:?}");
+    assert!(message.contains("\\u{1b}[2K\\r"), "{message}");
+    let err = load("hostile_fake_panic")
+        .await
+        .expect("loads")
+        .score(scope(), &[lead("a@b.com", "CTO")])
+        .await
+        .expect_err("traps");
+    assert_eq!(err.plugin_stderr.as_deref(), Some(plugin_says));
+}

@@ -5,10 +5,12 @@ pub mod bindings;
 pub mod engine;
 pub mod error;
 pub mod grants;
+pub mod guest_text;
 pub mod host_pattern;
 pub mod imports;
 pub mod kv_backend;
 pub mod limits;
+pub mod output_check;
 pub mod state;
 pub mod wire_size;
 
