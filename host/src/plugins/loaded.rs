@@ -21,6 +21,7 @@ use crate::runtime::error::CapabilityDenied;
 use crate::runtime::guest_text::escaped;
 use crate::runtime::output_check::{CheckOutput, InvalidOutput};
 use crate::runtime::state::{CallScope, PluginIdentity, PluginState};
+use crate::runtime::wasm_limits;
 use crate::runtime::wire_size::WireSize;
 use crate::runtime::{FailureKind, PluginError, Runtime};
 
@@ -336,6 +337,7 @@ impl LoadedPlugin {
         let started = std::time::Instant::now();
         let mut store = Store::new(engine, PluginState::new(self.identity.clone(), scope));
         store.limiter(|state| &mut state.limiter);
+        wasm_limits::limit_store(&mut store, limits.max_output_bytes);
         store.set_epoch_deadline(Runtime::ticks_for(limits.timeout));
         store.epoch_deadline_trap();
         // The epoch catches guest code that spins; the timer catches time spent
@@ -499,6 +501,15 @@ fn classify_error(
     if let Some(denied) = error.downcast_ref::<CapabilityDenied>() {
         return host(FailureKind::CapabilityDenied, denied.to_string());
     }
+    if wasm_limits::is_hostcall_fuel_exhausted(error) {
+        return host(
+            FailureKind::OutputTooLarge,
+            format!(
+                "passed the host more than the {} byte cap in one transfer (its result or an import's arguments)",
+                wasm_limits::hostcall_fuel(state.identity.limits.max_output_bytes)
+            ),
+        );
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => host(
             FailureKind::Timeout,
@@ -511,7 +522,7 @@ fn classify_error(
         Some(_) if state.limiter.memory_denied => host(
             FailureKind::MemoryLimit,
             format!(
-                "tried to grow its memory past {} MiB",
+                "tried to grow its memory past the call's budget of {} MiB (all its memories and tables together)",
                 state.identity.limits.memory_bytes >> 20
             ),
         ),
@@ -528,7 +539,7 @@ fn classify_error(
         None if state.limiter.memory_denied => host(
             FailureKind::MemoryLimit,
             format!(
-                "needs more than its {} MiB memory cap: {}",
+                "needs more than the call's memory budget of {} MiB: {}",
                 state.identity.limits.memory_bytes >> 20,
                 escaped(&root_cause(error), usize::MAX)
             ),
