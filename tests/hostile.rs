@@ -353,3 +353,38 @@ async fn a_component_with_more_memories_than_cam_allows_is_refused_at_load() {
     );
     healthy_plugin_still_answers().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wasi_clocks_and_random_follow_the_cycle_so_a_replay_gives_the_same_output() {
+    let plugin = load("wasi_probe").await.expect("loads without any grant");
+    // 2026-01-01T00:00:00Z, as `cam cycle --now` sets it (pipeline/env.rs).
+    let cycle_ms: i64 = 1_767_225_600_000;
+    let at = |now_ms| {
+        let mut scope = scope();
+        scope.now_ms = now_ms;
+        scope
+    };
+    let leads = [lead("a@b.com", "CTO")];
+    let first = plugin.score(at(cycle_ms), &leads).await.expect("scores");
+    let replay = plugin.score(at(cycle_ms), &leads).await.expect("scores");
+    assert_eq!(
+        first[0].reasons, replay[0].reasons,
+        "the same cycle time gives the same clocks and random"
+    );
+    let reasons = &first[0].reasons;
+    let wall: u128 = reasons[0]
+        .strip_prefix("wall=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{reasons:?}"));
+    let cycle_ns = cycle_ms as u128 * 1_000_000;
+    assert!(
+        (cycle_ns..cycle_ns + 1_000_000).contains(&wall),
+        "the wall clock is the cycle's, not the machine's: {reasons:?}"
+    );
+    let next_cycle = plugin.score(at(cycle_ms + 60_000), &leads).await.expect("scores");
+    assert_ne!(next_cycle[0].reasons[0], reasons[0], "another cycle, another time");
+    assert_ne!(
+        next_cycle[0].reasons[2], reasons[2],
+        "another cycle, another random seed"
+    );
+}

@@ -12,6 +12,7 @@ pub mod kv_backend;
 pub mod limits;
 pub mod output_check;
 pub mod state;
+pub mod wasi_env;
 pub mod wasm_limits;
 pub mod wire_size;
 

@@ -10,6 +10,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::wasi_env;
+
 use super::bindings::types::Capability;
 use super::error::CapabilityDenied;
 use super::grants::Grants;
@@ -301,19 +303,13 @@ pub struct PluginState {
 }
 
 impl PluginState {
-    /// A fresh state for one call. The WASI context grants nothing: no files,
-    /// no environment, no arguments, no sockets; stdout is discarded and
-    /// stderr captured (for panic messages).
+    /// A fresh state for one call. The WASI context ([`wasi_env`]) grants
+    /// nothing: no files, no environment, no arguments, no sockets; stdout
+    /// is discarded and stderr captured (for panic messages); clocks and
+    /// random come from the scope.
     pub(crate) fn new(identity: Arc<PluginIdentity>, scope: CallScope) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
-        let wasi = WasiCtx::builder()
-            .stdout(MemoryOutputPipe::new(STDERR_CAPTURE_BYTES))
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .max_random_size(wasm_limits::MAX_RANDOM_BYTES)
-            .build();
+        let wasi = wasi_env::wasi_ctx(&identity, &scope, stderr.clone());
         let limits = identity.limits;
         PluginState {
             limiter: CallLimiter::new(limits.memory_bytes),
