@@ -582,3 +582,70 @@ async fn an_http_response_larger_than_the_cap_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_json_cannot_reach_a_loopback_address_through_an_allowed_name() {
+    let (base, hits) = people_api().await;
+    // `localhost` is allowed by name, but it resolves to 127.0.0.1, which
+    // the allow-list does not name: refused after resolution.
+    let by_name = base.replace("127.0.0.1", "localhost");
+    let manifest = http_json_manifest(&format!("{by_name}/v1/people"), "s3cret")
+        .replace("\"api.example.com\", \"127.0.0.1:*\"", "\"localhost:*\"");
+    let plugin = load_with_manifest("http_json", &manifest).await.expect("loads");
+    let err = plugin.next_page(scope(), None, 10).await.expect_err("refused");
+    assert!(
+        err.message.contains("localhost resolves to") && err.message.contains("not a public address"),
+        "{err}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request reached the server");
+    // Naming the address itself allows it (as test manifests do).
+    let manifest = http_json_manifest(&format!("{by_name}/v1/people"), "s3cret").replace(
+        "\"api.example.com\", \"127.0.0.1:*\"",
+        "\"localhost:*\", \"127.0.0.1:*\"",
+    );
+    let plugin = load_with_manifest("http_json", &manifest).await.expect("loads");
+    let page = plugin.next_page(scope(), None, 10).await.expect("served");
+    assert!(!page.leads.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_json_cannot_set_the_host_header_or_send_huge_headers() {
+    let (base, hits) = people_api().await;
+    let cases = [
+        (
+            "headers = { Host = \"metadata.internal\" }".to_string(),
+            "`Host` is set by the host",
+        ),
+        (
+            "headers = { Proxy-Authorization = \"x\" }".to_string(),
+            "`Proxy-Authorization` is set by the host",
+        ),
+        (
+            format!("headers = {{ X-Big = \"{}\" }}", "x".repeat(20_000)),
+            "bytes of headers",
+        ),
+    ];
+    for (headers, says) in cases {
+        let manifest = http_json_manifest(&format!("{base}/v1/people"), "s3cret").replace("headers = {}", &headers);
+        let plugin = load_with_manifest("http_json", &manifest).await.expect("loads");
+        let err = plugin.next_page(scope(), None, 10).await.expect_err("refused");
+        assert!(err.message.contains(says), "{says}: {err}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request left the host");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_are_not_sent_on_to_another_host_after_a_redirect() {
+    let (base, hits) = people_api().await;
+    // Both names allowed: the redirect from 127.0.0.1 to localhost is
+    // followed (a new origin, though the same server), without the bearer
+    // token, so the API answers 401.
+    let manifest = http_json_manifest(&format!("{base}/v1/redirect"), "s3cret").replace(
+        "\"api.example.com\", \"127.0.0.1:*\"",
+        "\"127.0.0.1:*\", \"localhost:*\"",
+    );
+    let plugin = load_with_manifest("http_json", &manifest).await.expect("loads");
+    let err = plugin.next_page(scope(), None, 10).await.expect_err("unauthorized");
+    assert!(err.message.contains("401"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "the redirect was followed");
+}

@@ -19,6 +19,7 @@ use crate::runtime::bindings::types::PluginInfo;
 use crate::runtime::engine::EPOCH_TICK;
 use crate::runtime::error::CapabilityDenied;
 use crate::runtime::guest_text::escaped;
+use crate::runtime::net_policy;
 use crate::runtime::output_check::{CheckOutput, InvalidOutput};
 use crate::runtime::state::{CallScope, PluginIdentity, PluginState};
 use crate::runtime::wasm_limits;
@@ -184,12 +185,20 @@ impl LoadedPlugin {
         for note in &notes {
             tracing::warn!(plugin = %name, version = %version, "{note}");
         }
+        let http_client = manifest
+            .capabilities
+            .http
+            .as_ref()
+            .map(|grant| net_policy::plugin_http_client(&grant.allow))
+            .transpose()
+            .map_err(|e| fail(FailureKind::Host, format!("creating the plugin's HTTP client: {e}")))?;
         let identity = Arc::new(PluginIdentity {
             name: name.clone(),
             version: version.clone(),
             grants: manifest.capabilities.clone(),
             config: manifest.config_values(),
             limits,
+            http_client,
         });
         let mut plugin = LoadedPlugin {
             identity,

@@ -10,6 +10,7 @@ pub mod host_pattern;
 pub mod imports;
 pub mod kv_backend;
 pub mod limits;
+pub mod net_policy;
 pub mod output_check;
 pub mod state;
 pub mod wasi_env;

@@ -36,6 +36,10 @@ pub struct PluginIdentity {
     pub config: BTreeMap<String, String>,
     /// Effective limits for its calls.
     pub limits: Limits,
+    /// The client its `http` requests go through, built for its allow-list
+    /// (`net_policy`: every resolved address is checked); `None` without
+    /// the `http` grant.
+    pub http_client: Option<reqwest::Client>,
 }
 
 /// The per-call context supplied by the caller: which tenant, which clock,
@@ -48,7 +52,9 @@ pub struct CallScope {
     pub now_ms: i64,
     /// Where the `kv` import keeps data; `None` makes kv calls fail with a storage error.
     pub kv: Option<Arc<dyn KvBackend>>,
-    /// The HTTP client the `http` import uses (shared; it pools connections).
+    /// The runtime's shared HTTP client, for host-side requests. A plugin's
+    /// own requests go through its version's client instead
+    /// ([`PluginIdentity::http_client`]), whose resolver checks addresses.
     pub http: reqwest::Client,
     /// `Some` runs the call in audit mode (`cam plugins check` only): every
     /// host import a call uses is recorded here, and an import the manifest
