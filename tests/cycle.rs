@@ -31,12 +31,17 @@ struct Setup {
 
 impl Setup {
     async fn new(leads: usize) -> Setup {
+        Setup::with_scorer(leads, "weighted_score").await
+    }
+
+    /// The campaign with `scorer` (a built plugin's crate name) as its scorer.
+    async fn with_scorer(leads: usize, scorer: &str) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
         let plugins = root.join("plugins");
         std::fs::create_dir_all(&plugins).expect("plugins dir");
-        for name in ["basic_enrich", "weighted_score", "heuristic_replies", "guardrails"] {
+        for name in ["basic_enrich", scorer, "heuristic_replies", "guardrails"] {
             install_plugin(&plugins, name);
         }
         // Judge bounces from 5 sent emails on, so one bounce in six pauses.
@@ -57,7 +62,7 @@ impl Setup {
         def.score_threshold = 0.0;
         def.plugins.lead_sources = vec![];
         def.plugins.enrichers = vec!["basic_enrich".into()];
-        def.plugins.scorer = Some("weighted_score".into());
+        def.plugins.scorer = Some(scorer.into());
         def.plugins.reply_classifier = Some("heuristic_replies".into());
         def.plugins.rules = vec!["guardrails".into()];
         let campaign = store
@@ -890,4 +895,28 @@ async fn a_worker_killed_mid_send_is_taken_over_and_nothing_is_sent_twice() {
     if written_before >= LEADS {
         eprintln!("note: the first worker finished before it was killed; the takeover path was not exercised");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_cycles_at_the_same_now_give_a_plugin_the_same_wasi_time_and_random() {
+    // wasi-probe scores with what WASI's clocks and random told it; two
+    // separate runs of the same cycle must store byte-identical reasons.
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let setup = Setup::with_scorer(2, "wasi_probe").await;
+        setup.cycle(T0);
+        let lead = setup.lead(0).await;
+        assert_eq!(lead.score, Some(0.5), "scored by wasi-probe: {lead:?}");
+        runs.push(lead.score_reasons);
+    }
+    assert_eq!(runs[0], runs[1], "a replayed cycle gives the plugin the same WASI");
+    let t0_ns = chrono::DateTime::parse_from_rfc3339(T0)
+        .expect("T0")
+        .timestamp_nanos_opt()
+        .expect("in range");
+    assert!(
+        runs[0][0].starts_with(&format!("wall={}", t0_ns / 1_000_000_000)),
+        "the wall clock is the cycle's: {:?}",
+        runs[0]
+    );
 }
