@@ -15,7 +15,7 @@ use cam::mail::maildir::MaildirInbox;
 use cam::store::Store;
 use serde_json::Value;
 
-use crate::support::{install_plugin, plugin};
+use crate::support::{BuiltPlugin, install_plugin, plugin};
 
 const TENANT: &str = "default";
 const CAMPAIGN: &str = "cycle-test";
@@ -31,6 +31,11 @@ struct Setup {
 
 impl Setup {
     async fn new(leads: usize) -> Setup {
+        Setup::with_scorer(leads, plugin::WEIGHTED_SCORE).await
+    }
+
+    /// The campaign with the built plugin `scorer` as its scorer.
+    async fn with_scorer(leads: usize, scorer: BuiltPlugin) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         std::fs::write(root.join("cam.toml"), cam::config::DEFAULT_CONFIG_TEXT).expect("config");
@@ -38,7 +43,7 @@ impl Setup {
         std::fs::create_dir_all(&plugins).expect("plugins dir");
         for name in [
             plugin::BASIC_ENRICH,
-            plugin::WEIGHTED_SCORE,
+            scorer,
             plugin::HEURISTIC_REPLIES,
             plugin::GUARDRAILS,
         ] {
@@ -62,7 +67,7 @@ impl Setup {
         def.score_threshold = 0.0;
         def.plugins.lead_sources = vec![];
         def.plugins.enrichers = vec!["basic_enrich".into()];
-        def.plugins.scorer = Some("weighted_score".into());
+        def.plugins.scorer = Some(scorer.crate_name.into());
         def.plugins.reply_classifier = Some("heuristic_replies".into());
         def.plugins.decision_rules = vec!["guardrails".into()];
         let campaign = store
@@ -895,4 +900,28 @@ async fn a_worker_killed_mid_send_is_taken_over_and_nothing_is_sent_twice() {
     if written_before >= LEADS {
         eprintln!("note: the first worker finished before it was killed; the takeover path was not exercised");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_cycles_at_the_same_now_give_a_plugin_the_same_wasi_time_and_random() {
+    // wasi-probe scores with what WASI's clocks and random told it; two
+    // separate runs of the same cycle must store byte-identical reasons.
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let setup = Setup::with_scorer(2, plugin::WASI_PROBE).await;
+        setup.cycle(T0);
+        let lead = setup.lead(0).await;
+        assert_eq!(lead.score, Some(0.5), "scored by wasi-probe: {lead:?}");
+        runs.push(lead.score_reasons);
+    }
+    assert_eq!(runs[0], runs[1], "a replayed cycle gives the plugin the same WASI");
+    let t0_ns = chrono::DateTime::parse_from_rfc3339(T0)
+        .expect("T0")
+        .timestamp_nanos_opt()
+        .expect("in range");
+    assert!(
+        runs[0][0].starts_with(&format!("wall={}", t0_ns / 1_000_000_000)),
+        "the wall clock is the cycle's: {:?}",
+        runs[0]
+    );
 }

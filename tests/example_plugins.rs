@@ -468,11 +468,12 @@ async fn the_python_title_enricher_runs_through_the_host() {
         .await
         .expect_err("the plugin raises");
     assert_eq!(err.kind, FailureKind::Trap, "{err}");
+    assert!(err.message.starts_with("trap in `enrich`: "), "{err}");
     assert!(
-        err.message.starts_with(
-            "trap in `enrich`: Python raised ValueError: config decision_makers must be a list of levels, got 3 (at app.py:"
-        ),
-        "{err}"
+        err.plugin_stderr.as_deref().is_some_and(|stderr| stderr.starts_with(
+            "Python raised ValueError: config decision_makers must be a list of levels, got 3 (at app.py:"
+        )),
+        "the plugin's account, labelled: {err}"
     );
     assert!(!err.message.contains('\n'), "one line: {err}");
 }
@@ -491,15 +492,15 @@ async fn a_python_plugin_returning_a_wrong_type_fails_naming_the_export_the_exce
     let cases = [
         (
             "str-for-f32",
-            "trap in `classify`: Python raised TypeError converting a value to WIT f32: must be real number, not str",
+            "Python raised TypeError converting a value to WIT f32: must be real number, not str",
         ),
         (
             "dict-for-record",
-            "trap in `classify`: Python raised AttributeError converting a value to WIT record: 'dict' object has no attribute 'reason'",
+            "Python raised AttributeError converting a value to WIT record: 'dict' object has no attribute 'reason'",
         ),
         (
             "missing-field",
-            "trap in `classify`: Python raised TypeError: Classification.__init__() missing 1 required positional argument: 'reason' (at app.py:",
+            "Python raised TypeError: Classification.__init__() missing 1 required positional argument: 'reason' (at app.py:",
         ),
     ];
     for (subject, expected) in cases {
@@ -508,7 +509,13 @@ async fn a_python_plugin_returning_a_wrong_type_fails_naming_the_export_the_exce
             .await
             .expect_err("a wrong type traps");
         assert_eq!(err.kind, FailureKind::Trap, "{err}");
-        assert!(err.message.starts_with(expected), "{subject}: {err}");
+        assert!(err.message.starts_with("trap in `classify`: "), "{subject}: {err}");
+        assert!(
+            err.plugin_stderr
+                .as_deref()
+                .is_some_and(|stderr| stderr.starts_with(expected)),
+            "{subject}: {err}"
+        );
     }
     // The instance after a trap is a fresh one: a well-formed call still works.
     let label = plugin
@@ -534,8 +541,11 @@ async fn a_javascript_exception_fails_the_call_naming_the_export_and_what_the_en
         .await
         .expect_err("it throws");
     assert_eq!(err.kind, FailureKind::Trap, "{err}");
+    assert!(err.message.starts_with("trap in `classify`: "), "{err}");
     assert!(
-        err.message.contains("`classify`") && err.message.contains("JavaScript threw"),
+        err.plugin_stderr
+            .as_deref()
+            .is_some_and(|s| s.starts_with("JavaScript threw")),
         "{err}"
     );
     assert!(
@@ -577,4 +587,71 @@ async fn an_http_response_larger_than_the_cap_is_refused() {
         err.message.to_lowercase().contains("too large") || err.message.contains("TooLarge"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_json_cannot_reach_a_loopback_address_through_an_allowed_name() {
+    let (base, hits) = people_api().await;
+    // `localhost` is allowed by name, but it resolves to 127.0.0.1, which
+    // the allow-list does not name: refused after resolution.
+    let by_name = base.replace("127.0.0.1", "localhost");
+    let manifest = http_json_manifest(&format!("{by_name}/v1/people"), "s3cret")
+        .replace("\"api.example.com\", \"127.0.0.1:*\"", "\"localhost:*\"");
+    let plugin = load_with_manifest(plugin::HTTP_JSON, &manifest).await.expect("loads");
+    let err = plugin.next_page(scope(), None, 10).await.expect_err("refused");
+    assert!(
+        err.message.contains("localhost resolves to") && err.message.contains("not a public address"),
+        "{err}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request reached the server");
+    // Naming the address itself allows it (as test manifests do).
+    let manifest = http_json_manifest(&format!("{by_name}/v1/people"), "s3cret").replace(
+        "\"api.example.com\", \"127.0.0.1:*\"",
+        "\"localhost:*\", \"127.0.0.1:*\"",
+    );
+    let plugin = load_with_manifest(plugin::HTTP_JSON, &manifest).await.expect("loads");
+    let page = plugin.next_page(scope(), None, 10).await.expect("served");
+    assert!(!page.leads.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_json_cannot_set_the_host_header_or_send_huge_headers() {
+    let (base, hits) = people_api().await;
+    let cases = [
+        (
+            "headers = { Host = \"metadata.internal\" }".to_string(),
+            "`Host` is set by the host",
+        ),
+        (
+            "headers = { Proxy-Authorization = \"x\" }".to_string(),
+            "`Proxy-Authorization` is set by the host",
+        ),
+        (
+            format!("headers = {{ X-Big = \"{}\" }}", "x".repeat(20_000)),
+            "bytes of headers",
+        ),
+    ];
+    for (headers, says) in cases {
+        let manifest = http_json_manifest(&format!("{base}/v1/people"), "s3cret").replace("headers = {}", &headers);
+        let plugin = load_with_manifest(plugin::HTTP_JSON, &manifest).await.expect("loads");
+        let err = plugin.next_page(scope(), None, 10).await.expect_err("refused");
+        assert!(err.message.contains(says), "{says}: {err}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request left the host");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_are_not_sent_on_to_another_host_after_a_redirect() {
+    let (base, hits) = people_api().await;
+    // Both names allowed: the redirect from 127.0.0.1 to localhost is
+    // followed (a new origin, though the same server), without the bearer
+    // token, so the API answers 401.
+    let manifest = http_json_manifest(&format!("{base}/v1/redirect"), "s3cret").replace(
+        "\"api.example.com\", \"127.0.0.1:*\"",
+        "\"127.0.0.1:*\", \"localhost:*\"",
+    );
+    let plugin = load_with_manifest(plugin::HTTP_JSON, &manifest).await.expect("loads");
+    let err = plugin.next_page(scope(), None, 10).await.expect_err("unauthorized");
+    assert!(err.message.contains("401"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "the redirect was followed");
 }

@@ -18,7 +18,11 @@ use super::manifest::{Manifest, PluginKind};
 use crate::runtime::bindings::types::PluginInfo;
 use crate::runtime::engine::EPOCH_TICK;
 use crate::runtime::error::CapabilityDenied;
+use crate::runtime::guest_text::escaped;
+use crate::runtime::net_policy;
+use crate::runtime::output_check::{CheckOutput, InvalidOutput};
 use crate::runtime::state::{CallScope, PluginIdentity, PluginState};
+use crate::runtime::wasm_limits;
 use crate::runtime::wire_size::WireSize;
 use crate::runtime::{FailureKind, PluginError, Runtime};
 
@@ -181,12 +185,20 @@ impl LoadedPlugin {
         for note in &notes {
             tracing::warn!(plugin = %name, version = %version, "{note}");
         }
+        let http_client = manifest
+            .capabilities
+            .http
+            .as_ref()
+            .map(|grant| net_policy::plugin_http_client(&grant.allow))
+            .transpose()
+            .map_err(|e| fail(FailureKind::Host, format!("creating the plugin's HTTP client: {e}")))?;
         let identity = Arc::new(PluginIdentity {
             name: name.clone(),
             version: version.clone(),
             grants: manifest.capabilities.clone(),
             config: manifest.config_values(),
             limits,
+            http_client,
         });
         let mut plugin = LoadedPlugin {
             identity,
@@ -307,7 +319,7 @@ impl LoadedPlugin {
         call: F,
     ) -> Result<R, PluginError>
     where
-        R: WireSize,
+        R: WireSize + CheckOutput,
         F: AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
     {
         if self.health.is_quarantined() {
@@ -334,6 +346,7 @@ impl LoadedPlugin {
         let started = std::time::Instant::now();
         let mut store = Store::new(engine, PluginState::new(self.identity.clone(), scope));
         store.limiter(|state| &mut state.limiter);
+        wasm_limits::limit_store(&mut store, limits.max_output_bytes);
         store.set_epoch_deadline(Runtime::ticks_for(limits.timeout));
         store.epoch_deadline_trap();
         // The epoch catches guest code that spins; the timer catches time spent
@@ -364,8 +377,14 @@ impl LoadedPlugin {
                 ));
             }
             Ok(Err(error)) => {
-                let (kind, message) = classify_error(&error, store.data(), limits.timeout, export);
-                return Err(self.failed(kind, message));
+                let failure = classify_error(&error, store.data(), limits.timeout, export);
+                let message = match &failure.plugin_stderr {
+                    Some(stderr) => format!("{}; plugin stderr: {stderr}", failure.message),
+                    None => failure.message,
+                };
+                let mut error = self.failed(failure.kind, message);
+                error.plugin_stderr = failure.plugin_stderr.map(String::into_boxed_str);
+                return Err(error);
             }
             Ok(Ok(value)) => value,
         };
@@ -379,23 +398,37 @@ impl LoadedPlugin {
                 ),
             ));
         }
+        if let Err(invalid) = value.check_output() {
+            return Err(self.invalid_output(export, &invalid));
+        }
         self.health.record_success();
         Ok(value)
     }
 
-    pub(super) fn plugin_result<T>(&self, result: Result<T, String>) -> Result<T, PluginError> {
-        result.map_err(|message| self.failed(FailureKind::PluginError, message))
+    /// The `plugin-error` for an output that breaks the contract, naming the
+    /// field; recorded in the version's health like any failed call.
+    pub(super) fn invalid_output(&self, export: &str, invalid: &InvalidOutput) -> PluginError {
+        let field = invalid.path_under(export);
+        let mut error = self.failed(
+            FailureKind::PluginError,
+            format!("invalid output: `{field}` {}", invalid.problem),
+        );
+        error.field = Some(field.into());
+        error
     }
 
-    pub(super) fn expect_len<T>(&self, items: Vec<T>, expected: usize) -> Result<Vec<T>, PluginError> {
+    /// The `ok` of a `result` the plugin returned; its `err` is a
+    /// `plugin-error` whose message is the plugin's text, escaped (it goes
+    /// into log lines) and cut to [`PLUGIN_ERROR_CHARS`].
+    pub(super) fn plugin_result<T>(&self, result: Result<T, String>) -> Result<T, PluginError> {
+        result.map_err(|message| self.failed(FailureKind::PluginError, escaped(&message, PLUGIN_ERROR_CHARS)))
+    }
+
+    /// `items` when it holds one entry per each of `expected` inputs (what
+    /// `export` promises), else the `plugin-error` naming the list.
+    pub(super) fn expect_len<T>(&self, export: &str, items: Vec<T>, expected: usize) -> Result<Vec<T>, PluginError> {
         if items.len() != expected {
-            return Err(self.failed(
-                FailureKind::PluginError,
-                format!(
-                    "returned {} results for {expected} leads; the contract is one per lead, in order",
-                    items.len()
-                ),
-            ));
+            return Err(self.invalid_output(export, &InvalidOutput::wrong_length(items.len(), expected)));
         }
         Ok(items)
     }
@@ -451,75 +484,90 @@ fn world_pre(runtime: &Runtime, component: &Component, kind: PluginKind) -> Resu
     })
 }
 
-/// Maps a wasmtime error from a call to `export` to a failure kind and a message.
+/// A failed call as [`classify_error`] reads it.
+struct CallFailure {
+    kind: FailureKind,
+    /// The host's account, built from what the host knows (never from the
+    /// guest's stderr).
+    message: String,
+    /// What the guest wrote to stderr that explains it, escaped and cut short.
+    plugin_stderr: Option<String>,
+}
+
+/// Maps a wasmtime error from a call to `export` to a failure kind, the
+/// host's message and, for a trap, the guest's own account from its stderr.
 fn classify_error(
     error: &wasmtime::Error,
     state: &PluginState,
     timeout: std::time::Duration,
     export: &str,
-) -> (FailureKind, String) {
+) -> CallFailure {
+    let host = |kind, message: String| CallFailure {
+        kind,
+        message,
+        plugin_stderr: None,
+    };
     if let Some(denied) = error.downcast_ref::<CapabilityDenied>() {
-        return (FailureKind::CapabilityDenied, denied.to_string());
+        return host(FailureKind::CapabilityDenied, denied.to_string());
+    }
+    if wasm_limits::is_hostcall_fuel_exhausted(error) {
+        return host(
+            FailureKind::OutputTooLarge,
+            format!(
+                "passed the host more than the {} byte cap in one transfer (its result or an import's arguments)",
+                wasm_limits::hostcall_fuel(state.identity.limits.max_output_bytes)
+            ),
+        );
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => (
+        Some(Trap::Interrupt) => host(
             FailureKind::Timeout,
             format!("ran past its {} ms deadline and was interrupted", timeout.as_millis()),
         ),
-        Some(Trap::StackOverflow) => (
+        Some(Trap::StackOverflow) => host(
             FailureKind::StackOverflow,
             "overflowed its stack (unbounded recursion?)".into(),
         ),
-        Some(_) if state.limiter.memory_denied => (
+        Some(_) if state.limiter.memory_denied => host(
             FailureKind::MemoryLimit,
             format!(
-                "tried to grow its memory past {} MiB",
+                "tried to grow its memory past the call's budget of {} MiB (all its memories and tables together)",
                 state.identity.limits.memory_bytes >> 20
             ),
         ),
         Some(trap) => {
             let stderr = state.stderr_text();
-            let detail =
-                guest_report(&stderr, wit_value_in_backtrace(error).as_deref()).unwrap_or_else(|| {
-                    match stderr.lines().map(str::trim).find(|l| !l.is_empty()) {
-                        Some(line) => format!("{trap}; the plugin's stderr says: {}", guest_text(line)),
-                        None => trap.to_string(),
-                    }
-                });
-            (FailureKind::Trap, format!("trap in `{export}`: {detail}"))
+            let plugin_stderr = guest_report(&stderr, wit_value_in_backtrace(error).as_deref())
+                .or_else(|| stderr.lines().map(str::trim).find(|l| !l.is_empty()).map(guest_text));
+            CallFailure {
+                kind: FailureKind::Trap,
+                message: format!("trap in `{export}`: {trap}"),
+                plugin_stderr,
+            }
         }
-        None if state.limiter.memory_denied => (
+        None if state.limiter.memory_denied => host(
             FailureKind::MemoryLimit,
             format!(
-                "needs more than its {} MiB memory cap: {}",
+                "needs more than the call's memory budget of {} MiB: {}",
                 state.identity.limits.memory_bytes >> 20,
-                root_cause(error)
+                escaped(&root_cause(error), usize::MAX)
             ),
         ),
-        None => (FailureKind::Trap, root_cause(error)),
+        None => host(FailureKind::Trap, escaped(&root_cause(error), usize::MAX)),
     }
 }
 
 /// Characters of a guest's own words kept in a failure message.
 const GUEST_TEXT_CHARS: usize = 300;
+/// Characters kept of the error text a plugin returns as its `err`: its own
+/// account of what went wrong, so longer than a stderr summary.
+const PLUGIN_ERROR_CHARS: usize = 1000;
 
 /// Text a guest wrote, made safe to show inside a host message: control and
 /// bidirectional-override characters escaped (a plugin cannot start a new
 /// log line or recolour a terminal), and cut to [`GUEST_TEXT_CHARS`].
 fn guest_text(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.trim().chars().enumerate() {
-        if i == GUEST_TEXT_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    escaped(text, GUEST_TEXT_CHARS)
 }
 
 /// The language runtime's account of a trap, from the guest's stderr: a

@@ -7,29 +7,17 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy};
 
 use super::bindings;
 use super::kv_backend::KvBackend;
 use super::limits::{Limits, MAX_WASM_STACK};
 use super::state::{CallScope, PluginState};
+use super::wasm_limits::{self, POOL_INSTANCES};
 
 /// How often the epoch advances. Deadlines are rounded up to this; 5 ms keeps
 /// the ticker's cost negligible and a deadline overshoot small.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-/// Instance slots in the pool: how many plugin calls can run at once in one
-/// process. A worker runs a few calls per core; each memory slot reserves
-/// about 6 GiB of address space (4 GiB plus guard pages, which lets wasmtime
-/// drop bounds checks), so 128 instances × 2 memories stay near 1.5 TiB of the
-/// 128 TiB a process has, leaving room for several runtimes in one test process.
-const POOL_INSTANCES: u32 = 128;
-/// Core modules per component: Rust components have a few, JavaScript ones more.
-const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
-/// Table elements per table: a JavaScript engine has large function tables.
-const MAX_TABLE_ELEMENTS: usize = 100_000;
-/// Size of one core instance's VM context: generous for big JS engine modules.
-const MAX_CORE_INSTANCE_BYTES: usize = 8 << 20;
 
 /// The wasm runtime of one process: engine, linker and limits.
 pub struct Runtime {
@@ -144,18 +132,7 @@ fn engine_config(limits: &Limits) -> Config {
     config.epoch_interruption(true);
     config.max_wasm_stack(MAX_WASM_STACK);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-    let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(POOL_INSTANCES);
-    pool.total_core_instances(POOL_INSTANCES * 4);
-    pool.total_memories(POOL_INSTANCES * 2);
-    pool.total_tables(POOL_INSTANCES * 4);
-    pool.total_stacks(POOL_INSTANCES);
-    pool.max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
-    pool.max_memories_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
-    pool.max_tables_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
-    pool.table_elements(MAX_TABLE_ELEMENTS);
-    pool.max_core_instance_size(MAX_CORE_INSTANCE_BYTES);
-    pool.max_memory_size(limits.memory_bytes);
+    let mut pool = wasm_limits::pooling_allocator(limits.memory_bytes);
     // Reset slots by scanning for the pages a call dirtied (PAGEMAP_SCAN,
     // Linux 6.7+) and restoring only those, instead of madvise: no TLB
     // shootdown and no page faults on the next call. Elsewhere wasmtime

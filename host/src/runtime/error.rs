@@ -71,6 +71,12 @@ impl fmt::Display for FailureKind {
 }
 
 /// A failed plugin load or call.
+///
+/// `message` is the host's account. Whatever the plugin itself wrote to
+/// stderr never stands in for it: a summary of it (escaped, cut short) is
+/// kept apart in `plugin_stderr` and appended to `message` behind the label
+/// `plugin stderr:`, always last, so nothing a plugin prints reads as the
+/// host's words.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("plugin {plugin}@{version}: {kind}: {message}")]
 pub struct PluginError {
@@ -82,6 +88,14 @@ pub struct PluginError {
     pub version: String,
     /// What happened, for a human.
     pub message: String,
+    /// For an output that breaks the contract (a `plugin-error`): the field
+    /// it names, under the export's name (`classify.confidence`, `score[2].value`).
+    pub field: Option<Box<str>>,
+    /// What the plugin wrote to stderr, as far as it explains the failure:
+    /// escaped (no control characters) and cut short. Also at the end of
+    /// `message`, behind `plugin stderr:`. (Both are boxed to keep the
+    /// error small: it is the `Err` of every call.)
+    pub plugin_stderr: Option<Box<str>>,
 }
 
 impl PluginError {
@@ -92,6 +106,8 @@ impl PluginError {
             plugin: plugin.to_string(),
             version: version.to_string(),
             message: message.into(),
+            field: None,
+            plugin_stderr: None,
         }
     }
 }

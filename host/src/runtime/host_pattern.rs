@@ -147,6 +147,23 @@ impl HostPattern {
     }
 }
 
+impl HostPattern {
+    /// Whether this pattern names `ip` literally (`127.0.0.1`, `[::1]`): the
+    /// explicit permission a non-public address needs (see `net_policy`).
+    pub fn names_ip(&self, ip: std::net::IpAddr) -> bool {
+        self.literal_ip()
+            .is_some_and(|named| named.to_canonical() == ip.to_canonical())
+    }
+
+    /// The address this pattern names, when its host is an IP literal.
+    pub fn literal_ip(&self) -> Option<std::net::IpAddr> {
+        match &self.host {
+            HostMatch::Exact(host) => host.trim_start_matches('[').trim_end_matches(']').parse().ok(),
+            HostMatch::Subdomains(_) => None,
+        }
+    }
+}
+
 /// Whether any pattern in `allow` permits `url`.
 pub fn is_allowed(allow: &[HostPattern], url: &url::Url) -> bool {
     allow.iter().any(|p| p.allows(url))

@@ -10,7 +10,8 @@ use serde::Deserialize;
 pub struct Limits {
     /// Wall-clock deadline of one call, instantiation included.
     pub timeout: Duration,
-    /// Linear memory cap per instance, in bytes.
+    /// Memory budget of one call, in bytes: every linear memory and table
+    /// of the call's instance, summed (see `CallLimiter`).
     pub memory_bytes: usize,
     /// The most data the host sends into one call (sum of strings and lists).
     pub max_input_bytes: usize,
@@ -65,7 +66,7 @@ impl Default for Limits {
 pub struct LimitOverrides {
     /// Call deadline in milliseconds.
     pub timeout_ms: Option<u64>,
-    /// Memory cap in MiB.
+    /// Memory budget of a call in MiB: all its linear memories and tables together.
     pub memory_mib: Option<u64>,
     /// Output cap in KiB.
     pub max_output_kib: Option<u64>,

@@ -10,11 +10,14 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::wasi_env;
+
 use super::bindings::types::Capability;
 use super::error::CapabilityDenied;
 use super::grants::Grants;
 use super::kv_backend::KvBackend;
 use super::limits::Limits;
+use super::wasm_limits;
 
 /// Bytes of a plugin's stderr kept per call: enough for a panic message.
 const STDERR_CAPTURE_BYTES: usize = 8 * 1024;
@@ -33,6 +36,10 @@ pub struct PluginIdentity {
     pub config: BTreeMap<String, String>,
     /// Effective limits for its calls.
     pub limits: Limits,
+    /// The client its `http` requests go through, built for its allow-list
+    /// (`net_policy`: every resolved address is checked); `None` without
+    /// the `http` grant.
+    pub http_client: Option<reqwest::Client>,
 }
 
 /// The per-call context supplied by the caller: which tenant, which clock,
@@ -45,7 +52,9 @@ pub struct CallScope {
     pub now_ms: i64,
     /// Where the `kv` import keeps data; `None` makes kv calls fail with a storage error.
     pub kv: Option<Arc<dyn KvBackend>>,
-    /// The HTTP client the `http` import uses (shared; it pools connections).
+    /// The runtime's shared HTTP client, for host-side requests. A plugin's
+    /// own requests go through its version's client instead
+    /// ([`PluginIdentity::http_client`]), whose resolver checks addresses.
     pub http: reqwest::Client,
     /// `Some` runs the call in audit mode (`cam plugins check` only): every
     /// host import a call uses is recorded here, and an import the manifest
@@ -73,37 +82,87 @@ impl std::fmt::Debug for CallScope {
     }
 }
 
-/// Enforces the memory cap and remembers whether the plugin hit it, so a
-/// resulting trap can be reported as `memory-limit` rather than a plain trap.
-/// It also keeps the call's memory high-water mark.
+/// Enforces the call's memory budget and remembers whether the plugin hit
+/// it, so a resulting trap can be reported as `memory-limit` rather than a
+/// plain trap. The budget (the manifest's `memory_mib`, at most the
+/// operator's) covers the whole call: every linear memory and every table
+/// of every core instance in the call's store, summed, as this limiter sees
+/// them created and grown. It also bounds how many instances, memories and
+/// tables the store may hold (see [`wasm_limits`]) and keeps the call's
+/// memory high-water mark.
 #[derive(Debug)]
 pub struct CallLimiter {
-    memory_bytes: usize,
-    /// Set when a memory grow was refused.
+    budget_bytes: usize,
+    /// Set when a memory or table growth was refused for the budget.
     pub memory_denied: bool,
-    /// The largest size any one linear memory of the call was allowed to
-    /// reach (the cap applies per memory).
+    /// The largest size any one linear memory of the call reached.
     pub largest_memory_bytes: usize,
     /// The call's total linear memory at its peak: every allowed growth
     /// (instantiation's initial sizes included) summed over all memories,
     /// which never shrink during a call.
     pub total_memory_bytes: usize,
+    /// The call's tables, at [`wasm_limits::TABLE_ELEMENT_BYTES`] per element.
+    pub table_bytes: usize,
+}
+
+impl CallLimiter {
+    /// A limiter for a call whose memories and tables may take `budget_bytes` in all.
+    pub fn new(budget_bytes: usize) -> Self {
+        CallLimiter {
+            budget_bytes,
+            memory_denied: false,
+            largest_memory_bytes: 0,
+            total_memory_bytes: 0,
+            table_bytes: 0,
+        }
+    }
+
+    /// Whether `more` bytes still fit in the budget.
+    fn fits(&self, more: usize) -> bool {
+        self.total_memory_bytes
+            .saturating_add(self.table_bytes)
+            .saturating_add(more)
+            <= self.budget_bytes
+    }
 }
 
 impl wasmtime::ResourceLimiter for CallLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        let more = desired.saturating_sub(current);
+        if !self.fits(more) {
             self.memory_denied = true;
             return Ok(false);
         }
         self.largest_memory_bytes = self.largest_memory_bytes.max(desired);
-        self.total_memory_bytes = self.total_memory_bytes.saturating_add(desired.saturating_sub(current));
+        self.total_memory_bytes += more;
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        // Tables hold function references; a million is far past any real plugin.
-        Ok(desired <= 1_000_000)
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > wasm_limits::MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        let more = desired
+            .saturating_sub(current)
+            .saturating_mul(wasm_limits::TABLE_ELEMENT_BYTES);
+        if !self.fits(more) {
+            self.memory_denied = true;
+            return Ok(false);
+        }
+        self.table_bytes += more;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        wasm_limits::MAX_CORE_INSTANCES_PER_COMPONENT as usize
+    }
+
+    fn memories(&self) -> usize {
+        wasm_limits::MAX_MEMORIES_PER_COMPONENT as usize
+    }
+
+    fn tables(&self) -> usize {
+        wasm_limits::MAX_TABLES_PER_COMPONENT as usize
     }
 }
 
@@ -250,32 +309,22 @@ pub struct PluginState {
 }
 
 impl PluginState {
-    /// A fresh state for one call. The WASI context grants nothing: no files,
-    /// no environment, no arguments, no sockets; stdout is discarded and
-    /// stderr captured (for panic messages).
+    /// A fresh state for one call. The WASI context ([`wasi_env`]) grants
+    /// nothing: no files, no environment, no arguments, no sockets; stdout
+    /// is discarded and stderr captured (for panic messages); clocks and
+    /// random come from the scope.
     pub(crate) fn new(identity: Arc<PluginIdentity>, scope: CallScope) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
-        let wasi = WasiCtx::builder()
-            .stdout(MemoryOutputPipe::new(STDERR_CAPTURE_BYTES))
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+        let wasi = wasi_env::wasi_ctx(&identity, &scope, stderr.clone());
         let limits = identity.limits;
         PluginState {
-            limiter: CallLimiter {
-                memory_bytes: limits.memory_bytes,
-                memory_denied: false,
-                largest_memory_bytes: 0,
-                total_memory_bytes: 0,
-            },
+            limiter: CallLimiter::new(limits.memory_bytes),
             deadline: tokio::time::Instant::now() + limits.timeout,
             identity,
             scope,
             counters: CallCounters::default(),
             wasi,
-            table: ResourceTable::new(),
+            table: wasm_limits::wasi_table(),
             stderr,
         }
     }
@@ -314,6 +363,24 @@ impl WasiView for PluginState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_memory_and_table_of_a_call_counts_against_one_budget() {
+        use wasmtime::ResourceLimiter as _;
+        let mut limiter = CallLimiter::new(10 << 20);
+        assert!(limiter.memory_growing(0, 4 << 20, None).unwrap());
+        assert!(limiter.memory_growing(0, 4 << 20, None).unwrap());
+        assert!(
+            !limiter.memory_growing(4 << 20, 7 << 20, None).unwrap(),
+            "4 + 7 MiB is over the call's 10, though each memory is under it"
+        );
+        assert!(limiter.memory_denied);
+        assert_eq!(limiter.total_memory_bytes, 8 << 20);
+        let elements = (2 << 20) / wasm_limits::TABLE_ELEMENT_BYTES;
+        assert!(!limiter.table_growing(0, elements, None).unwrap(), "tables count too");
+        assert!(limiter.table_growing(0, 1_000, None).unwrap());
+        assert_eq!(limiter.table_bytes, 1_000 * wasm_limits::TABLE_ELEMENT_BYTES);
+    }
 
     #[test]
     fn a_capability_set_lists_its_members_in_wit_order() {

@@ -28,7 +28,9 @@ use crate::plugins::{LoadedPlugin, Manifest};
 use crate::runtime::PluginError;
 use crate::runtime::Runtime;
 use crate::runtime::bindings::types::Capability;
+use crate::runtime::host_pattern::HostPattern;
 use crate::runtime::kv_backend::{KvBackend, KvFailure};
+use crate::runtime::net_policy;
 use crate::runtime::state::{AuditRecord, CapabilitySet};
 
 /// Lines of output shown in text mode; `--json` shows all of it.
@@ -82,7 +84,10 @@ pub async fn check(config: &Config, file: &Path, input_file: Option<&Path>, as_j
     let record = audit.map(|a| a.record()).unwrap_or_default();
 
     let problems = problems(&plugin, &Manifest::path_for(file), &describe, &record);
-    let warnings = undeclared(&plugin, &describe, &record);
+    let mut warnings = undeclared(&plugin, &describe, &record);
+    if let Some(grant) = &plugin.manifest().capabilities.http {
+        warnings.extend(non_public_allows(&grant.allow));
+    }
     let ok = result.is_ok() && problems.is_empty();
     let used = describe.counters.used.union(record.counters.used);
 
@@ -343,6 +348,21 @@ fn undeclared(plugin: &LoadedPlugin, describe: &AuditRecord, call: &AuditRecord)
         .collect()
 }
 
+/// Allow-list entries that name a non-public address (loopback, private,
+/// link-local...): requests to it are let through (see
+/// `runtime::net_policy`), which suits a test and rarely production.
+fn non_public_allows(allow: &[HostPattern]) -> Vec<String> {
+    allow
+        .iter()
+        .filter(|pattern| pattern.literal_ip().is_some_and(|ip| !net_policy::is_public(ip)))
+        .map(|pattern| {
+            format!(
+                "http.allow names `{pattern}`, a non-public address: the plugin may reach it (fine for a test; in production allow public hosts only)"
+            )
+        })
+        .collect()
+}
+
 fn names(set: CapabilitySet) -> Vec<&'static str> {
     set.iter().map(Capability::name).collect()
 }
@@ -450,6 +470,21 @@ mod tests {
     /// grants nothing: refused outside audit mode; in audit mode it loads,
     /// its call runs to the end, and the record names both capabilities as
     /// used without a grant, with the call's time and memory.
+    #[test]
+    fn an_allow_list_naming_a_loopback_or_private_address_is_pointed_out() {
+        let allow: Vec<super::HostPattern> = ["127.0.0.1:*", "api.example.com", "8.8.8.8", "[::1]:80"]
+            .iter()
+            .map(|p| p.parse().expect("pattern"))
+            .collect();
+        let warnings = super::non_public_allows(&allow);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("`127.0.0.1:*`, a non-public address"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("[::1]:80"), "{warnings:?}");
+    }
+
     #[tokio::test]
     async fn audit_mode_records_ungranted_imports_instead_of_failing() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -56,7 +56,7 @@ impl LoadedPlugin {
                 },
             )
             .await?;
-        self.expect_len(out, leads.len())
+        self.expect_len(MAIN_EXPORT, out, leads.len())
     }
 }
 

@@ -7,9 +7,10 @@
 //!
 //! Adding a kind (say `message-composer`) touches:
 //! - `wit/worlds.wit` (the world) and `wit/types.wit` (its input and output records);
-//! - `host/src/runtime/bindings.rs` (one `plugin_world!` line) and
-//!   `host/src/runtime/wire_size.rs` (`WireSize` for the new records, which the
-//!   compiler asks for through the call guard);
+//! - `host/src/runtime/bindings.rs` (one `plugin_world!` line),
+//!   `host/src/runtime/wire_size.rs` and `host/src/runtime/output_check.rs`
+//!   (`WireSize` and `CheckOutput` for the new records, which the compiler
+//!   asks for through the call guard);
 //! - `host/src/plugins/kinds/message_composer.rs` (new) and this file (the
 //!   module, a `WorldPre` variant, its two match arms);
 //! - `host/src/plugins/manifest.rs` (the `PluginKind` variant, `ALL`, two match arms);

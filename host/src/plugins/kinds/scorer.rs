@@ -10,11 +10,11 @@ use super::WorldPre;
 use crate::plugins::loaded::LoadedPlugin;
 use crate::plugins::manifest::PluginKind;
 use crate::plugins::shadow::{SCORE_TOLERANCE, ShadowRunner, ShadowSummary, isolated};
+use crate::runtime::PluginError;
 use crate::runtime::bindings::scorer;
 use crate::runtime::bindings::types::{Lead, PluginInfo, Score};
 use crate::runtime::state::{CallScope, PluginState};
 use crate::runtime::wire_size::WireSize;
-use crate::runtime::{FailureKind, PluginError};
 
 /// The WIT world's name, also the manifest's `kind = "…"`.
 pub(crate) const WORLD: &str = "scorer";
@@ -52,13 +52,8 @@ impl LoadedPlugin {
                 },
             )
             .await?;
-        let scores = self.expect_len(self.plugin_result(result)?, leads.len())?;
-        if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !(0.0..=1.0).contains(&s.value)) {
-            return Err(self.failed(
-                FailureKind::PluginError,
-                format!("score {} for lead {} ({}) is outside 0..=1", s.value, i, leads[i].email),
-            ));
-        }
+        // Each score's range was checked at the boundary (`CheckOutput for Score`).
+        let scores = self.expect_len(MAIN_EXPORT, self.plugin_result(result)?, leads.len())?;
         Ok(scores)
     }
 }

@@ -1,19 +1,45 @@
 //! `http`: outbound requests made by the host with reqwest, only to hosts the
 //! manifest allows. A denied host — including one reached by a redirect — is
 //! an error value, never a trap. Redirects are followed here, hop by hop, so
-//! each target is checked against the allow-list.
+//! each target is checked against the allow-list, and each hop's resolved
+//! addresses by the plugin's client (`net_policy`). Headers that steer the
+//! connection (`Host`, `Connection`, `Transfer-Encoding`, proxy headers) are
+//! refused, headers are capped in number and size, and credentials are not
+//! sent on to another host after a redirect.
 
 use futures::StreamExt;
 
 use crate::runtime::bindings::http::{self, Error, Method, Request, Response};
 use crate::runtime::bindings::types::{Attribute, Capability};
 use crate::runtime::host_pattern::is_allowed;
+use crate::runtime::net_policy;
 use crate::runtime::state::PluginState;
 
 /// Redirect hops followed per request.
 const MAX_REDIRECTS: usize = 5;
 /// Request body cap: plugins query APIs, they do not upload files.
 const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
+/// Headers per request: an API call sends a handful.
+const MAX_HEADERS: usize = 64;
+/// Bytes of all header names and values of a request together: room for a
+/// long bearer token and a few more, far below a server's own limit.
+const MAX_HEADER_BYTES: usize = 16 << 10;
+/// Headers a plugin may not set: they choose where and how the request is
+/// delivered (hop-by-hop and proxy headers, the target host), which is the
+/// host's to decide. Compared in lower case; `proxy-*` is refused too.
+const REFUSED_HEADERS: &[&str] = &[
+    "host",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "content-length",
+];
+/// Headers that carry credentials: not sent on when a redirect leads to
+/// another host.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie"];
 
 impl http::Host for PluginState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
@@ -50,6 +76,11 @@ impl PluginState {
                 "request body larger than {MAX_REQUEST_BODY_BYTES} bytes"
             )));
         }
+        check_headers(&request.headers)?;
+        let Some(client) = self.identity.http_client.clone() else {
+            return Err(Error::Denied("the plugin has no HTTP client (no `http` grant)".into()));
+        };
+        let origin = origin_of(&url);
         let mut method = to_reqwest(request.method);
         let mut body = request.body;
         let max_body = self.identity.limits.max_http_response_bytes;
@@ -68,15 +99,21 @@ impl PluginState {
                 return Err(Error::Timeout);
             }
             self.counters.http_requests += 1;
-            let mut builder = self.scope.http.request(method.clone(), url.clone()).timeout(remaining);
+            let mut builder = client.request(method.clone(), url.clone()).timeout(remaining);
+            let same_origin = origin_of(&url) == origin;
             for Attribute { key, value } in &request.headers {
+                if !same_origin && CREDENTIAL_HEADERS.contains(&key.to_ascii_lowercase().as_str()) {
+                    continue;
+                }
                 builder = builder.header(key.as_str(), value.as_str());
             }
             if let Some(bytes) = &body {
                 builder = builder.body(bytes.clone());
             }
             let response = builder.send().await.map_err(|e| {
-                if e.is_timeout() {
+                if let Some(refused) = net_policy::non_public_address(&e) {
+                    Error::Denied(refused.to_string())
+                } else if e.is_timeout() {
                     Error::Timeout
                 } else {
                     Error::Transport(error_chain(&e))
@@ -101,6 +138,41 @@ impl PluginState {
         }
         Err(Error::Transport(format!("more than {MAX_REDIRECTS} redirects")))
     }
+}
+
+/// Refuses headers a plugin may not set, and too many or too large ones.
+fn check_headers(headers: &[Attribute]) -> Result<(), Error> {
+    if headers.len() > MAX_HEADERS {
+        return Err(Error::InvalidRequest(format!(
+            "{} headers; a request may carry at most {MAX_HEADERS}",
+            headers.len()
+        )));
+    }
+    let bytes: usize = headers.iter().map(|h| h.key.len() + h.value.len()).sum();
+    if bytes > MAX_HEADER_BYTES {
+        return Err(Error::InvalidRequest(format!(
+            "{bytes} bytes of headers; a request may carry at most {MAX_HEADER_BYTES}"
+        )));
+    }
+    for header in headers {
+        let name = header.key.to_ascii_lowercase();
+        if REFUSED_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-") {
+            return Err(Error::InvalidRequest(format!(
+                "the header `{}` is set by the host, not by plugins",
+                header.key.escape_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Scheme, host and port: credentials go only where the plugin sent them.
+fn origin_of(url: &url::Url) -> (String, Option<String>, Option<u16>) {
+    (
+        url.scheme().to_string(),
+        url.host_str().map(str::to_string),
+        url.port_or_known_default(),
+    )
 }
 
 async fn read_response(response: reqwest::Response, max_body: usize) -> Result<Response, Error> {

@@ -3,6 +3,7 @@
 
 use crate::runtime::bindings::log::{self, Level};
 use crate::runtime::bindings::types::{Attribute, Capability};
+use crate::runtime::guest_text::escaped;
 use crate::runtime::state::PluginState;
 
 /// Longest message kept; longer ones are cut (a log line, not a payload).
@@ -30,11 +31,19 @@ impl log::Host for PluginState {
             return Ok(());
         }
         self.counters.log_lines += 1;
-        let message = truncate(&message, MAX_MESSAGE_BYTES);
+        // The plugin's words, escaped: a newline or an escape sequence in a
+        // message or field cannot start a line of its own in the host's log.
+        let message = escaped(truncate(&message, MAX_MESSAGE_BYTES), usize::MAX);
         let fields = fields
             .iter()
             .take(MAX_FIELDS)
-            .map(|a| format!("{}={}", truncate(&a.key, 64), truncate(&a.value, 256)))
+            .map(|a| {
+                format!(
+                    "{}={}",
+                    escaped(truncate(&a.key, 64), usize::MAX),
+                    escaped(truncate(&a.value, 256), usize::MAX)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ");
         let plugin = self.identity.name.as_str();
@@ -60,9 +69,13 @@ fn audit_line(level: Level, message: &str, fields: &[Attribute]) -> String {
         Level::Warn => "WARN",
         Level::Error => "ERROR",
     };
-    let mut line = format!("{level} {}", truncate(message, 200));
+    let mut line = format!("{level} {}", escaped(truncate(message, 200), usize::MAX));
     for a in fields.iter().take(MAX_FIELDS) {
-        line.push_str(&format!(" {}={}", truncate(&a.key, 64), truncate(&a.value, 64)));
+        line.push_str(&format!(
+            " {}={}",
+            escaped(truncate(&a.key, 64), usize::MAX),
+            escaped(truncate(&a.value, 64), usize::MAX)
+        ));
     }
     line
 }
