@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Deserialize;
@@ -18,6 +17,7 @@ pub use channels::{ImapConfig, Security, SmtpConfig, WebhookConfig, is_loopback}
 pub use secret::{Secret, SecretSource};
 
 use crate::runtime::Limits;
+use crate::runtime::limits::LimitSettings;
 
 /// Where operator alerts go when neither `CAM_OPERATOR_EMAIL` nor
 /// `[alerts] email` says.
@@ -25,20 +25,6 @@ pub const DEFAULT_OPERATOR_ADDRESS: &str = "operator@localhost";
 
 /// The default config file name, looked for in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "cam.toml";
-
-/// Operator maxima for plugin calls, in the config's `[limits]` table.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Call deadline in milliseconds.
-    pub timeout_ms: Option<u64>,
-    /// Memory cap per instance in MiB.
-    pub memory_mib: Option<u64>,
-    /// Failures in a row before quarantine.
-    pub quarantine_after: Option<u32>,
-    /// Log lines per call.
-    pub max_log_lines: Option<u32>,
-}
 
 /// The `[mail]` table: live SMTP and IMAP, and unsubscribe links.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -81,7 +67,7 @@ struct ConfigFile {
     inbox_dir: Option<PathBuf>,
     tenant: Option<String>,
     #[serde(default)]
-    limits: LimitsConfig,
+    limits: LimitSettings,
     #[serde(default)]
     mail: MailConfig,
     #[serde(default)]
@@ -187,22 +173,11 @@ impl Config {
             }
             _ => database_url,
         };
-        let mut limits = Limits::default();
-        if let Some(ms) = env("CAM_TIMEOUT_MS")
-            .and_then(|v| v.parse().ok())
-            .or(file.limits.timeout_ms)
-        {
-            limits.timeout = Duration::from_millis(ms);
+        let mut settings = file.limits;
+        if let Some(ms) = env("CAM_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+            settings.timeout_ms = Some(ms);
         }
-        if let Some(mib) = file.limits.memory_mib {
-            limits.memory_bytes = usize::try_from(mib << 20).context("memory_mib too large")?;
-        }
-        if let Some(n) = file.limits.quarantine_after {
-            limits.quarantine_after = n;
-        }
-        if let Some(n) = file.limits.max_log_lines {
-            limits.max_log_lines = n;
-        }
+        let limits = Limits::default().set_by(&settings);
         Ok(Config {
             path: path.to_path_buf(),
             database_url,
@@ -275,10 +250,12 @@ outbox_dir = "outbox"
 inbox_dir = "inbox"
 tenant = "default"
 
-# Operator maxima for every plugin call; manifests can only lower them.
+# Operator maxima for every plugin call; manifests can only lower them
+# (a manifest's [limits] takes the same keys).
 [limits]
 timeout_ms = 2000
 memory_mib = 256
+max_output_kib = 16384
 quarantine_after = 5
 max_log_lines = 100
 
@@ -340,7 +317,7 @@ mod tests {
             config.database_url(),
             format!("sqlite://{}", dir.path().join("cam.db").display())
         );
-        assert_eq!(config.limits.timeout, Duration::from_millis(2000));
+        assert_eq!(config.limits.timeout, std::time::Duration::from_millis(2000));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::kinds;
 use crate::runtime::grants::Grants;
-use crate::runtime::limits::LimitOverrides;
+use crate::runtime::limits::LimitSettings;
 
 /// The plugin kinds, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
@@ -92,7 +92,7 @@ pub struct Manifest {
     pub capabilities: Grants,
     /// Limits lower than the operator's.
     #[serde(default)]
-    pub limits: LimitOverrides,
+    pub limits: LimitSettings,
     /// Free-form settings read through the `config` import.
     #[serde(default)]
     pub config: toml::Table,

@@ -59,11 +59,12 @@ impl Default for Limits {
     }
 }
 
-/// Limit overrides from a plugin manifest's `[limits]` table. Each can only
-/// lower the operator's maximum; a higher value is clamped and reported.
+/// A `[limits]` table as written: in `cam.toml` it sets the operator's
+/// maxima ([`Limits::set_by`]); in a plugin manifest it can only lower them
+/// ([`Limits::lowered_by`]: a higher value is clamped and reported).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LimitOverrides {
+pub struct LimitSettings {
     /// Call deadline in milliseconds.
     pub timeout_ms: Option<u64>,
     /// Memory budget of a call in MiB: all its linear memories and tables together.
@@ -72,12 +73,36 @@ pub struct LimitOverrides {
     pub max_output_kib: Option<u64>,
     /// Log lines per call.
     pub max_log_lines: Option<u32>,
+    /// Failures in a row before quarantine.
+    pub quarantine_after: Option<u32>,
 }
 
 impl Limits {
+    /// These limits with every value `settings` gives replaced (the
+    /// operator's own maxima, from `cam.toml`).
+    pub fn set_by(&self, settings: &LimitSettings) -> Limits {
+        let mut limits = *self;
+        if let Some(ms) = settings.timeout_ms {
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(mib) = settings.memory_mib {
+            limits.memory_bytes = mib_to_bytes(mib);
+        }
+        if let Some(kib) = settings.max_output_kib {
+            limits.max_output_bytes = usize::try_from(kib.saturating_mul(1 << 10)).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = settings.max_log_lines {
+            limits.max_log_lines = n;
+        }
+        if let Some(n) = settings.quarantine_after {
+            limits.quarantine_after = n;
+        }
+        limits
+    }
+
     /// These limits lowered by a manifest's overrides. Returns the effective
     /// limits and a note for every override that asked for more than allowed.
-    pub fn lowered_by(&self, overrides: &LimitOverrides) -> (Limits, Vec<String>) {
+    pub fn lowered_by(&self, overrides: &LimitSettings) -> (Limits, Vec<String>) {
         let mut limits = *self;
         let mut notes = Vec::new();
         if let Some(ms) = overrides.timeout_ms {
@@ -92,7 +117,7 @@ impl Limits {
             }
         }
         if let Some(mib) = overrides.memory_mib {
-            let wanted = usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+            let wanted = mib_to_bytes(mib);
             if wanted > self.memory_bytes {
                 notes.push(format!(
                     "memory_mib = {mib} exceeds the operator's {} MiB; using that",
@@ -123,8 +148,22 @@ impl Limits {
                 limits.max_log_lines = lines;
             }
         }
+        if let Some(n) = overrides.quarantine_after {
+            if n > self.quarantine_after {
+                notes.push(format!(
+                    "quarantine_after = {n} exceeds the operator's {}; using that",
+                    self.quarantine_after
+                ));
+            } else {
+                limits.quarantine_after = n;
+            }
+        }
         (limits, notes)
     }
+}
+
+fn mib_to_bytes(mib: u64) -> usize {
+    usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -134,11 +173,12 @@ mod tests {
     #[test]
     fn overrides_can_only_lower_the_operator_maxima() {
         let max = Limits::default();
-        let (limits, notes) = max.lowered_by(&LimitOverrides {
+        let (limits, notes) = max.lowered_by(&LimitSettings {
             timeout_ms: Some(100),
             memory_mib: Some(100_000),
             max_output_kib: None,
             max_log_lines: Some(10),
+            quarantine_after: None,
         });
         assert_eq!(limits.timeout, Duration::from_millis(100));
         assert_eq!(limits.memory_bytes, max.memory_bytes);
