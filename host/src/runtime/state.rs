@@ -315,7 +315,13 @@ impl PluginState {
     /// random come from the scope.
     pub(crate) fn new(identity: Arc<PluginIdentity>, scope: CallScope) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
-        let wasi = wasi_env::wasi_ctx(&identity, &scope, stderr.clone());
+        let origin = wasi_env::CallOrigin {
+            now_ms: scope.now_ms,
+            tenant: &scope.tenant,
+            plugin: &identity.name,
+            version: &identity.version,
+        };
+        let wasi = wasi_env::wasi_ctx(origin, stderr.clone());
         let limits = identity.limits;
         PluginState {
             limiter: CallLimiter::new(limits.memory_bytes),

@@ -4,7 +4,7 @@
 //! come from the call's scope instead of the machine, so a cycle replayed at
 //! the same `--now` gives a plugin the same time and the same random bytes.
 //!
-//! - **Wall clock**: the cycle's time ([`CallScope::now_ms`]), advanced by
+//! - **Wall clock**: the cycle's time (`CallScope::now_ms`), advanced by
 //!   [`CLOCK_TICK`] at every read, so two reads differ (a plugin timing
 //!   itself sees a tiny, deterministic duration) and the sequence depends
 //!   only on how often the plugin reads it.
@@ -23,15 +23,27 @@ use sha2::{Digest, Sha256};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx};
 
-use super::state::{CallScope, PluginIdentity};
 use super::wasm_limits;
 
 /// How far either clock moves at each read.
 pub const CLOCK_TICK: Duration = Duration::from_micros(1);
 
+/// Whose call a WASI context is for: what its clocks and random follow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallOrigin<'a> {
+    /// The cycle's time, in unix milliseconds.
+    pub now_ms: i64,
+    /// The calling tenant.
+    pub tenant: &'a str,
+    /// The plugin's name.
+    pub plugin: &'a str,
+    /// The plugin's version.
+    pub version: &'a str,
+}
+
 /// The WASI context of one call; `stderr` receives what the plugin writes there.
-pub(crate) fn wasi_ctx(identity: &PluginIdentity, scope: &CallScope, stderr: MemoryOutputPipe) -> WasiCtx {
-    let seed = seed(identity, scope);
+pub(crate) fn wasi_ctx(origin: CallOrigin<'_>, stderr: MemoryOutputPipe) -> WasiCtx {
+    let seed = seed(origin);
     let mut insecure_seed = [0; 16];
     insecure_seed.copy_from_slice(&seed[16..]);
     WasiCtx::builder()
@@ -42,7 +54,7 @@ pub(crate) fn wasi_ctx(identity: &PluginIdentity, scope: &CallScope, stderr: Mem
         .allow_ip_name_lookup(false)
         .max_random_size(wasm_limits::MAX_RANDOM_BYTES)
         .wall_clock(CycleWallClock {
-            start: Duration::from_millis(u64::try_from(scope.now_ms).unwrap_or(0)),
+            start: Duration::from_millis(u64::try_from(origin.now_ms).unwrap_or(0)),
             reads: Cell::new(0),
         })
         .monotonic_clock(CycleMonotonicClock { reads: Cell::new(0) })
@@ -56,11 +68,11 @@ pub(crate) fn wasi_ctx(identity: &PluginIdentity, scope: &CallScope, stderr: Mem
 const STDOUT_CAPTURE_BYTES: usize = 8 * 1024;
 
 /// The call's random seed: the cycle's time, the tenant, the plugin and its version.
-fn seed(identity: &PluginIdentity, scope: &CallScope) -> [u8; 32] {
+fn seed(origin: CallOrigin<'_>) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(b"cam wasi random v1\0");
-    hash.update(scope.now_ms.to_le_bytes());
-    for part in [&scope.tenant, &identity.name, &identity.version] {
+    hash.update(origin.now_ms.to_le_bytes());
+    for part in [origin.tenant, origin.plugin, origin.version] {
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part.as_bytes());
     }
