@@ -258,6 +258,8 @@ memory_mib = 256
 max_output_kib = 16384
 quarantine_after = 5
 max_log_lines = 100
+# Plugin calls one tenant may run at once in a process (the pool has 128).
+max_concurrent_calls_per_tenant = 32
 
 # Positive replies alert a human: by email (through the campaign's sender)
 # and/or a signed webhook.

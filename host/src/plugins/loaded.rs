@@ -16,6 +16,7 @@ use super::health::Health;
 use super::kinds::WorldPre;
 use super::manifest::{Manifest, PluginKind};
 use crate::runtime::bindings::types::PluginInfo;
+use crate::runtime::call_gate::CallGate;
 use crate::runtime::engine::EPOCH_TICK;
 use crate::runtime::error::CapabilityDenied;
 use crate::runtime::guest_text::escaped;
@@ -40,7 +41,7 @@ pub struct LoadedPlugin {
     pub(super) pre: WorldPre,
     component: Component,
     health: Health,
-    call_permits: Arc<tokio::sync::Semaphore>,
+    calls: Arc<CallGate>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -215,7 +216,7 @@ impl LoadedPlugin {
             pre,
             component,
             health: Health::default(),
-            call_permits: runtime.call_permits(),
+            calls: runtime.calls(),
         };
         // In audit mode (`cam plugins check`) needs that are not granted are
         // the checker's to report, beside what the calls really use.
@@ -338,7 +339,7 @@ impl LoadedPlugin {
                 ),
             ));
         }
-        let Ok(_permit) = self.call_permits.acquire().await else {
+        let Some(_permit) = self.calls.enter(&scope.tenant).await else {
             return Err(self.error(FailureKind::Host, "the runtime is shutting down".into()));
         };
         let engine = self.component.engine();

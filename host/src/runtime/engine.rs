@@ -10,6 +10,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy};
 
 use super::bindings;
+use super::call_gate::CallGate;
 use super::kv_backend::KvBackend;
 use super::limits::{Limits, MAX_WASM_STACK};
 use super::state::{CallScope, PluginState};
@@ -26,7 +27,7 @@ pub struct Runtime {
     limits: Limits,
     http: reqwest::Client,
     ticker_stop: Arc<AtomicBool>,
-    call_permits: Arc<tokio::sync::Semaphore>,
+    calls: Arc<CallGate>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -53,14 +54,17 @@ impl Runtime {
             .context("creating the HTTP client")?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone())?;
-        let call_permits = Arc::new(tokio::sync::Semaphore::new(POOL_INSTANCES as usize));
+        let calls = Arc::new(CallGate::new(
+            POOL_INSTANCES as usize,
+            limits.max_concurrent_calls_per_tenant,
+        ));
         Ok(Runtime {
             engine,
             linker,
             limits,
             http,
             ticker_stop,
-            call_permits,
+            calls,
         })
     }
 
@@ -85,10 +89,12 @@ impl Runtime {
         &self.http
     }
 
-    /// One permit per pool slot: a call waits for a free slot instead of
-    /// failing to instantiate when every slot is busy.
-    pub(crate) fn call_permits(&self) -> Arc<tokio::sync::Semaphore> {
-        self.call_permits.clone()
+    /// One permit per pool slot, at most `max_concurrent_calls_per_tenant`
+    /// of them per tenant: a call waits for a free slot instead of failing
+    /// to instantiate when every slot is busy, and one tenant cannot hold
+    /// every slot.
+    pub(crate) fn calls(&self) -> Arc<CallGate> {
+        self.calls.clone()
     }
 
     /// A call scope for `tenant` at the current time, with kv data in `kv`.

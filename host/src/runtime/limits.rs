@@ -23,6 +23,9 @@ pub struct Limits {
     pub max_http_response_bytes: usize,
     /// Consecutive failures after which a plugin version is quarantined.
     pub quarantine_after: u32,
+    /// Plugin calls one tenant may run at once in this process; more wait
+    /// for one of the tenant's own calls to end.
+    pub max_concurrent_calls_per_tenant: usize,
 }
 
 /// Default call deadline: generous for a batch of 1,000 leads, short enough
@@ -39,6 +42,10 @@ pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 << 20;
 pub const DEFAULT_MAX_LOG_LINES: u32 = 100;
 /// Default HTTP response body cap: a page of an API, not a download.
 pub const DEFAULT_MAX_HTTP_RESPONSE_BYTES: usize = 8 << 20;
+/// Default calls one tenant may run at once: a quarter of the pool
+/// (`runtime::engine`'s 128 slots), so four busy tenants still leave
+/// nothing idle and no single one takes it all.
+pub const DEFAULT_MAX_CONCURRENT_CALLS_PER_TENANT: usize = 32;
 /// Default failures in a row before quarantine.
 pub const DEFAULT_QUARANTINE_AFTER: u32 = 5;
 /// Wasm stack cap. 512 KiB is wasmtime's default and deep enough for any
@@ -55,6 +62,7 @@ impl Default for Limits {
             max_log_lines: DEFAULT_MAX_LOG_LINES,
             max_http_response_bytes: DEFAULT_MAX_HTTP_RESPONSE_BYTES,
             quarantine_after: DEFAULT_QUARANTINE_AFTER,
+            max_concurrent_calls_per_tenant: DEFAULT_MAX_CONCURRENT_CALLS_PER_TENANT,
         }
     }
 }
@@ -75,6 +83,8 @@ pub struct LimitSettings {
     pub max_log_lines: Option<u32>,
     /// Failures in a row before quarantine.
     pub quarantine_after: Option<u32>,
+    /// Calls one tenant may run at once (the operator's; ignored in a manifest).
+    pub max_concurrent_calls_per_tenant: Option<usize>,
 }
 
 impl Limits {
@@ -96,6 +106,9 @@ impl Limits {
         }
         if let Some(n) = settings.quarantine_after {
             limits.quarantine_after = n;
+        }
+        if let Some(n) = settings.max_concurrent_calls_per_tenant {
+            limits.max_concurrent_calls_per_tenant = n.max(1);
         }
         limits
     }
@@ -158,6 +171,11 @@ impl Limits {
                 limits.quarantine_after = n;
             }
         }
+        if overrides.max_concurrent_calls_per_tenant.is_some() {
+            notes.push(
+                "max_concurrent_calls_per_tenant is the operator's setting (cam.toml's [limits]); ignored here".into(),
+            );
+        }
         (limits, notes)
     }
 }
@@ -179,6 +197,7 @@ mod tests {
             max_output_kib: None,
             max_log_lines: Some(10),
             quarantine_after: None,
+            max_concurrent_calls_per_tenant: None,
         });
         assert_eq!(limits.timeout, Duration::from_millis(100));
         assert_eq!(limits.memory_bytes, max.memory_bytes);

@@ -2,6 +2,7 @@
 //! side of every import.
 
 pub mod bindings;
+pub mod call_gate;
 pub mod engine;
 pub mod error;
 pub mod grants;
