@@ -385,3 +385,153 @@ async fn repeated_failed_authentications_are_refused_for_a_while() {
     );
     assert!(response.headers().contains_key("retry-after"));
 }
+
+/// `(method, path)` of every route the OpenAPI document lists, with its role.
+async fn documented_routes(site: &Site) -> Vec<(String, String, String)> {
+    let (status, doc) = site.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut routes = Vec::new();
+    for (path, methods) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in methods.as_object().expect("methods") {
+            let role = operation["x-cam-role"].as_str().expect("a role").to_string();
+            routes.push((method.to_uppercase(), path.clone(), role));
+        }
+    }
+    assert!(routes.len() >= 12, "{routes:?}");
+    routes
+}
+
+/// A body the route accepts.
+fn probe_body(method: &str, path: &str) -> Option<Value> {
+    if method != "POST" {
+        return None;
+    }
+    Some(match path {
+        "/api/v1/campaigns" => json!({ "definition": definition("probe") }),
+        "/api/v1/tokens" => json!({ "role": "viewer", "name": "probe" }),
+        "/api/v1/tenants" => json!({ "id": "probe" }),
+        p if p.ends_with("/pause") || p.ends_with("/resume") => json!({ "reason": "probe" }),
+        _ => json!({}),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_lesser_roles() {
+    let site = Site::start();
+    let acme = site.token(Some("acme"), "admin");
+    let (_, secret) = site
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&acme),
+            Some(json!({ "definition": definition("acme-secret-plan") })),
+        )
+        .await;
+    let acme_campaign = secret["id"].as_i64().expect("id").to_string();
+    let (_, acme_token) = site
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&acme),
+            Some(json!({ "role": "viewer", "name": "acme-secret-token" })),
+        )
+        .await;
+    let acme_token_id = acme_token["id"].as_str().expect("id").to_string();
+    let beta: Vec<(&str, String)> = ["viewer", "operator", "admin"]
+        .into_iter()
+        .map(|role| (role, site.token(Some("beta"), role)))
+        .collect();
+    let beta_admin = &beta[2].1;
+    let host = site.token(None, "host");
+    let rank = |role: &str| ["viewer", "operator", "admin"].iter().position(|r| *r == role);
+
+    for (method, path, role) in documented_routes(&site).await {
+        let acme_path = path
+            .replace("/campaigns/{id}", &format!("/campaigns/{acme_campaign}"))
+            .replace("/tokens/{id}", &format!("/tokens/{acme_token_id}"))
+            .replace("/tenants/{id}", "/tenants/acme");
+        let body = probe_body(&method, &path);
+        if role == "host" {
+            for (beta_role, token) in &beta {
+                let (status, _) = site.call(&method, &acme_path, Some(token), body.clone()).await;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} with beta's {beta_role} token"
+                );
+            }
+            continue;
+        }
+        // The hosting operator reaches nothing inside a tenant.
+        let (status, _) = site.call(&method, &acme_path, Some(&host), body.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} with the host token");
+        // A role below the route's is refused (on beta's own data, so 403 is not a 404 in disguise).
+        for (beta_role, token) in &beta {
+            if rank(beta_role) < rank(&role) {
+                let own_path = path.replace("{id}", "0").replace("/tenants/0", "/tenants/beta");
+                let (status, _) = site.call(&method, &own_path, Some(token), body.clone()).await;
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} with beta's {beta_role} token"
+                );
+            }
+        }
+        // Beta's admin on acme's ids: exactly "not found"; on lists: none of acme's rows.
+        let (status, answer) = site.call(&method, &acme_path, Some(beta_admin), body.clone()).await;
+        if path.contains("{id}") {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {acme_path}: {answer}");
+        } else {
+            assert!(status.is_success(), "{method} {path}: {status} {answer}");
+            let text = answer.to_string();
+            assert!(
+                !text.contains("acme-secret") && !text.contains(&acme_token_id),
+                "{method} {path} shows acme's rows to beta: {text}"
+            );
+        }
+    }
+    // Nothing of acme's changed.
+    let (_, after) = site
+        .call("GET", &format!("/api/v1/campaigns/{acme_campaign}"), Some(&acme), None)
+        .await;
+    assert_eq!(
+        (
+            after["status"].as_str(),
+            after["status_actor"].as_str().map(|a| a.starts_with("api:"))
+        ),
+        (Some("PAUSED"), Some(true))
+    );
+    assert_eq!(after["status_reason"], "created; not started yet");
+    let (status, _) = site
+        .call(
+            "GET",
+            "/api/v1/campaigns",
+            Some(acme_token["token"].as_str().expect("token")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "acme's token was not revoked by beta");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_lists_exactly_the_documented_routes() {
+    let site = Site::start();
+    let documented: std::collections::BTreeSet<String> = documented_routes(&site)
+        .await
+        .into_iter()
+        .map(|(method, path, _)| format!("{method} {path}"))
+        .collect();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let listed: std::collections::BTreeSet<String> = readme
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .filter_map(|line| line.split('`').nth(1))
+        .filter(|cell| cell.contains(" /api/v1/"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        listed, documented,
+        "the README's API table and /api/v1/openapi.json differ"
+    );
+}

@@ -5,13 +5,15 @@
 //! Every route acts inside the caller's tenant: another tenant's ids answer
 //! 404, exactly like ids that do not exist. Viewers read; operators act on
 //! campaigns; admins manage tokens; the hosting operator's token manages
-//! tenants and reaches nothing inside them.
+//! tenants and reaches nothing inside them. The routes are listed once, in
+//! [`routes::ROUTES`]; `GET /api/v1/openapi.json` is generated from it.
 
 mod auth;
 mod body;
 mod campaigns;
 mod page;
 pub mod problem;
+pub mod routes;
 mod tenants;
 mod tokens;
 
@@ -23,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 use problem::Problem;
@@ -48,16 +50,8 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         store,
         limiter: Arc::new(auth::FailureLimiter::default()),
     };
-    let v1 = Router::new()
-        .route("/campaigns", get(campaigns::list).post(campaigns::create))
-        .route("/campaigns/{id}", get(campaigns::get))
-        .route("/campaigns/{id}/pause", post(campaigns::pause))
-        .route("/campaigns/{id}/resume", post(campaigns::resume))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", delete(tokens::revoke))
-        .route("/tenants", get(tenants::list).post(tenants::create))
-        .route("/tenants/{id}/disable", post(tenants::disable))
-        .route("/tenants/{id}/enable", post(tenants::enable))
+    let v1 = routes::router()
+        .route("/openapi.json", get(|| async { axum::Json(routes::openapi()) }))
         .fallback(|| async { Problem::not_found("route").into_response() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(deadline))

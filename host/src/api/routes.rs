@@ -1,0 +1,162 @@
+//! Every route of the API in one list: the router is built from it and the
+//! OpenAPI document (`GET /api/v1/openapi.json`) is generated from it, so
+//! neither can have a route the other lacks. The isolation probe in the
+//! tests walks the document.
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use serde_json::{Value, json};
+
+use super::{ApiState, campaigns, tenants, tokens};
+use crate::domain::model::Role;
+
+/// One route: what the document says of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// `get`, `post` or `delete`.
+    pub method: &'static str,
+    /// The path under `/api/v1`, with `{id}` for a path parameter.
+    pub path: &'static str,
+    /// The least role that may call it.
+    pub role: Role,
+    /// What it does.
+    pub summary: &'static str,
+    /// What its JSON body holds, if it takes one (a short description).
+    pub body: Option<&'static str>,
+}
+
+/// Declares the routes once: the list and the router from it.
+macro_rules! routes {
+    ($( $method:ident $path:literal $role:ident $handler:path, $summary:literal $(, body: $body:literal)? ;)*) => {
+        /// Every route, in the order the document lists them.
+        pub const ROUTES: &[Route] = &[
+            $( Route {
+                method: stringify!($method),
+                path: $path,
+                role: Role::$role,
+                summary: $summary,
+                body: routes!(@body $($body)?),
+            }, )*
+        ];
+
+        /// The routes, on a router that still needs its state.
+        pub(super) fn router() -> Router<ApiState> {
+            Router::new()
+                $( .route($path, $method($handler)) )*
+        }
+    };
+    (@body) => { None };
+    (@body $body:literal) => { Some($body) };
+}
+
+routes! {
+    get "/campaigns" Viewer campaigns::list,
+        "The tenant's campaigns, a page at a time (`limit`, `cursor`).";
+    post "/campaigns" Operator campaigns::create,
+        "Create a campaign from a definition (the fields of a campaign file); paused unless `start`.",
+        body: "{\"definition\": {…}, \"start\": false}";
+    get "/campaigns/{id}" Viewer campaigns::get,
+        "One campaign: status, who set it and why, leads by state, its definition.";
+    post "/campaigns/{id}/pause" Operator campaigns::pause,
+        "Pause a campaign, recording why and the token as who.",
+        body: "{\"reason\": \"…\"}";
+    post "/campaigns/{id}/resume" Operator campaigns::resume,
+        "Resume a campaign, recording why and the token as who.",
+        body: "{\"reason\": \"…\"}";
+    get "/tokens" Admin tokens::list,
+        "The tenant's API tokens (never their secrets).";
+    post "/tokens" Admin tokens::create,
+        "Create a token; the answer holds it, once.",
+        body: "{\"role\": \"viewer|operator|admin\", \"name\": \"…\", \"expires_in_days\": 90}";
+    delete "/tokens/{id}" Admin tokens::revoke,
+        "Revoke one of the tenant's tokens.";
+    get "/tenants" Host tenants::list,
+        "Every tenant (hosting operator only).";
+    post "/tenants" Host tenants::create,
+        "Create a tenant (hosting operator only).",
+        body: "{\"id\": \"acme\", \"name\": \"Acme Ltd\"}";
+    post "/tenants/{id}/disable" Host tenants::disable,
+        "Disable a tenant: its campaigns stop being claimed, its tokens are refused.";
+    post "/tenants/{id}/enable" Host tenants::enable,
+        "Enable a disabled tenant.";
+}
+
+/// The OpenAPI 3.1 document of [`ROUTES`].
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in ROUTES {
+        let mut operation = json!({
+            "summary": route.summary,
+            "x-cam-role": route.role.as_str(),
+            "security": [{ "bearer": [] }],
+            "responses": {
+                "2XX": { "description": "Success (JSON)." },
+                "default": {
+                    "description": "An RFC 9457 problem document.",
+                    "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                }
+            }
+        });
+        if route.path.contains("{id}") {
+            operation["parameters"] =
+                json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+        }
+        if let Some(body) = route.body {
+            operation["requestBody"] = json!({
+                "required": true,
+                "description": body,
+                "content": { "application/json": { "schema": { "type": "object" } } }
+            });
+        }
+        let path = paths
+            .entry(format!("/api/v1{}", route.path))
+            .or_insert_with(|| json!({}));
+        path[route.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "cam",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every route acts inside the token's tenant; another tenant's ids answer 404. Roles: viewer < operator < admin; host manages tenants only."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `cam tokens create`." } },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": { "type": "string" },
+                        "title": { "type": "string" },
+                        "status": { "type": "integer" },
+                        "detail": { "type": "string" },
+                        "errors": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_once() {
+        let doc = openapi();
+        let listed: usize = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .map(|methods| methods.as_object().map_or(0, serde_json::Map::len))
+            .sum();
+        assert_eq!(listed, ROUTES.len());
+        assert_eq!(
+            doc["paths"]["/api/v1/campaigns/{id}/pause"]["post"]["x-cam-role"],
+            "operator"
+        );
+    }
+}
