@@ -411,6 +411,7 @@ fn probe_body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/campaigns" => json!({ "definition": definition("probe") }),
         "/api/v1/tokens" => json!({ "role": "viewer", "name": "probe" }),
         "/api/v1/tenants" => json!({ "id": "probe" }),
+        "/api/v1/suppressions" => json!({ "address": "probe@beta.example" }),
         p if p.ends_with("/pause") || p.ends_with("/resume") => json!({ "reason": "probe" }),
         _ => json!({}),
     })
@@ -438,6 +439,26 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         )
         .await;
     let acme_token_id = acme_token["id"].as_str().expect("id").to_string();
+    let (status, _) = site
+        .call(
+            "POST",
+            "/api/v1/suppressions",
+            Some(&acme),
+            Some(json!({ "address": "acme-secret@acme.example", "note": "asked" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, bad) = site
+        .call(
+            "POST",
+            "/api/v1/suppressions",
+            Some(&acme),
+            Some(json!({ "address": "not an address" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (_, listed) = site.call("GET", "/api/v1/suppressions", Some(&acme), None).await;
+    assert_eq!(listed["items"][0]["value"], "acme-secret@acme.example", "{listed}");
     let beta: Vec<(&str, String)> = ["viewer", "operator", "admin"]
         .into_iter()
         .map(|role| (role, site.token(Some("beta"), role)))

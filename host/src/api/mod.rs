@@ -13,7 +13,9 @@ mod body;
 mod campaigns;
 mod page;
 pub mod problem;
+mod records;
 pub mod routes;
+mod suppressions;
 mod tenants;
 mod tokens;
 

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, tenants, tokens};
+use super::{ApiState, campaigns, records, suppressions, tenants, tokens};
 use crate::domain::model::Role;
 
 /// One route: what the document says of it.
@@ -63,6 +63,15 @@ routes! {
     post "/campaigns/{id}/resume" Operator campaigns::resume,
         "Resume a campaign, recording why and the token as who.",
         body: "{\"reason\": \"…\"}";
+    get "/campaigns/{id}/reports" Viewer records::reports,
+        "The campaign's newest cycle reports (`limit`, default 20, at most 100).";
+    get "/alerts" Viewer records::alerts,
+        "The tenant's newest alerts with every delivery attempt (`limit`).";
+    get "/suppressions" Viewer suppressions::list,
+        "Suppressed addresses and domains, newest first, a page at a time.";
+    post "/suppressions" Operator suppressions::add,
+        "Suppress an address or a whole domain (recorded as manual, with the token).",
+        body: "{\"address\": \"x@example.com\"} or {\"domain\": \"example.com\"}, optional \"note\"";
     get "/tokens" Admin tokens::list,
         "The tenant's API tokens (never their secrets).";
     post "/tokens" Admin tokens::create,
