@@ -103,7 +103,7 @@ impl LoadedPlugin {
                 FailureKind::InvalidComponent,
                 &name,
                 &short(&sha256),
-                format!("{origin} is not a loadable WebAssembly component: {}", root_cause(&e)),
+                format!("{origin} is not a loadable WebAssembly component: {}", load_error(&e)),
             )
         })?;
         LoadedPlugin::load_compiled(runtime, component, sha256, manifest, default_name, origin, scope).await
@@ -149,7 +149,7 @@ impl LoadedPlugin {
                     FailureKind::InvalidComponent,
                     &name,
                     &short(&sha256),
-                    format!("{origin} is not a loadable WebAssembly component: {}", root_cause(&e)),
+                    format!("{origin} is not a loadable WebAssembly component: {}", load_error(&e)),
                 ));
             }
             Err(join) => {
@@ -465,7 +465,7 @@ impl LoadedPlugin {
 /// which world the component does implement when it is not the declared one.
 fn world_pre(runtime: &Runtime, component: &Component, kind: PluginKind) -> Result<WorldPre, String> {
     let instance_pre = runtime.linker().instantiate_pre(component).map_err(|e| {
-        format!("the component imports something the host does not provide ({}); plugins may import only cam:plugin and WASI interfaces", root_cause(&e))
+        format!("the component imports something the host does not provide ({}); plugins may import only cam:plugin and WASI interfaces", load_error(&e))
     })?;
     WorldPre::new(kind, instance_pre).map_err(|e| {
         let exports: Vec<String> = component
@@ -473,14 +473,20 @@ fn world_pre(runtime: &Runtime, component: &Component, kind: PluginKind) -> Resu
             .exports(runtime.engine())
             .map(|(name, _)| name.to_string())
             .collect();
-        let actual = PluginKind::ALL
+        let looks_like = PluginKind::ALL
             .into_iter()
-            .find(|k| exports.iter().any(|e| e == k.main_export()))
-            .map(|k| format!("it looks like a {k} (exports {})", exports.join(", ")))
-            .unwrap_or_else(|| format!("it exports {}", if exports.is_empty() { "nothing".into() } else { exports.join(", ") }));
+            .find(|k| exports.iter().any(|e| e == k.main_export()));
+        let exports = name_list(&exports);
+        let actual = match looks_like {
+            Some(k) => {
+                let article = if k.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                format!("it looks like {article} {k} (exports {exports})")
+            }
+            None => format!("it exports {exports}"),
+        };
         format!(
             "the manifest declares kind = \"{kind}\" but the component does not implement the {kind} world: {}; {actual}. Fix the manifest's kind or build against the {kind} world",
-            root_cause(&e)
+            load_error(&e)
         )
     })
 }
@@ -752,6 +758,39 @@ fn rust_panic(stderr: &str) -> Option<String> {
     ))
 }
 
+/// Characters kept of wasmtime's account of why a component does not load.
+const LOAD_ERROR_CHARS: usize = 1000;
+/// Export names listed in a wrong-world message.
+const LISTED_EXPORTS: usize = 12;
+
+/// wasmtime's account of why a component does not load or link, as one line
+/// of host text: runs of whitespace become one space (wasmparser prints some
+/// values over several lines, e.g. a bad magic number), any other control
+/// character is escaped (names in a component are the uploader's), and it is
+/// cut to [`LOAD_ERROR_CHARS`].
+pub(super) fn load_error(error: &wasmtime::Error) -> String {
+    let text = root_cause(error).split_whitespace().collect::<Vec<_>>().join(" ");
+    escaped(&text, LOAD_ERROR_CHARS)
+}
+
+/// `a, b, c` for a component's export names, at most [`LISTED_EXPORTS`] of
+/// them (`and N more`), escaped; `nothing` for none.
+fn name_list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "nothing".into();
+    }
+    let mut list = names
+        .iter()
+        .take(LISTED_EXPORTS)
+        .map(|name| escaped(name, GUEST_TEXT_CHARS))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED_EXPORTS {
+        list.push_str(&format!(" and {} more", names.len() - LISTED_EXPORTS));
+    }
+    list
+}
+
 fn root_cause(error: &wasmtime::Error) -> String {
     format!("{error:#}")
 }
@@ -767,7 +806,7 @@ mod tests {
     //! and a JavaScript one built with componentize-js 0.21.0 (stdio enabled),
     //! each made to fail on purpose, run through this host.
 
-    use super::{guest_report, guest_text};
+    use super::{guest_report, guest_text, load_error, name_list};
 
     /// `return Classification(..., confidence="very", ...)`: a `str` for an `f32`.
     const PY_STR_FOR_F32: &str = "thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1486:67:
@@ -897,5 +936,24 @@ note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
         assert!(message.chars().count() < 400, "{}", message.len());
         assert!(message.contains('…'), "{message}");
         assert_eq!(guest_text("a\tb\nc"), "a\\tb\\nc");
+    }
+
+    #[test]
+    fn a_load_error_is_one_line_of_host_text() {
+        // Found by the fuzzer (tests/data/fuzz-crashers/de65101b1a5142af.wasm):
+        // wasmparser prints a bad magic number over several lines.
+        let engine = wasmtime::Engine::default();
+        let error = wasmtime::component::Component::new(&engine, b"\xd0\x5d\x46\x7e\x01\x02").expect_err("not wasm");
+        assert!(format!("{error:#}").contains('\n'), "the raw text has newlines");
+        let message = load_error(&error);
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(
+            message.contains("bad magic number - expected=[ 0x0, 0x61,"),
+            "{message}"
+        );
+        let names: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
+        assert_eq!(name_list(&names[..2]), "e0, e1");
+        assert!(name_list(&names).ends_with("e11 and 8 more"), "{}", name_list(&names));
+        assert_eq!(name_list(&[]), "nothing");
     }
 }

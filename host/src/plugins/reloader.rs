@@ -350,7 +350,10 @@ impl Reloader {
                     FailureKind::InvalidComponent,
                     &name,
                     short(&sha256),
-                    format!("{origin} is not a loadable WebAssembly component (half-written or corrupt?): {e:#}"),
+                    format!(
+                        "{origin} is not a loadable WebAssembly component (half-written or corrupt?): {}",
+                        super::loaded::load_error(&e)
+                    ),
                 ));
             }
             Err(join) => {
