@@ -74,6 +74,11 @@ impl Site {
         cam_ok(&self.root, &args).trim().to_string()
     }
 
+    /// `POST path` with `token` and a JSON `body`.
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
     async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method.parse().expect("method"), &url);
@@ -121,11 +126,10 @@ async fn each_tenant_sees_and_changes_only_its_own_campaigns() {
     let beta_operator = site.token(Some("beta"), "operator");
 
     let (status, created) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/campaigns",
-            Some(&acme_admin),
-            Some(json!({ "definition": definition("spring") })),
+            &acme_admin,
+            json!({ "definition": definition("spring") }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -134,11 +138,10 @@ async fn each_tenant_sees_and_changes_only_its_own_campaigns() {
     let id = created["id"].as_i64().expect("an id");
     for name in ["summer", "autumn"] {
         let (status, _) = site
-            .call(
-                "POST",
+            .post(
                 "/api/v1/campaigns",
-                Some(&acme_admin),
-                Some(json!({ "definition": definition(name), "start": true })),
+                &acme_admin,
+                json!({ "definition": definition(name), "start": true }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
@@ -158,11 +161,10 @@ async fn each_tenant_sees_and_changes_only_its_own_campaigns() {
         "no existence leak"
     );
     let (status, _) = site
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/campaigns/{id}/resume"),
-            Some(&beta_operator),
-            Some(json!({ "reason": "mine now" })),
+            &beta_operator,
+            json!({ "reason": "mine now" }),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -191,11 +193,10 @@ async fn each_tenant_sees_and_changes_only_its_own_campaigns() {
     assert_eq!(second["next_cursor"], Value::Null);
 
     let (status, refused) = site
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/campaigns/{id}/resume"),
-            Some(&acme_viewer),
-            Some(json!({ "reason": "go" })),
+            &acme_viewer,
+            json!({ "reason": "go" }),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
@@ -204,11 +205,10 @@ async fn each_tenant_sees_and_changes_only_its_own_campaigns() {
         "{refused}"
     );
     let (status, resumed) = site
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/campaigns/{id}/resume"),
-            Some(&acme_admin),
-            Some(json!({ "reason": "launch day" })),
+            &acme_admin,
+            json!({ "reason": "launch day" }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{resumed}");
@@ -230,12 +230,7 @@ async fn bad_requests_get_problem_documents_that_say_what_to_fix() {
     bad["daily_cap"] = json!(0);
     bad["steps"][0]["subject"] = json!("Hi {{first_name");
     let (status, problem) = site
-        .call(
-            "POST",
-            "/api/v1/campaigns",
-            Some(&admin),
-            Some(json!({ "definition": bad })),
-        )
+        .post("/api/v1/campaigns", &admin, json!({ "definition": bad }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let fields: Vec<&str> = problem["errors"]
@@ -250,31 +245,28 @@ async fn bad_requests_get_problem_documents_that_say_what_to_fix() {
     );
 
     let (status, problem) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/campaigns",
-            Some(&admin),
-            Some(json!({ "definition": definition("x"), "strat": true })),
+            &admin,
+            json!({ "definition": definition("x"), "strat": true }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(problem["detail"].as_str().unwrap_or("").contains("strat"), "{problem}");
 
     let (status, problem) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/campaigns",
-            Some(&admin),
-            Some(json!({ "definition": definition("twice") })),
+            &admin,
+            json!({ "definition": definition("twice") }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{problem}");
     let (status, _) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/campaigns",
-            Some(&admin),
-            Some(json!({ "definition": definition("twice") })),
+            &admin,
+            json!({ "definition": definition("twice") }),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -302,11 +294,10 @@ async fn tokens_stop_working_when_revoked_or_their_tenant_is_disabled() {
 
     // An admin makes and revokes a token through the API.
     let (status, made) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/tokens",
-            Some(&admin),
-            Some(json!({ "role": "viewer", "name": "dashboard" })),
+            &admin,
+            json!({ "role": "viewer", "name": "dashboard" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
@@ -339,17 +330,10 @@ async fn tokens_stop_working_when_revoked_or_their_tenant_is_disabled() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = site.call("GET", "/api/v1/tenants", Some(&admin), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, created) = site
-        .call("POST", "/api/v1/tenants", Some(&host), Some(json!({ "id": "../evil" })))
-        .await;
+    let (status, created) = site.post("/api/v1/tenants", &host, json!({ "id": "../evil" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{created}");
     let (status, _) = site
-        .call(
-            "POST",
-            "/api/v1/tenants",
-            Some(&host),
-            Some(json!({ "id": "gamma", "name": "Gamma" })),
-        )
+        .post("/api/v1/tenants", &host, json!({ "id": "gamma", "name": "Gamma" }))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, disabled) = site
@@ -422,39 +406,31 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
     let site = Site::start();
     let acme = site.token(Some("acme"), "admin");
     let (_, secret) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/campaigns",
-            Some(&acme),
-            Some(json!({ "definition": definition("acme-secret-plan") })),
+            &acme,
+            json!({ "definition": definition("acme-secret-plan") }),
         )
         .await;
     let acme_campaign = secret["id"].as_i64().expect("id").to_string();
     let (_, acme_token) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/tokens",
-            Some(&acme),
-            Some(json!({ "role": "viewer", "name": "acme-secret-token" })),
+            &acme,
+            json!({ "role": "viewer", "name": "acme-secret-token" }),
         )
         .await;
     let acme_token_id = acme_token["id"].as_str().expect("id").to_string();
     let (status, _) = site
-        .call(
-            "POST",
+        .post(
             "/api/v1/suppressions",
-            Some(&acme),
-            Some(json!({ "address": "acme-secret@acme.example", "note": "asked" })),
+            &acme,
+            json!({ "address": "acme-secret@acme.example", "note": "asked" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, bad) = site
-        .call(
-            "POST",
-            "/api/v1/suppressions",
-            Some(&acme),
-            Some(json!({ "address": "not an address" })),
-        )
+        .post("/api/v1/suppressions", &acme, json!({ "address": "not an address" }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     let (_, listed) = site.call("GET", "/api/v1/suppressions", Some(&acme), None).await;

@@ -16,6 +16,10 @@ use crate::store::{Store, StoreError};
 /// The prefix every token starts with.
 pub const PREFIX: &str = "cam_";
 
+/// How precisely a token's last use is kept: a use within this long of the
+/// recorded one is not written again.
+pub const LAST_USE_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
 /// A token just issued: its text (shown once, never stored) and its record.
 #[derive(Debug)]
 pub struct IssuedToken {
@@ -150,7 +154,11 @@ pub async fn authenticate(store: &dyn Store, text: &str, now: DateTime<Utc>) -> 
             return Err(AuthError::TenantDisabled);
         }
     }
-    store.touch_token(id, now).await.map_err(AuthError::Store)?;
+    // Record the use, but not on every request: a client polling the API
+    // would otherwise make each of its reads a write.
+    if token.last_used_at.is_none_or(|at| now - at >= LAST_USE_RESOLUTION) {
+        store.touch_token(id, now).await.map_err(AuthError::Store)?;
+    }
     Ok(Principal {
         token_id: token.token.id,
         tenant: token.token.tenant_id,

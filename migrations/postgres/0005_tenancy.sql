@@ -18,3 +18,5 @@ CREATE TABLE api_tokens (
     last_used_at   BIGINT
 );
 CREATE INDEX api_tokens_tenant ON api_tokens (tenant_id, created_at);
+-- Claims order tenants by when each was last served.
+CREATE INDEX leases_tenant_acquired ON leases (tenant_id, acquired_at);

@@ -162,16 +162,9 @@ async fn set_status(
     let tenant = caller.tenant(Role::Operator)?;
     let reason = change.reason.trim();
     if reason.is_empty() {
-        return Err(Problem::invalid(
-            "say why, for whoever looks next",
-            vec![super::problem::FieldError {
-                field: "reason".into(),
-                message: "must not be empty".into(),
-            }],
-        ));
+        return Err(Problem::invalid_field("reason", "must say why, for whoever looks next"));
     }
-    // 404 for another tenant's id, before anything changes.
-    state.store.get_campaign(tenant, id).await?;
+    // Scoped to the caller's tenant: another tenant's id is a 404.
     let campaign = state
         .store
         .set_campaign_status(tenant, id, status, reason, &caller.actor())

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::problem::{FieldError, Problem};
+use super::problem::Problem;
 
 /// Items per page when the request does not say.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -45,14 +45,17 @@ impl PageQuery {
     pub fn select<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> i64) -> Result<Page<T>, Problem> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(Problem::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let after = match &self.cursor {
             None => None,
             Some(cursor) => Some(
                 cursor
                     .parse::<i64>()
-                    .map_err(|_| field("cursor", "is not a cursor this API gave out".to_string()))?,
+                    .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this API gave out"))?,
             ),
         };
         items.sort_by_key(|item| id(item));
@@ -65,16 +68,13 @@ impl PageQuery {
         let next_cursor = more.then(|| items.last().map(|last| id(last).to_string())).flatten();
         Ok(Page { items, next_cursor })
     }
-}
 
-fn field(name: &str, message: String) -> Problem {
-    Problem::invalid(
-        format!("the query parameter {name} {message}"),
-        vec![FieldError {
-            field: name.to_string(),
-            message,
-        }],
-    )
+    /// The requested page of `items` kept in their given order, paged by
+    /// position (for rows without a numeric id).
+    pub fn select_by_position<T>(&self, items: Vec<T>) -> Result<Page<T>, Problem> {
+        let numbered: Vec<(i64, T)> = (1..).zip(items).collect();
+        Ok(self.select(numbered, |(i, _)| *i)?.map(|(_, item)| item))
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,18 @@ impl Problem {
         }
     }
 
+    /// 422 for one field: `message` says what is wrong with `field`.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Problem {
+        let message = message.into();
+        Problem::invalid(
+            format!("{field}: {message}"),
+            vec![FieldError {
+                field: field.to_string(),
+                message,
+            }],
+        )
+    }
+
     /// 500, logged; the detail given to the client names no internals.
     pub fn internal(error: &dyn std::error::Error) -> Problem {
         tracing::error!(error = %crate::pipeline::error::chain(error), "API request failed");

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
-use super::problem::{FieldError, Problem};
+use super::problem::Problem;
 use crate::domain::model::{Alert, AlertAttempt, CycleReportRecord, Role};
 
 /// The most records one request returns.
@@ -27,13 +27,9 @@ impl Newest {
         if (1..=MAX_RECORDS).contains(&limit) {
             Ok(limit)
         } else {
-            let message = format!("must be between 1 and {MAX_RECORDS}");
-            Err(Problem::invalid(
-                format!("the query parameter limit {message}"),
-                vec![FieldError {
-                    field: "limit".into(),
-                    message,
-                }],
+            Err(Problem::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_RECORDS}"),
             ))
         }
     }

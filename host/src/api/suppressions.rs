@@ -10,7 +10,7 @@ use super::ApiState;
 use super::auth::Caller;
 use super::body::Body;
 use super::page::{Page, PageQuery};
-use super::problem::{FieldError, Problem};
+use super::problem::Problem;
 use crate::domain::email::{normalize, normalize_domain};
 use crate::domain::model::{Role, Suppression, SuppressionKind, SuppressionReason};
 
@@ -36,10 +36,9 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<Suppression>>, Problem> {
     let tenant = caller.tenant(Role::Viewer)?;
-    let entries = state.store.list_suppressions(tenant).await?;
-    let numbered: Vec<(i64, Suppression)> = entries.into_iter().zip(1..).map(|(s, i)| (i, s)).collect();
-    let page = query.select(numbered, |(i, _)| *i)?;
-    Ok(Json(page.map(|(_, s)| s)))
+    Ok(Json(
+        query.select_by_position(state.store.list_suppressions(tenant).await?)?,
+    ))
 }
 
 /// `POST /suppressions`.
@@ -49,28 +48,24 @@ pub async fn add(
     Body(request): Body<AddSuppression>,
 ) -> Result<StatusCode, Problem> {
     let tenant = caller.tenant(Role::Operator)?;
-    let invalid = |field: &str, message: String| {
-        Problem::invalid(
-            format!("{field}: {message}"),
-            vec![FieldError {
-                field: field.to_string(),
-                message,
-            }],
-        )
-    };
     let (kind, value) = match (&request.address, &request.domain) {
         (Some(address), None) => (
             SuppressionKind::Address,
             normalize(address)
-                .map_err(|e| invalid("address", e.to_string()))?
+                .map_err(|e| Problem::invalid_field("address", e.to_string()))?
                 .as_str()
                 .to_string(),
         ),
         (None, Some(domain)) => (
             SuppressionKind::Domain,
-            normalize_domain(domain).map_err(|e| invalid("domain", e.to_string()))?,
+            normalize_domain(domain).map_err(|e| Problem::invalid_field("domain", e.to_string()))?,
         ),
-        _ => return Err(invalid("address", "give exactly one of `address` and `domain`".into())),
+        _ => {
+            return Err(Problem::invalid_field(
+                "address",
+                "give exactly one of `address` and `domain`",
+            ));
+        }
     };
     let note = if request.note.trim().is_empty() {
         caller.actor()

@@ -11,7 +11,7 @@ use super::ApiState;
 use super::auth::Caller;
 use super::body::Body;
 use super::page::{Page, PageQuery};
-use super::problem::{FieldError, Problem};
+use super::problem::Problem;
 use crate::domain::model::Tenant;
 use crate::domain::name;
 
@@ -33,7 +33,7 @@ pub struct TenantView {
 impl From<Tenant> for TenantView {
     fn from(t: Tenant) -> TenantView {
         TenantView {
-            status: if t.disabled_at.is_some() { "disabled" } else { "active" },
+            status: t.status(),
             id: t.id,
             name: t.name,
             created_at: t.created_at,
@@ -60,11 +60,9 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<TenantView>>, Problem> {
     caller.host()?;
-    let tenants = state.store.list_tenants().await?;
     // Ids are text; the cursor is the position in id order.
-    let numbered: Vec<(i64, Tenant)> = tenants.into_iter().zip(1..).map(|(t, i)| (i, t)).collect();
-    let page = query.select(numbered, |(i, _)| *i)?;
-    Ok(Json(page.map(|(_, t)| t.into())))
+    let page = query.select_by_position(state.store.list_tenants().await?)?;
+    Ok(Json(page.map(TenantView::from)))
 }
 
 /// `POST /tenants`.
@@ -74,15 +72,7 @@ pub async fn create(
     Body(request): Body<CreateTenant>,
 ) -> Result<(StatusCode, Json<TenantView>), Problem> {
     caller.host()?;
-    if let Err(e) = name::validate("tenant id", &request.id) {
-        return Err(Problem::invalid(
-            e.to_string(),
-            vec![FieldError {
-                field: "id".into(),
-                message: e.to_string(),
-            }],
-        ));
-    }
+    name::validate("tenant id", &request.id).map_err(|e| Problem::invalid_field("id", e.to_string()))?;
     let display = request.name.as_deref().unwrap_or(&request.id);
     let tenant = state.store.create_tenant(&request.id, display).await?;
     Ok((StatusCode::CREATED, Json(tenant.into())))

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiState;
 use super::auth::Caller;
 use super::body::Body;
-use super::problem::{FieldError, Problem};
+use super::problem::Problem;
 use crate::domain::model::{ApiToken, Role};
 
 /// A token as the API shows it (never its secret, except once on creation).
@@ -83,12 +83,9 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TokenView>), Problem> {
     let tenant = caller.tenant(Role::Admin)?;
     if request.role == Role::Host {
-        return Err(Problem::invalid(
-            "a tenant admin cannot create hosting-operator tokens",
-            vec![FieldError {
-                field: "role".into(),
-                message: "use viewer, operator or admin".into(),
-            }],
+        return Err(Problem::invalid_field(
+            "role",
+            "a tenant admin cannot create hosting-operator tokens; use viewer, operator or admin",
         ));
     }
     let expires_at = request

@@ -72,7 +72,7 @@ pub async fn run(config: &Config, command: TenantsCommand) -> anyhow::Result<Exi
                     println!(
                         "{:<24} {:<9} {:<20} {}",
                         t.id,
-                        status(t),
+                        t.status(),
                         t.created_at.format("%Y-%m-%d %H:%M UTC"),
                         t.name
                     );
@@ -91,7 +91,7 @@ pub async fn run(config: &Config, command: TenantsCommand) -> anyhow::Result<Exi
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 println!("tenant     {} ({})", tenant.id, tenant.name);
-                println!("status     {}", status(&tenant));
+                println!("status     {}", tenant.status());
                 println!("created    {}", tenant.created_at.format("%Y-%m-%d %H:%M UTC"));
                 if let Some(at) = tenant.disabled_at {
                     println!("disabled   {}", at.format("%Y-%m-%d %H:%M UTC"));
@@ -112,19 +112,11 @@ pub async fn run(config: &Config, command: TenantsCommand) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(tenant: &Tenant) -> &'static str {
-    if tenant.disabled_at.is_some() {
-        "disabled"
-    } else {
-        "active"
-    }
-}
-
 fn tenant_json(tenant: &Tenant) -> serde_json::Value {
     json!({
         "id": tenant.id,
         "name": tenant.name,
-        "status": status(tenant),
+        "status": tenant.status(),
         "created_at": tenant.created_at,
         "disabled_at": tenant.disabled_at,
     })

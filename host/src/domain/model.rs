@@ -28,6 +28,17 @@ pub struct Tenant {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
+impl Tenant {
+    /// `active` or `disabled`, as lists show it.
+    pub fn status(&self) -> &'static str {
+        if self.disabled_at.is_some() {
+            "disabled"
+        } else {
+            "active"
+        }
+    }
+}
+
 /// Whether a campaign is being worked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
