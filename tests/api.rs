@@ -33,6 +33,14 @@ impl Site {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         cam_ok(&root, &["init"]);
+        // Hosted: tenants' settings are sealed with this key.
+        let config = std::fs::read_to_string(root.join("cam.toml")).expect("config");
+        std::fs::write(
+            root.join("cam.toml"),
+            format!("{config}\n[hosted]\nserver_key_file = \"server.keys\"\n"),
+        )
+        .expect("config");
+        cam_ok(&root, &["tenants", "keys", "new"]);
         cam_ok(&root, &["tenants", "create", "acme", "--name", "Acme Ltd"]);
         cam_ok(&root, &["tenants", "create", "beta"]);
         let mut server = Command::new(env!("CARGO_BIN_EXE_cam"))
@@ -388,7 +396,7 @@ async fn documented_routes(site: &Site) -> Vec<(String, String, String)> {
 
 /// A body the route accepts.
 fn probe_body(method: &str, path: &str) -> Option<Value> {
-    if method != "POST" {
+    if method != "POST" && method != "PUT" {
         return None;
     }
     Some(match path {
@@ -396,6 +404,7 @@ fn probe_body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/tokens" => json!({ "role": "viewer", "name": "probe" }),
         "/api/v1/tenants" => json!({ "id": "probe" }),
         "/api/v1/suppressions" => json!({ "address": "probe@beta.example" }),
+        "/api/v1/settings" => json!({ "alerts": { "email": "probe@beta.example" } }),
         p if p.ends_with("/pause") || p.ends_with("/resume") => json!({ "reason": "probe" }),
         _ => json!({}),
     })
@@ -421,6 +430,19 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         )
         .await;
     let acme_token_id = acme_token["id"].as_str().expect("id").to_string();
+    let (status, settings) = site
+        .call(
+            "PUT",
+            "/api/v1/settings",
+            Some(&acme),
+            Some(json!({
+                "sender": { "name": "Acme", "address": "acme-secret-sender@acme.example" },
+                "alerts": { "webhook": { "url": "https://hooks.acme.example/x", "secret": "acme-secret-hook" } }
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["settings"]["alerts"]["webhook"]["secret"], "***", "{settings}");
     let (status, _) = site
         .post(
             "/api/v1/suppressions",
@@ -509,6 +531,92 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         )
         .await;
     assert_eq!(status, StatusCode::OK, "acme's token was not revoked by beta");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_admin_keeps_sealed_settings_and_the_host_sets_ceilings() {
+    let site = Site::start();
+    let admin = site.token(Some("acme"), "admin");
+    let (status, empty) = site.call("GET", "/api/v1/settings", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{empty}");
+    assert_eq!(empty["revision"], 1, "`tenants create` sealed empty settings: {empty}");
+    let wanted = json!({
+        "sender": { "name": "Anna", "address": "anna@acme.example" },
+        "alerts": {
+            "email": "ops@acme.example",
+            "webhook": { "url": "https://hooks.acme.example/cam", "secret": "hunter2" }
+        }
+    });
+    let (status, saved) = site.call("PUT", "/api/v1/settings", Some(&admin), Some(wanted)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["revision"], 2);
+    assert!(!saved.to_string().contains("hunter2"), "{saved}");
+    // Sent back as shown ("***"), with one change: the secret is kept.
+    let mut edited = saved["settings"].clone();
+    edited["alerts"]["email"] = json!("night@acme.example");
+    let (status, again) = site.call("PUT", "/api/v1/settings", Some(&admin), Some(edited)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["settings"]["alerts"]["email"], "night@acme.example");
+    assert_eq!(again["settings"]["alerts"]["webhook"]["secret"], "***");
+    // Invalid settings name every bad field, and change nothing.
+    let bad = json!({
+        "sender": { "address": "not an address" },
+        "alerts": { "webhook": { "url": "http://hooks.acme.example/x", "secret": { "env": "HOME" } } }
+    });
+    let (status, problem) = site.call("PUT", "/api/v1/settings", Some(&admin), Some(bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["sender.address", "alerts.webhook.url", "alerts.webhook.secret"],
+        "{problem}"
+    );
+    let (_, current) = site.call("GET", "/api/v1/settings", Some(&admin), None).await;
+    assert_eq!(current["revision"], 3, "{current}");
+    // The webhook secret in the database opens to what was given.
+    let store = cam::store::open(&format!("sqlite://{}", site.root.join("cam.db").display()))
+        .await
+        .expect("store");
+    let stored = store.tenant_settings("acme").await.expect("read").expect("stored");
+    assert!(!stored.sealed.contains("hunter2"));
+    let keys = cam::tenancy::ServerKeys::load(&site.root.join("server.keys")).expect("keys");
+    let opened = cam::tenancy::SealedSettings::open(&keys, "acme", &stored.sealed).expect("opens");
+    let secret = opened.settings.alerts.webhook.expect("webhook").secret;
+    assert_eq!(secret.inline_value().map(|s| s.expose()), Some("hunter2"));
+
+    // Ceilings: the host sets them; zero is refused by field.
+    let host = site.token(None, "host");
+    let (status, tenant) = site
+        .call(
+            "PUT",
+            "/api/v1/tenants/acme/ceilings",
+            Some(&host),
+            Some(json!({ "max_memory_mib": 64, "max_concurrent_calls": 2 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tenant}");
+    assert_eq!(tenant["ceilings"]["max_memory_mib"], 64);
+    assert_eq!(tenant["ceilings"]["max_timeout_ms"], Value::Null);
+    let (status, problem) = site
+        .call(
+            "PUT",
+            "/api/v1/tenants/acme/ceilings",
+            Some(&host),
+            Some(json!({ "max_timeout_ms": 0 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "max_timeout_ms");
+    let shown = cam_ok(&site.root, &["tenants", "show", "acme"]);
+    assert!(
+        shown.contains("memory 64 MiB") && shown.contains("concurrent calls 2"),
+        "{shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

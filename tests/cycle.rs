@@ -15,7 +15,7 @@ use cam::mail::maildir::MaildirInbox;
 use cam::store::Store;
 use serde_json::Value;
 
-use crate::support::{BuiltPlugin, install_plugin, plugin};
+use crate::support::{BuiltPlugin, header, install_plugin, plugin};
 
 const TENANT: &str = "default";
 const CAMPAIGN: &str = "cycle-test";
@@ -144,13 +144,6 @@ impl Setup {
             .deliver(&format!("{name}.{i}.test"), reply.as_bytes())
             .expect("deliver");
     }
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message
-        .split("\r\n\r\n")
-        .next()
-        .and_then(|head| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))))
 }
 
 /// The finished messages in an outbox. A sender still writing one has it

@@ -19,7 +19,8 @@
 //! - `live_mail_tls`: the same over STARTTLS and implicit TLS with a throwaway CA;
 //! - `mail_servers`: starting those servers (one file each) and a connection-cutting proxy;
 //! - `api`: the REST API of `cam serve` with tenants and tokens from the CLI: isolation, roles, problems;
-//! - `tenancy`: `cam tenants` and a worker that runs only its own tenant's campaigns.
+//! - `tenancy`: `cam tenants` and a worker that runs only its own tenant's campaigns;
+//! - `hosted`: hosted tenants' sealed settings, key rotation, and one worker running every tenant with its own mail, plugins, kv, ceilings and alerts.
 
 mod api;
 mod bounce_corpus;
@@ -30,6 +31,7 @@ mod cli_setup;
 mod cycle;
 mod example_plugins;
 mod host_imports;
+mod hosted;
 mod hostile;
 mod hot_reload;
 mod live_mail;

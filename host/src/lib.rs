@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod plugins;
 pub mod runtime;
 pub mod store;
+pub mod tenancy;
 pub mod tokens;
 pub mod webhook;
 pub mod worker;

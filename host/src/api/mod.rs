@@ -15,6 +15,7 @@ mod page;
 pub mod problem;
 mod records;
 pub mod routes;
+mod settings;
 mod suppressions;
 mod tenants;
 mod tokens;
@@ -32,6 +33,7 @@ use axum::routing::get;
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 use problem::Problem;
 
+use crate::app::App;
 use crate::store::Store;
 
 /// The largest request body accepted.
@@ -43,13 +45,16 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct ApiState {
     store: Arc<dyn Store>,
+    /// The application (configuration, server keys, plugin runtime).
+    app: Arc<App>,
     limiter: Arc<auth::FailureLimiter>,
 }
 
-/// The `/api/v1` routes over `store`, to nest into the server's router.
-pub fn router(store: Arc<dyn Store>) -> Router {
+/// The `/api/v1` routes over `app`'s store, to nest into the server's router.
+pub fn router(app: Arc<App>) -> Router {
     let state = ApiState {
-        store,
+        store: app.store().clone(),
+        app,
         limiter: Arc::new(auth::FailureLimiter::default()),
     };
     let v1 = routes::router()

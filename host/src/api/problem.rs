@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::campaign_def::CampaignDefError;
+use crate::domain::campaign_def::{CampaignDefError, FieldProblem};
 use crate::store::StoreError;
 
 /// One invalid field of a request.
@@ -138,18 +138,28 @@ impl From<StoreError> for Problem {
     }
 }
 
+impl Problem {
+    /// 422 listing `problems` by field, under `detail`.
+    pub fn fields(detail: impl Into<String>, problems: Vec<FieldProblem>) -> Problem {
+        Problem::invalid(
+            detail,
+            problems
+                .into_iter()
+                .map(|p| FieldError {
+                    field: p.field,
+                    message: p.message,
+                })
+                .collect(),
+        )
+    }
+}
+
 impl From<CampaignDefError> for Problem {
     fn from(error: CampaignDefError) -> Problem {
         match error {
-            CampaignDefError::Invalid { name, problems } => Problem::invalid(
+            CampaignDefError::Invalid { name, problems } => Problem::fields(
                 format!("campaign {name:?} is invalid; fix the fields listed in `errors`"),
-                problems
-                    .into_iter()
-                    .map(|p| FieldError {
-                        field: p.field,
-                        message: p.message,
-                    })
-                    .collect(),
+                problems,
             ),
             other => Problem::invalid(other.to_string(), Vec::new()),
         }

@@ -4,16 +4,16 @@
 //! tests walks the document.
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, records, suppressions, tenants, tokens};
+use super::{ApiState, campaigns, records, settings, suppressions, tenants, tokens};
 use crate::domain::model::Role;
 
 /// One route: what the document says of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
-    /// `get`, `post` or `delete`.
+    /// `get`, `post`, `put` or `delete`.
     pub method: &'static str,
     /// The path under `/api/v1`, with `{id}` for a path parameter.
     pub path: &'static str,
@@ -72,6 +72,11 @@ routes! {
     post "/suppressions" Operator suppressions::add,
         "Suppress an address or a whole domain (recorded as manual, with the token).",
         body: "{\"address\": \"x@example.com\"} or {\"domain\": \"example.com\"}, optional \"note\"";
+    get "/settings" Admin settings::get,
+        "The tenant's settings: mailboxes, inboxes, alert channels, sender identity (secrets as \"***\").";
+    put "/settings" Admin settings::put,
+        "Replace the tenant's settings; a secret left out or sent as \"***\" keeps its stored value.",
+        body: "{\"sender\": {\"name\", \"address\"}, \"mail\": {\"smtp\": […], \"imap\": […], \"unsubscribe_url\"}, \"alerts\": {\"email\", \"webhook\": {\"url\", \"secret\"}}}";
     get "/tokens" Admin tokens::list,
         "The tenant's API tokens (never their secrets).";
     post "/tokens" Admin tokens::create,
@@ -88,6 +93,9 @@ routes! {
         "Disable a tenant: its campaigns stop being claimed, its tokens are refused.";
     post "/tenants/{id}/enable" Host tenants::enable,
         "Enable a disabled tenant.";
+    put "/tenants/{id}/ceilings" Host tenants::ceilings,
+        "Set what a tenant's plugins may use at most (memory, timeout, kv bytes, concurrent calls).",
+        body: "{\"max_memory_mib\": 64, \"max_timeout_ms\": 1000, \"max_kv_bytes\": 1048576, \"max_concurrent_calls\": 4}";
 }
 
 /// The OpenAPI 3.1 document of [`ROUTES`].

@@ -49,7 +49,7 @@ pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
             config.plugins_dir.display()
         );
     }
-    let tenant = app.tenant().await?;
+    let tenant = app.tenant_app(&config.tenant, false).await?;
     warn_load_failures(&tenant);
     let campaign = app
         .store()

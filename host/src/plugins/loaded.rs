@@ -182,7 +182,14 @@ impl LoadedPlugin {
         let fail = |kind, message: String| PluginError::new(kind, &name, &version, message);
         let pre = world_pre(runtime, &component, manifest.kind)
             .map_err(|message| fail(FailureKind::WrongWorld, format!("{origin}: {message}")))?;
-        let (limits, notes) = runtime.limits().lowered_by(&manifest.limits);
+        // The tenant's ceilings first (its manifests cannot ask past them),
+        // then the manifest's own asks.
+        let (ceiling, _) = runtime.limits().lowered_by(&scope.ceiling.limits);
+        let (limits, notes) = ceiling.lowered_by(&manifest.limits);
+        let mut grants = manifest.capabilities.clone();
+        if let (Some(kv), Some(most)) = (grants.kv.as_mut(), scope.ceiling.kv_bytes) {
+            kv.quota_bytes = kv.quota_bytes.min(most);
+        }
         for note in &notes {
             tracing::warn!(plugin = %name, version = %version, "{note}");
         }
@@ -196,7 +203,7 @@ impl LoadedPlugin {
         let identity = Arc::new(PluginIdentity {
             name: name.clone(),
             version: version.clone(),
-            grants: manifest.capabilities.clone(),
+            grants,
             config: manifest.config_values(),
             limits,
             http_client,

@@ -65,7 +65,7 @@ pub use outbound::Outbound;
 pub use plugins::PluginVersions;
 pub use reports::CycleReports;
 pub use suppressions::Suppressions;
-pub use tenants::Tenants;
+pub use tenants::{SettingsRevision, StoredSettings, Tenants};
 pub use tokens::ApiTokens;
 
 pub use error::{StoreError, StoreResult};
