@@ -83,6 +83,42 @@ impl Site {
     }
 
     /// `POST path` with `token` and a JSON `body`.
+    /// Uploads `wasm` with `manifest` to `POST /api/v1/plugins`.
+    async fn upload(&self, token: &str, wasm: Vec<u8>, manifest: String) -> (StatusCode, Value) {
+        self.upload_as("kv_counter.wasm", token, wasm, manifest).await
+    }
+
+    /// Uploads `wasm` as the file `file_name` with `manifest`.
+    async fn upload_as(&self, file_name: &str, token: &str, wasm: Vec<u8>, manifest: String) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "wasm",
+                reqwest::multipart::Part::bytes(wasm).file_name(file_name.to_string()),
+            )
+            .text("manifest", manifest);
+        let response = self
+            .http
+            .post(format!("{}/api/v1/plugins", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// One probe request: the plugin upload as a real upload, every other
+    /// route with `body`.
+    async fn probe(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        if method == "POST" && path == "/api/v1/plugins" {
+            let (wasm, manifest) = kv_counter();
+            return self.upload(token, wasm, manifest).await;
+        }
+        self.call(method, path, Some(token), body).await
+    }
+
     async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }
@@ -116,6 +152,14 @@ impl Site {
         };
         (status, value)
     }
+}
+
+/// The kv-counter example plugin's component and manifest.
+fn kv_counter() -> (Vec<u8>, String) {
+    let wasm = std::fs::read(crate::support::wasm_path(crate::support::plugin::KV_COUNTER)).expect("built");
+    let manifest =
+        std::fs::read_to_string(crate::support::manifest_source(crate::support::plugin::KV_COUNTER)).expect("manifest");
+    (wasm, manifest)
 }
 
 fn definition(name: &str) -> Value {
@@ -443,6 +487,17 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         .await;
     assert_eq!(status, StatusCode::OK, "{settings}");
     assert_eq!(settings["settings"]["alerts"]["webhook"]["secret"], "***", "{settings}");
+    let (wasm, manifest) = kv_counter();
+    let (status, uploaded) = site
+        .upload_as(
+            "acme_secret_scorer.wasm",
+            &acme,
+            crate::retag::retagged(&wasm, "acme-secret"),
+            manifest,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    let acme_sha = uploaded["sha256"].as_str().expect("sha256").to_string();
     let (status, _) = site
         .post(
             "/api/v1/suppressions",
@@ -469,11 +524,12 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         let acme_path = path
             .replace("/campaigns/{id}", &format!("/campaigns/{acme_campaign}"))
             .replace("/tokens/{id}", &format!("/tokens/{acme_token_id}"))
-            .replace("/tenants/{id}", "/tenants/acme");
+            .replace("/tenants/{id}", "/tenants/acme")
+            .replace("/plugins/{id}", "/plugins/acme_secret_scorer");
         let body = probe_body(&method, &path);
         if role == "host" {
             for (beta_role, token) in &beta {
-                let (status, _) = site.call(&method, &acme_path, Some(token), body.clone()).await;
+                let (status, _) = site.probe(&method, &acme_path, token, body.clone()).await;
                 assert_eq!(
                     status,
                     StatusCode::FORBIDDEN,
@@ -483,13 +539,13 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
             continue;
         }
         // The hosting operator reaches nothing inside a tenant.
-        let (status, _) = site.call(&method, &acme_path, Some(&host), body.clone()).await;
+        let (status, _) = site.probe(&method, &acme_path, &host, body.clone()).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} with the host token");
         // A role below the route's is refused (on beta's own data, so 403 is not a 404 in disguise).
         for (beta_role, token) in &beta {
             if rank(beta_role) < rank(&role) {
                 let own_path = path.replace("{id}", "0").replace("/tenants/0", "/tenants/beta");
-                let (status, _) = site.call(&method, &own_path, Some(token), body.clone()).await;
+                let (status, _) = site.probe(&method, &own_path, token, body.clone()).await;
                 assert_eq!(
                     status,
                     StatusCode::FORBIDDEN,
@@ -498,14 +554,14 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
             }
         }
         // Beta's admin on acme's ids: exactly "not found"; on lists: none of acme's rows.
-        let (status, answer) = site.call(&method, &acme_path, Some(beta_admin), body.clone()).await;
+        let (status, answer) = site.probe(&method, &acme_path, beta_admin, body.clone()).await;
         if path.contains("{id}") {
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {acme_path}: {answer}");
         } else {
             assert!(status.is_success(), "{method} {path}: {status} {answer}");
             let text = answer.to_string();
             assert!(
-                !text.contains("acme-secret") && !text.contains(&acme_token_id),
+                !text.contains("acme-secret") && !text.contains(&acme_token_id) && !text.contains(&acme_sha),
                 "{method} {path} shows acme's rows to beta: {text}"
             );
         }
@@ -617,6 +673,77 @@ async fn a_tenant_admin_keeps_sealed_settings_and_the_host_sets_ceilings() {
         shown.contains("memory 64 MiB") && shown.contains("concurrent calls 2"),
         "{shown}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_upload_list_and_roll_back_their_tenants_plugins() {
+    let site = Site::start();
+    let operator = site.token(Some("acme"), "operator");
+    let viewer = site.token(Some("acme"), "viewer");
+    let (wasm, manifest) = kv_counter();
+
+    let (status, _) = site.upload(&viewer, wasm.clone(), manifest.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot upload");
+    let (status, first) = site.upload(&operator, wasm.clone(), manifest.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(
+        (first["name"].as_str(), first["active"].as_bool()),
+        (Some("kv_counter"), Some(true))
+    );
+    let second_bytes = crate::retag::retagged(&wasm, "v2");
+    let (status, second) = site.upload(&operator, second_bytes, manifest.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_ne!(first["sha256"], second["sha256"]);
+
+    let (_, listed) = site.call("GET", "/api/v1/plugins", Some(&viewer), None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["sha256"], second["sha256"], "the newest upload is active");
+    let (_, history) = site
+        .call("GET", "/api/v1/plugins/kv_counter/versions", Some(&viewer), None)
+        .await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
+
+    let (status, rolled) = site
+        .post("/api/v1/plugins/kv_counter/rollback", &operator, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rolled}");
+    assert_eq!(rolled["sha256"], first["sha256"], "back to the first upload");
+    let store = cam::store::open(&format!("sqlite://{}", site.root.join("cam.db").display()))
+        .await
+        .expect("store");
+    let active = store.active_plugin_versions("acme").await.expect("active");
+    assert_eq!(active[0].plugin.sha256, first["sha256"].as_str().expect("sha"));
+    let (status, problem) = site
+        .post(
+            "/api/v1/plugins/kv_counter/rollback",
+            &operator,
+            json!({ "to": "ffff" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "to");
+
+    // Bad uploads say which part is wrong, and change nothing.
+    let (status, problem) = site.upload(&operator, b"not wasm".to_vec(), manifest.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "wasm", "{problem}");
+    let (status, problem) = site.upload(&operator, wasm.clone(), "kind = \"teapot\"\n".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "manifest", "{problem}");
+    let renamed = format!("name = \"../../etc/x\"\n{manifest}");
+    let (status, problem) = site.upload(&operator, wasm.clone(), renamed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("plugin name"),
+        "{problem}"
+    );
+    let (_, history) = site
+        .call("GET", "/api/v1/plugins/kv_counter/versions", Some(&viewer), None)
+        .await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "nothing recorded: {history}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -287,6 +287,12 @@ impl App {
         })
     }
 
+    /// The compile cache shared by hosted tenants (and API uploads): one
+    /// compiled component per sha256 per process.
+    pub fn compile_cache(&self) -> anyhow::Result<Arc<CompileCache>> {
+        self.shared_cache()
+    }
+
     fn shared_cache(&self) -> anyhow::Result<Arc<CompileCache>> {
         if let Some(cache) = self.shared_cache.get() {
             return Ok(cache.clone());
@@ -366,7 +372,7 @@ fn transports(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Transpo
 }
 
 /// The plugin ceilings of a tenant row.
-fn ceiling_of(ceilings: &TenantCeilings) -> TenantCeiling {
+pub fn ceiling_of(ceilings: &TenantCeilings) -> TenantCeiling {
     TenantCeiling {
         limits: LimitSettings {
             timeout_ms: ceilings.max_timeout_ms,

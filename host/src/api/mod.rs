@@ -12,6 +12,7 @@ mod auth;
 mod body;
 mod campaigns;
 mod page;
+mod plugins;
 pub mod problem;
 mod records;
 pub mod routes;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, records, settings, suppressions, tenants, tokens};
+use super::{ApiState, campaigns, plugins, records, settings, suppressions, tenants, tokens};
 use crate::domain::model::Role;
 
 /// One route: what the document says of it.
@@ -21,13 +21,16 @@ pub struct Route {
     pub role: Role,
     /// What it does.
     pub summary: &'static str,
-    /// What its JSON body holds, if it takes one (a short description).
+    /// What its body holds, if it takes one (a short description).
     pub body: Option<&'static str>,
+    /// The body's media type (`application/json` unless said).
+    pub media: &'static str,
 }
 
 /// Declares the routes once: the list and the router from it.
 macro_rules! routes {
-    ($( $method:ident $path:literal $role:ident $handler:path, $summary:literal $(, body: $body:literal)? ;)*) => {
+    ($( $method:ident $path:literal $role:ident $handler:path, $summary:literal
+        $(, body: $body:literal)? $(, upload: $media:literal up to $limit:expr)? ;)*) => {
         /// Every route, in the order the document lists them.
         pub const ROUTES: &[Route] = &[
             $( Route {
@@ -36,17 +39,22 @@ macro_rules! routes {
                 role: Role::$role,
                 summary: $summary,
                 body: routes!(@body $($body)?),
+                media: routes!(@media $($media)?),
             }, )*
         ];
 
         /// The routes, on a router that still needs its state.
         pub(super) fn router() -> Router<ApiState> {
             Router::new()
-                $( .route($path, $method($handler)) )*
+                $( .route($path, routes!(@limit $method($handler) $(, $limit)?)) )*
         }
     };
     (@body) => { None };
     (@body $body:literal) => { Some($body) };
+    (@media) => { "application/json" };
+    (@media $media:literal) => { $media };
+    (@limit $route:expr) => { $route };
+    (@limit $route:expr, $limit:expr) => { $route.layer(axum::extract::DefaultBodyLimit::max($limit)) };
 }
 
 routes! {
@@ -77,6 +85,17 @@ routes! {
     put "/settings" Admin settings::put,
         "Replace the tenant's settings; a secret left out or sent as \"***\" keeps its stored value.",
         body: "{\"sender\": {\"name\", \"address\"}, \"mail\": {\"smtp\": […], \"imap\": […], \"unsubscribe_url\"}, \"alerts\": {\"email\", \"webhook\": {\"url\", \"secret\"}}}";
+    get "/plugins" Viewer plugins::list,
+        "The active version of each of the tenant's plugins.";
+    post "/plugins" Operator plugins::upload,
+        "Upload a new version (validated under the tenant's ceilings, kept in the database, followed by every worker).",
+        body: "multipart form: `wasm` (the component) and `manifest` (its TOML)",
+        upload: "multipart/form-data" up to plugins::MAX_UPLOAD_BYTES;
+    get "/plugins/{id}/versions" Viewer plugins::history,
+        "Every version of one plugin (by name), newest first.";
+    post "/plugins/{id}/rollback" Operator plugins::rollback,
+        "Make an older version active again (by default the one before).",
+        body: "{\"to\": \"sha256 prefix\"} (optional)";
     get "/tokens" Admin tokens::list,
         "The tenant's API tokens (never their secrets).";
     post "/tokens" Admin tokens::create,
@@ -122,7 +141,7 @@ pub fn openapi() -> Value {
             operation["requestBody"] = json!({
                 "required": true,
                 "description": body,
-                "content": { "application/json": { "schema": { "type": "object" } } }
+                "content": { route.media: { "schema": { "type": "object" } } }
             });
         }
         let path = paths

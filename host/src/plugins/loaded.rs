@@ -133,8 +133,24 @@ impl LoadedPlugin {
         let sha256 = sha256_hex(&bytes);
         let manifest = Manifest::load_for(path)
             .map_err(|e| PluginError::new(FailureKind::InvalidManifest, &stem, &short(&sha256), e.to_string()))?;
-        let name = manifest.name.clone().unwrap_or_else(|| stem.clone());
         let origin = path.display().to_string();
+        LoadedPlugin::load_bytes_cached(runtime, bytes, manifest, &stem, &origin, cache, scope).await
+    }
+
+    /// Loads a component from bytes, compiling through `cache` on a blocking
+    /// thread (a cache hit, or a component another tenant loaded, costs no
+    /// compile). Says where the component came from.
+    pub async fn load_bytes_cached(
+        runtime: &Runtime,
+        bytes: Vec<u8>,
+        manifest: Manifest,
+        default_name: &str,
+        origin: &str,
+        cache: Option<Arc<CompileCache>>,
+        scope: CallScope,
+    ) -> Result<(LoadedPlugin, CacheOutcome), PluginError> {
+        let sha256 = sha256_hex(&bytes);
+        let name = manifest.name.clone().unwrap_or_else(|| default_name.to_string());
         let engine = runtime.engine().clone();
         let sha = sha256.clone();
         let compiled = tokio::task::spawn_blocking(move || match cache {
@@ -161,7 +177,8 @@ impl LoadedPlugin {
                 ));
             }
         };
-        let plugin = LoadedPlugin::load_compiled(runtime, component, sha256, manifest, &stem, &origin, scope).await?;
+        let plugin =
+            LoadedPlugin::load_compiled(runtime, component, sha256, manifest, default_name, origin, scope).await?;
         Ok((plugin, outcome))
     }
 
