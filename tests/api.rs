@@ -450,6 +450,7 @@ fn probe_body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/suppressions" => json!({ "address": "probe@beta.example" }),
         "/api/v1/settings" => json!({ "alerts": { "email": "probe@beta.example" } }),
         p if p.ends_with("/pause") || p.ends_with("/resume") => json!({ "reason": "probe" }),
+        p if p.ends_with("/run") => json!({ "dry_run": true }),
         _ => json!({}),
     })
 }
@@ -744,6 +745,91 @@ async fn operators_upload_list_and_roll_back_their_tenants_plugins() {
         .call("GET", "/api/v1/plugins/kv_counter/versions", Some(&viewer), None)
         .await;
     assert_eq!(history.as_array().map(Vec::len), Some(2), "nothing recorded: {history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_shows_the_next_cycle_and_its_messages_and_changes_nothing() {
+    let site = Site::start();
+    let operator = site.token(Some("default"), "operator");
+    let mut live = definition("preview");
+    live["live"] = json!(true);
+    live["score_threshold"] = json!(0.0);
+    live["plugins"] = json!({ "enrichers": ["basic_enrich"], "scorer": "weighted_score" });
+    let (status, created) = site
+        .post("/api/v1/campaigns", &operator, json!({ "definition": live }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().expect("id");
+    let store = cam::store::open(&format!("sqlite://{}", site.root.join("cam.db").display()))
+        .await
+        .expect("store");
+    let leads: Vec<_> = ["ana@lead.example", "ben@lead.example"]
+        .iter()
+        .enumerate()
+        .map(|(i, email)| crate::support::sample_lead(i, email))
+        .collect();
+    store.insert_leads("default", id, &leads).await.expect("leads");
+
+    let path = format!("/api/v1/campaigns/{id}/run");
+    let (status, problem) = site.post(&path, &operator, json!({ "dry_run": false })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "dry_run");
+
+    // A Monday inside the send window; the campaign is live and paused.
+    let (status, run) = site
+        .post(
+            &path,
+            &operator,
+            json!({ "dry_run": true, "at": "2026-03-02T10:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(run["report"]["dry_run"], true, "{run:#}");
+    let messages = run["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 2, "{run:#}");
+    let mut to: Vec<&str> = messages.iter().filter_map(|m| m["to"].as_str()).collect();
+    to.sort();
+    assert!(
+        to[0].contains("ana@lead.example") && to[1].contains("ben@lead.example"),
+        "{to:?}"
+    );
+    assert!(
+        messages[0]["subject"].as_str().unwrap_or("").starts_with("Hello "),
+        "{run:#}"
+    );
+    assert!(messages[0]["raw"].as_str().unwrap_or("").contains("List-Unsubscribe:"));
+
+    // Nothing of the real campaign changed.
+    for email in ["ana@lead.example", "ben@lead.example"] {
+        let lead = store
+            .lead_by_email("default", email)
+            .await
+            .expect("read")
+            .expect("lead");
+        assert_eq!(lead.state.as_str(), "NEW", "{email}");
+        assert_eq!(lead.score, None, "{email} was not scored for real");
+    }
+    for state in [
+        cam::domain::model::EmailState::Queued,
+        cam::domain::model::EmailState::Sent,
+    ] {
+        let emails = store
+            .emails_in_state("default", Some(id), state, 10)
+            .await
+            .expect("emails");
+        assert!(emails.is_empty(), "{state:?}: {emails:?}");
+    }
+    assert!(
+        store
+            .recent_cycle_reports("default", Some(id), 10)
+            .await
+            .expect("reports")
+            .is_empty()
+    );
+    let (_, after) = site
+        .call("GET", &format!("/api/v1/campaigns/{id}"), Some(&operator), None)
+        .await;
+    assert_eq!(after["status"], "PAUSED", "{after}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod dry_run;
 pub mod import;
 pub mod mail;
 pub mod pipeline;

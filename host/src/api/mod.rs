@@ -16,6 +16,7 @@ mod plugins;
 pub mod problem;
 mod records;
 pub mod routes;
+mod runs;
 mod settings;
 mod suppressions;
 mod tenants;

@@ -142,8 +142,8 @@ pub async fn upload(
         ));
     }
     let tenant_row = state.store.get_tenant(&tenant).await?;
-    let runtime = state.app.runtime().map_err(|e| internal(&e))?;
-    let cache = state.app.compile_cache().map_err(|e| internal(&e))?;
+    let runtime = state.app.runtime().map_err(|e| Problem::internal_anyhow(&e))?;
+    let cache = state.app.compile_cache().map_err(|e| Problem::internal_anyhow(&e))?;
     let upload = Upload {
         bytes: wasm,
         manifest_text,
@@ -218,9 +218,4 @@ pub async fn rollback(
         .find(|v| v.active)
         .ok_or_else(|| Problem::not_found("plugin"))?;
     Ok(Json(active.into()))
-}
-
-fn internal(error: &anyhow::Error) -> Problem {
-    let error: &dyn std::error::Error = error.as_ref();
-    Problem::internal(error)
 }

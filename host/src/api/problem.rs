@@ -95,6 +95,12 @@ impl Problem {
         )
     }
 
+    /// 500 for an `anyhow` error (logged with its chain).
+    pub fn internal_anyhow(error: &anyhow::Error) -> Problem {
+        let error: &dyn std::error::Error = error.as_ref();
+        Problem::internal(error)
+    }
+
     /// 500, logged; the detail given to the client names no internals.
     pub fn internal(error: &dyn std::error::Error) -> Problem {
         tracing::error!(error = %crate::pipeline::error::chain(error), "API request failed");

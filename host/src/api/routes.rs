@@ -7,7 +7,7 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, plugins, records, settings, suppressions, tenants, tokens};
+use super::{ApiState, campaigns, plugins, records, runs, settings, suppressions, tenants, tokens};
 use crate::domain::model::Role;
 
 /// One route: what the document says of it.
@@ -71,6 +71,9 @@ routes! {
     post "/campaigns/{id}/resume" Operator campaigns::resume,
         "Resume a campaign, recording why and the token as who.",
         body: "{\"reason\": \"…\"}";
+    post "/campaigns/{id}/run" Operator runs::run,
+        "A dry run of the campaign's next cycle on a copy: its step report and every message it would send; nothing changes.",
+        body: "{\"dry_run\": true, \"at\": \"2026-03-02T10:00:00Z\" (optional)}";
     get "/campaigns/{id}/reports" Viewer records::reports,
         "The campaign's newest cycle reports (`limit`, default 20, at most 100).";
     get "/alerts" Viewer records::alerts,

@@ -31,7 +31,11 @@ pub struct SettingsView {
 /// `GET /settings`.
 pub async fn get(State(state): State<ApiState>, caller: Caller) -> Result<Json<SettingsView>, Problem> {
     let tenant = caller.tenant(Role::Admin)?;
-    let opened = state.app.tenant_settings(tenant).await.map_err(|e| internal(&e))?;
+    let opened = state
+        .app
+        .tenant_settings(tenant)
+        .await
+        .map_err(|e| Problem::internal_anyhow(&e))?;
     Ok(Json(match opened {
         Some((opened, revision)) => SettingsView {
             revision,
@@ -73,11 +77,6 @@ pub async fn put(
             "the settings are not valid; fix the fields listed in `errors`",
             problems,
         )),
-        Err(SaveError::Other(e)) => Err(internal(&e)),
+        Err(SaveError::Other(e)) => Err(Problem::internal_anyhow(&e)),
     }
-}
-
-fn internal(error: &anyhow::Error) -> Problem {
-    let error: &dyn std::error::Error = error.as_ref();
-    Problem::internal(error)
 }

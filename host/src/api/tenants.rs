@@ -93,8 +93,7 @@ pub async fn create(
             Err(e) => Err(e),
         };
         if let Err(e) = sealed {
-            let error: &dyn std::error::Error = e.as_ref();
-            return Err(Problem::internal(error));
+            return Err(Problem::internal_anyhow(&e));
         }
     }
     Ok((StatusCode::CREATED, Json(tenant.into())))

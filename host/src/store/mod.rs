@@ -42,6 +42,7 @@ mod plugins;
 mod postgres;
 mod reports;
 mod shared;
+pub mod snapshots;
 mod sql;
 mod sqlite;
 mod suppressions;
@@ -135,6 +136,7 @@ pub trait Store:
     + CycleReports
     + Leases
     + ApiTokens
+    + snapshots::Snapshots
     + Send
     + Sync
 {
