@@ -398,3 +398,58 @@ async fn server_keys_rotate_without_losing_a_tenants_settings() {
     let secret = opened.settings.alerts.webhook.expect("webhook").secret;
     assert_eq!(secret.inline_value().map(|s| s.expose()), Some("s3cret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_hosted_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let block = readme
+        .split("<!-- walkthrough:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- walkthrough:end -->").next())
+        .expect("the walkthrough block");
+    let script = block
+        .trim()
+        .strip_prefix("```sh")
+        .and_then(|s| s.strip_suffix("```"))
+        .expect("a sh code block");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let examples = dir.path().join("examples");
+    std::fs::create_dir_all(&examples).expect("examples");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/leads.csv"),
+        examples.join("leads.csv"),
+    )
+    .expect("leads");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_cam"))
+        .parent()
+        .expect("bin dir");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let port = crate::mail_servers::free_port();
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("PORT", port.to_string())
+        .env_remove("CAM_DATABASE_URL")
+        .env_remove("CAM_TENANT")
+        .env_remove("CAM_CONFIG")
+        .env_remove("CAM_SERVER_KEY_FILE")
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the walkthrough failed:\n{stdout}\n{stderr}");
+    // The last answer is the dry run: messages from the sender identity.
+    let last = stdout.lines().last().expect("output");
+    let run: serde_json::Value = serde_json::from_str(last).expect("the dry run's JSON");
+    let messages = run["messages"].as_array().expect("messages");
+    assert!(!messages.is_empty(), "{run:#}");
+    for message in messages {
+        assert_eq!(message["from"], "Anna from Acme <anna@acme.example>", "{message:#}");
+        assert!(
+            message["subject"].as_str().unwrap_or("").starts_with("Hello "),
+            "{message:#}"
+        );
+    }
+    assert!(stdout.contains("\"in_database\":true"), "the settings answer: {stdout}");
+}
