@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use crate::support::cam_ok;
 
 /// A `cam init` site with tenants `acme` and `beta` and `cam serve` running.
-struct Site {
+pub(crate) struct Site {
     _dir: tempfile::TempDir,
-    root: std::path::PathBuf,
+    pub(crate) root: std::path::PathBuf,
     server: Child,
     base: String,
     http: reqwest::Client,
@@ -29,7 +29,7 @@ impl Drop for Site {
 }
 
 impl Site {
-    fn start() -> Site {
+    pub(crate) fn start() -> Site {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         cam_ok(&root, &["init"]);
@@ -74,7 +74,7 @@ impl Site {
         }
     }
 
-    fn token(&self, tenant: Option<&str>, role: &str) -> String {
+    pub(crate) fn token(&self, tenant: Option<&str>, role: &str) -> String {
         let mut args = vec!["tokens", "create", "--role", role, "--name", "test"];
         if let Some(tenant) = tenant {
             args.extend(["--tenant", tenant]);
@@ -84,12 +84,30 @@ impl Site {
 
     /// `POST path` with `token` and a JSON `body`.
     /// Uploads `wasm` with `manifest` to `POST /api/v1/plugins`.
-    async fn upload(&self, token: &str, wasm: Vec<u8>, manifest: String) -> (StatusCode, Value) {
+    pub(crate) async fn upload(&self, token: &str, wasm: Vec<u8>, manifest: String) -> (StatusCode, Value) {
         self.upload_as("kv_counter.wasm", token, wasm, manifest).await
     }
 
     /// Uploads `wasm` as the file `file_name` with `manifest`.
-    async fn upload_as(&self, file_name: &str, token: &str, wasm: Vec<u8>, manifest: String) -> (StatusCode, Value) {
+    pub(crate) async fn upload_as(
+        &self,
+        file_name: &str,
+        token: &str,
+        wasm: Vec<u8>,
+        manifest: String,
+    ) -> (StatusCode, Value) {
+        self.upload_to("", file_name, token, wasm, manifest).await
+    }
+
+    /// Uploads `wasm` as `file_name` to `POST /api/v1/plugins{query}`.
+    pub(crate) async fn upload_to(
+        &self,
+        query: &str,
+        file_name: &str,
+        token: &str,
+        wasm: Vec<u8>,
+        manifest: String,
+    ) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new()
             .part(
                 "wasm",
@@ -98,7 +116,7 @@ impl Site {
             .text("manifest", manifest);
         let response = self
             .http
-            .post(format!("{}/api/v1/plugins", self.base))
+            .post(format!("{}/api/v1/plugins{query}", self.base))
             .bearer_auth(token)
             .multipart(form)
             .send()
@@ -119,11 +137,17 @@ impl Site {
         self.call(method, path, Some(token), body).await
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method.parse().expect("method"), &url);
         if let Some(token) = token {
@@ -155,7 +179,7 @@ impl Site {
 }
 
 /// The kv-counter example plugin's component and manifest.
-fn kv_counter() -> (Vec<u8>, String) {
+pub(crate) fn kv_counter() -> (Vec<u8>, String) {
     let wasm = std::fs::read(crate::support::wasm_path(crate::support::plugin::KV_COUNTER)).expect("built");
     let manifest =
         std::fs::read_to_string(crate::support::manifest_source(crate::support::plugin::KV_COUNTER)).expect("manifest");
@@ -451,6 +475,7 @@ fn probe_body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/settings" => json!({ "alerts": { "email": "probe@beta.example" } }),
         p if p.ends_with("/pause") || p.ends_with("/resume") => json!({ "reason": "probe" }),
         p if p.ends_with("/run") => json!({ "dry_run": true }),
+        p if p.ends_with("/shadow") => json!({ "sha256": null }),
         _ => json!({}),
     })
 }

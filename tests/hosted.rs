@@ -453,3 +453,112 @@ async fn the_readme_hosted_walkthrough_runs_as_written() {
     }
     assert!(stdout.contains("\"in_database\":true"), "the settings answer: {stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_tenants_shadow_candidate_runs_on_the_fleet_and_is_promoted_through_the_api() {
+    use reqwest::StatusCode;
+    use serde_json::json;
+
+    let site = crate::api::Site::start();
+    let operator = site.token(Some("acme"), "operator");
+    let wasm = std::fs::read(crate::support::wasm_path(plugin::WEIGHTED_SCORE)).expect("built");
+    let manifest = std::fs::read_to_string(crate::support::manifest_source(plugin::WEIGHTED_SCORE)).expect("manifest");
+    let (status, active) = site
+        .upload_as("weighted_score.wasm", &operator, wasm.clone(), manifest.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{active}");
+    let (status, candidate) = site
+        .upload_to(
+            "?shadow=true",
+            "weighted_score.wasm",
+            &operator,
+            crate::retag::retagged(&wasm, "candidate"),
+            manifest.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{candidate}");
+    assert_eq!(
+        candidate["active"], false,
+        "a shadow upload is not activated: {candidate}"
+    );
+    let (_, listed) = site.call("GET", "/api/v1/plugins", Some(&operator), None).await;
+    assert_eq!(listed[0]["sha256"], active["sha256"], "{listed}");
+    assert_eq!(listed[0]["shadow"], candidate["sha256"], "{listed}");
+
+    // A running campaign of acme's, scored by weighted_score, run by a fleet worker.
+    let definition = json!({
+        "name": "shadowed",
+        "score_threshold": 0.0,
+        "plugins": { "scorer": "weighted_score" },
+        "steps": [{ "subject": "Hello {{first_name}}", "body": "Hi", "delay_days": 0 }]
+    });
+    let (status, campaign) = site
+        .post(
+            "/api/v1/campaigns",
+            &operator,
+            json!({ "definition": definition, "start": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let store = cam::store::open(&format!("sqlite://{}", site.root.join("cam.db").display()))
+        .await
+        .expect("store");
+    let leads: Vec<_> = (0..3)
+        .map(|i| crate::support::sample_lead(i, &format!("lead{i}@shadow.example")))
+        .collect();
+    store
+        .insert_leads("acme", campaign["id"].as_i64().expect("id"), &leads)
+        .await
+        .expect("leads");
+    let out = cam_ok(
+        &site.root,
+        &["run", "--all-tenants", "--once", "--worker-id", "w1", "--now", T0],
+    );
+    assert!(out.contains("shadowed"), "{out}");
+
+    let (_, diff) = site
+        .call("GET", "/api/v1/plugins/weighted_score/diff", Some(&operator), None)
+        .await;
+    assert_eq!(
+        (diff["total"].as_u64(), diff["agreed"].as_u64()),
+        (Some(3), Some(3)),
+        "{diff}"
+    );
+    let (_, listed) = site.call("GET", "/api/v1/plugins", Some(&operator), None).await;
+    let reports = listed[0]["health"].as_array().expect("health");
+    let active_report = reports
+        .iter()
+        .find(|h| h["sha256"] == active["sha256"])
+        .expect("the worker reported the active version");
+    assert_eq!(active_report["worker_id"], "w1", "{listed}");
+    assert!(active_report["calls"].as_u64().unwrap_or(0) >= 1, "{listed}");
+    assert_eq!(listed[0]["quarantined"], false);
+
+    let (status, promoted) = site
+        .post("/api/v1/plugins/weighted_score/promote", &operator, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{promoted}");
+    assert_eq!(promoted["sha256"], candidate["sha256"], "{promoted}");
+    assert_eq!(promoted["shadow"], serde_json::Value::Null);
+    let active_now = store.active_plugin_versions("acme").await.expect("active");
+    assert_eq!(active_now[0].plugin.sha256, candidate["sha256"].as_str().expect("sha"));
+    let (_, diff) = site
+        .call("GET", "/api/v1/plugins/weighted_score/diff", Some(&operator), None)
+        .await;
+    assert_eq!(diff["total"], 0, "a promotion starts the comparison afresh: {diff}");
+    let (status, problem) = site
+        .post("/api/v1/plugins/weighted_score/promote", &operator, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "no candidate left: {problem}");
+    let (status, released) = site
+        .post("/api/v1/plugins/weighted_score/release", &operator, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    assert!(
+        store
+            .plugin_release_requests("acme")
+            .await
+            .expect("requests")
+            .contains_key("weighted_score")
+    );
+}

@@ -116,6 +116,31 @@ impl<'a> TenantPool<'a> {
 }
 
 impl TenantApp {
+    /// What this worker saw of each version it serves (active and shadow),
+    /// for `GET /api/v1/plugins`.
+    pub fn health_reports(&self, worker_id: &str) -> Vec<crate::store::plugin_controls::HealthReport> {
+        let now = chrono::Utc::now();
+        self.registry
+            .list()
+            .into_iter()
+            .chain(self.registry.shadows())
+            .map(|plugin| {
+                let health = plugin.health().snapshot();
+                crate::store::plugin_controls::HealthReport {
+                    name: plugin.name().to_string(),
+                    sha256: plugin.sha256().to_string(),
+                    worker_id: worker_id.to_string(),
+                    calls: health.calls,
+                    failures: health.failures,
+                    consecutive_failures: health.consecutive_failures,
+                    quarantined: health.quarantined,
+                    last_failure: health.last_failure.map(|f| format!("{}: {}", f.kind, f.message)),
+                    updated_at: now,
+                }
+            })
+            .collect()
+    }
+
     /// Follows the store's active versions now (a hosted tenant's uploads,
     /// rollbacks and promotions); a no-op for the config file's tenant,
     /// whose folder is watched.
@@ -274,7 +299,9 @@ impl App {
         Ok(TenantApp {
             tenant: tenant.id.clone(),
             runtime,
-            shadow: Arc::new(ShadowRunner::new(registry.clone(), &plugins_dir)),
+            shadow: Arc::new(
+                ShadowRunner::new(registry.clone(), &plugins_dir).recording_in(self.store.clone(), &tenant.id),
+            ),
             registry,
             transports: hosted_transports(&self.config, &opened, &dir, &self.store, &tenant.id)?,
             load_failures,

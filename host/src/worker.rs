@@ -213,6 +213,11 @@ impl Worker<'_> {
             .await;
         heartbeat.abort();
         forward.abort();
+        // The fleet's view of each version's health, for the API.
+        let reports = tenant_app.health_reports(&self.options.worker_id);
+        if let Err(e) = self.app.store().report_plugin_health(tenant, &reports).await {
+            tracing::warn!(tenant, "cannot record plugin health: {e}");
+        }
         result
     }
 }

@@ -1,10 +1,13 @@
-//! `/api/v1/plugins`: the tenant's plugins — the active version of each,
-//! every version's history, uploading a new version (validated under the
-//! tenant's ceilings, kept in the database, followed by every worker), and
-//! rolling back. Compiled code is shared by sha256 across tenants.
+//! `/api/v1/plugins`: the tenant's plugins — the active version of each with
+//! its shadow candidate and every worker's view of its health, every
+//! version's history, uploading a new version (validated under the tenant's
+//! ceilings, kept in the database, followed by every worker) as the active
+//! one or as a shadow candidate, the candidate's comparisons, promotion,
+//! rollback and release from quarantine. Compiled code is shared by sha256
+//! across tenants.
 
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +16,10 @@ use super::auth::Caller;
 use super::body::Body;
 use super::problem::Problem;
 use crate::domain::model::{PluginVersionRecord, Role};
-use crate::plugins::fleet::{Upload, UploadError, upload_component};
+use crate::plugins::fleet::{Placement, Upload, UploadError, upload_component};
+use crate::plugins::shadow::{DiffReport, ShadowRecord};
 use crate::plugins::versions::{find_version, previous_version};
+use crate::store::plugin_controls::HealthReport;
 
 /// Largest component an upload takes (the Python example is 18 MB).
 pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
@@ -52,11 +57,63 @@ impl From<PluginVersionRecord> for VersionView {
     }
 }
 
-/// `GET /plugins`: the active version of each of the tenant's plugins.
-pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<VersionView>>, Problem> {
+/// One plugin as `GET /plugins` shows it.
+#[derive(Debug, Serialize)]
+pub struct PluginView {
+    /// The active version.
+    #[serde(flatten)]
+    pub active: VersionView,
+    /// The shadow candidate's sha256, if one runs beside it.
+    pub shadow: Option<String>,
+    /// Whether any worker has it quarantined (refuses to call it).
+    pub quarantined: bool,
+    /// Each worker's last report on the active version and the candidate.
+    pub health: Vec<HealthReport>,
+}
+
+/// `GET /plugins`: the active version of each of the tenant's plugins, its
+/// shadow candidate and its health as the workers last reported it.
+pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<PluginView>>, Problem> {
     let tenant = caller.tenant(Role::Viewer)?;
+    Ok(Json(views(&state, tenant).await?))
+}
+
+/// Every plugin of `tenant` as the list shows it.
+async fn views(state: &ApiState, tenant: &str) -> Result<Vec<PluginView>, Problem> {
     let active = state.store.active_plugin_versions(tenant).await?;
-    Ok(Json(active.into_iter().map(VersionView::from).collect()))
+    let shadows = state.store.plugin_shadows(tenant).await?;
+    let health = state.store.plugin_health(tenant).await?;
+    Ok(active
+        .into_iter()
+        .map(|record| {
+            let shadow = shadows.get(&record.plugin.name).cloned();
+            let health: Vec<HealthReport> = health
+                .iter()
+                .filter(|h| {
+                    h.name == record.plugin.name
+                        && (h.sha256 == record.plugin.sha256 || Some(&h.sha256) == shadow.as_ref())
+                })
+                .cloned()
+                .collect();
+            let quarantined = health.iter().any(|h| h.quarantined && h.sha256 == record.plugin.sha256);
+            PluginView {
+                active: record.into(),
+                shadow,
+                quarantined,
+                health,
+            }
+        })
+        .collect())
+}
+
+/// Where `POST /plugins` puts the version.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// `true`: run it as the shadow candidate beside the active version
+    /// instead of making it active.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 /// `GET /plugins/{name}/versions`: every version, newest first.
@@ -73,11 +130,12 @@ pub async fn history(
     Ok(Json(history.into_iter().map(VersionView::from).collect()))
 }
 
-/// `POST /plugins`: a multipart upload with a `wasm` part (the component)
-/// and a `manifest` part (its TOML manifest).
+/// `POST /plugins[?shadow=true]`: a multipart upload with a `wasm` part
+/// (the component) and a `manifest` part (its TOML manifest).
 pub async fn upload(
     State(state): State<ApiState>,
     caller: Caller,
+    Query(query): Query<UploadQuery>,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<VersionView>), Problem> {
     let tenant = match caller.tenant(Role::Operator) {
@@ -152,7 +210,22 @@ pub async fn upload(
         origin: "the uploaded component".into(),
     };
     let ceiling = crate::app::ceiling_of(&tenant_row.ceilings);
-    match upload_component(state.store.as_ref(), runtime, Some(cache), &tenant, ceiling, upload).await {
+    let placement = if query.shadow {
+        Placement::Shadow
+    } else {
+        Placement::Active
+    };
+    match upload_component(
+        state.store.as_ref(),
+        runtime,
+        Some(cache),
+        &tenant,
+        ceiling,
+        upload,
+        placement,
+    )
+    .await
+    {
         Ok(record) => {
             tracing::info!(tenant = %tenant, actor = %caller.actor(), plugin = %record.plugin.name, sha256 = %record.plugin.sha256, "plugin uploaded");
             Ok((StatusCode::CREATED, Json(record.into())))
@@ -218,4 +291,133 @@ pub async fn rollback(
         .find(|v| v.active)
         .ok_or_else(|| Problem::not_found("plugin"))?;
     Ok(Json(active.into()))
+}
+
+/// `POST /plugins/{name}/shadow`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowRequest {
+    /// The version to run as the candidate (a sha256 prefix of an uploaded
+    /// version), or `null` to stop shadowing.
+    pub sha256: Option<String>,
+}
+
+/// `POST /plugins/{name}/shadow`: runs a kept version beside the active one
+/// on every worker (its outputs recorded, never applied), or stops.
+pub async fn shadow(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(request): Body<ShadowRequest>,
+) -> Result<Json<PluginView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    let history = state.store.plugin_history(tenant, &name).await?;
+    if history.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    match request.sha256.as_deref() {
+        Some(prefix) => {
+            let target = find_version(&history, prefix).map_err(|e| Problem::invalid_field("sha256", e.to_string()))?;
+            if target.active {
+                return Err(Problem::invalid_field(
+                    "sha256",
+                    "that is the active version; a shadow candidate must differ from it",
+                ));
+            }
+            if state.store.plugin_blob(tenant, &target.plugin.sha256).await?.is_none() {
+                return Err(Problem::invalid_field(
+                    "sha256",
+                    "its bytes are not kept in the database; upload it with `?shadow=true`",
+                ));
+            }
+            state
+                .store
+                .set_plugin_shadow(tenant, &name, Some(&target.plugin.sha256))
+                .await?;
+            state.store.clear_shadow_records(tenant, &name).await?;
+        }
+        None => state.store.set_plugin_shadow(tenant, &name, None).await?,
+    }
+    state.store.announce_plugin_change(tenant, &name).await?;
+    tracing::info!(tenant = %tenant, actor = %caller.actor(), plugin = %name, "shadow candidate changed");
+    one(&state, tenant, &name).await
+}
+
+/// `GET /plugins/{name}/diff`: how often the shadow candidate agreed with
+/// the active version (the last 1,000 comparisons), and where not.
+pub async fn diff(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<DiffReport>, Problem> {
+    let tenant = caller.tenant(Role::Viewer)?;
+    if state.store.plugin_history(tenant, &name).await?.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    let candidate = state.store.plugin_shadows(tenant).await?.remove(&name);
+    let records: Vec<ShadowRecord> = state
+        .store
+        .shadow_records(tenant, &name, 1000)
+        .await?
+        .into_iter()
+        .map(ShadowRecord::from)
+        .collect();
+    // Records name versions by their short sha256 (12 hex digits).
+    let candidate_version = candidate.as_deref().map(|sha| sha.get(..12).unwrap_or(sha));
+    Ok(Json(DiffReport::from_records(&name, records, candidate_version)))
+}
+
+/// `POST /plugins/{name}/promote`: the shadow candidate becomes the active
+/// version on every worker.
+pub async fn promote(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<PluginView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    if state.store.plugin_history(tenant, &name).await?.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    let Some(candidate) = state.store.plugin_shadows(tenant).await?.remove(&name) else {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            format!("{name} has no shadow candidate to promote; set one with POST /plugins/{name}/shadow"),
+        ));
+    };
+    state.store.activate_plugin_version(tenant, &name, &candidate).await?;
+    state.store.set_plugin_shadow(tenant, &name, None).await?;
+    state.store.clear_shadow_records(tenant, &name).await?;
+    state.store.announce_plugin_change(tenant, &name).await?;
+    tracing::info!(tenant = %tenant, actor = %caller.actor(), plugin = %name, sha256 = %candidate, "shadow candidate promoted");
+    one(&state, tenant, &name).await
+}
+
+/// `POST /plugins/{name}/release`: every worker releases the plugin from
+/// quarantine at its next sync.
+pub async fn release(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<PluginView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    if state.store.plugin_history(tenant, &name).await?.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    state
+        .store
+        .request_plugin_release(tenant, &name, chrono::Utc::now())
+        .await?;
+    state.store.announce_plugin_change(tenant, &name).await?;
+    tracing::info!(tenant = %tenant, actor = %caller.actor(), plugin = %name, "release from quarantine requested");
+    one(&state, tenant, &name).await
+}
+
+/// One plugin as the list shows it.
+async fn one(state: &ApiState, tenant: &str, name: &str) -> Result<Json<PluginView>, Problem> {
+    views(state, tenant)
+        .await?
+        .into_iter()
+        .find(|p| p.active.name == name)
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("plugin"))
 }

@@ -91,7 +91,7 @@ routes! {
     get "/plugins" Viewer plugins::list,
         "The active version of each of the tenant's plugins.";
     post "/plugins" Operator plugins::upload,
-        "Upload a new version (validated under the tenant's ceilings, kept in the database, followed by every worker).",
+        "Upload a new version (validated under the tenant's ceilings, kept in the database, followed by every worker); `?shadow=true` makes it the shadow candidate instead of the active version.",
         body: "multipart form: `wasm` (the component) and `manifest` (its TOML)",
         upload: "multipart/form-data" up to plugins::MAX_UPLOAD_BYTES;
     get "/plugins/{id}/versions" Viewer plugins::history,
@@ -99,6 +99,15 @@ routes! {
     post "/plugins/{id}/rollback" Operator plugins::rollback,
         "Make an older version active again (by default the one before).",
         body: "{\"to\": \"sha256 prefix\"} (optional)";
+    post "/plugins/{id}/shadow" Operator plugins::shadow,
+        "Run a kept version as the shadow candidate beside the active one on every worker (outputs recorded, never applied), or stop.",
+        body: "{\"sha256\": \"prefix\"} or {\"sha256\": null}";
+    get "/plugins/{id}/diff" Viewer plugins::diff,
+        "How often the shadow candidate agreed with the active version, and every input where not.";
+    post "/plugins/{id}/promote" Operator plugins::promote,
+        "Make the shadow candidate the active version on every worker.";
+    post "/plugins/{id}/release" Operator plugins::release,
+        "Release the plugin from quarantine on every worker.";
     get "/tokens" Admin tokens::list,
         "The tenant's API tokens (never their secrets).";
     post "/tokens" Admin tokens::create,

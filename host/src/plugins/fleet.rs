@@ -56,9 +56,17 @@ pub async fn upload(
         origin: wasm.display().to_string(),
     };
     store.ensure_tenant(tenant, tenant).await?;
-    upload_component(store, runtime, None, tenant, TenantCeiling::default(), upload)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    upload_component(
+        store,
+        runtime,
+        None,
+        tenant,
+        TenantCeiling::default(),
+        upload,
+        Placement::Active,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A component and its manifest, as uploaded.
@@ -74,6 +82,16 @@ pub struct Upload {
     pub default_name: String,
     /// Where the component came from, for errors.
     pub origin: String,
+}
+
+/// Where an uploaded version goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// It becomes the active version at once.
+    Active,
+    /// It runs as the shadow candidate beside the active version (its
+    /// outputs recorded, never applied) until promoted.
+    Shadow,
 }
 
 /// Why an upload was refused.
@@ -94,7 +112,7 @@ pub enum UploadError {
 
 /// Validates an uploaded component under `tenant`'s ceilings (compiling
 /// through `cache`), stores its bytes, makes it the tenant's active version
-/// and tells every worker.
+/// or its shadow candidate, and tells every worker.
 pub async fn upload_component(
     store: &dyn Store,
     runtime: &Runtime,
@@ -102,6 +120,7 @@ pub async fn upload_component(
     tenant: &str,
     ceiling: TenantCeiling,
     upload: Upload,
+    placement: Placement,
 ) -> Result<PluginVersionRecord, UploadError> {
     let manifest = Manifest::parse(&upload.manifest_text, &upload.manifest_path)
         .map_err(|e| UploadError::Manifest(e.to_string()))?;
@@ -126,12 +145,29 @@ pub async fn upload_component(
     store
         .save_plugin_blob(tenant, plugin.sha256(), &upload.bytes, &upload.manifest_text)
         .await?;
-    store
+    let recorded = store
         .record_plugin_version(tenant, &new_version(&plugin, &format!("upload:{}", upload.origin)))
         .await?;
-    let record = store
-        .activate_plugin_version(tenant, plugin.name(), plugin.sha256())
-        .await?;
+    let record = match placement {
+        Placement::Active => {
+            store
+                .activate_plugin_version(tenant, plugin.name(), plugin.sha256())
+                .await?
+        }
+        Placement::Shadow => {
+            if recorded.active {
+                return Err(UploadError::Invalid(format!(
+                    "this version of {} is the active one already; a shadow candidate must differ",
+                    plugin.name()
+                )));
+            }
+            store
+                .set_plugin_shadow(tenant, plugin.name(), Some(plugin.sha256()))
+                .await?;
+            store.clear_shadow_records(tenant, plugin.name()).await?;
+            recorded
+        }
+    };
     store.announce_plugin_change(tenant, plugin.name()).await?;
     Ok(record)
 }

@@ -67,6 +67,8 @@ pub struct Reloader {
     blobs: Option<Arc<dyn Store>>,
     adopt_store_plugins: bool,
     ceiling: TenantCeiling,
+    /// The fleet release requests already acted on, by plugin.
+    releases_seen: Mutex<std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>>,
     loaded: Mutex<HashMap<PathBuf, FileContent>>,
     /// One reload at a time: the watcher and the sync never race on a name.
     busy: tokio::sync::Mutex<()>,
@@ -97,6 +99,7 @@ impl Reloader {
             blobs: None,
             adopt_store_plugins: false,
             ceiling: TenantCeiling::default(),
+            releases_seen: Mutex::new(std::collections::BTreeMap::new()),
             loaded: Mutex::new(HashMap::new()),
             busy: tokio::sync::Mutex::new(()),
         }
@@ -425,7 +428,9 @@ impl Reloader {
         // activates a newer version in between must not be undone by this
         // sync's stale read.
         let _busy = self.busy.lock().await;
-        for name in self.versions.take_release_requests() {
+        let mut releases = self.versions.take_release_requests();
+        releases.extend(self.fleet_release_requests().await);
+        for name in releases {
             for plugin in [self.registry.get(&name), self.registry.shadow_of(&name)]
                 .into_iter()
                 .flatten()
@@ -473,8 +478,51 @@ impl Reloader {
         Ok(())
     }
 
+    /// Names whose release a hosted tenant's operator asked for since this
+    /// reloader last looked (through the API, for every worker at once).
+    async fn fleet_release_requests(&self) -> Vec<String> {
+        let (Some(store), true) = (&self.store, self.adopt_store_plugins) else {
+            return Vec::new();
+        };
+        let requests = match store.plugin_release_requests(&self.tenant).await {
+            Ok(requests) => requests,
+            Err(error) => {
+                tracing::warn!("reading the release requests failed: {error}");
+                return Vec::new();
+            }
+        };
+        let mut seen = self.releases_seen.lock().unwrap_or_else(|p| p.into_inner());
+        requests
+            .into_iter()
+            .filter(|(name, at)| {
+                let new = seen.get(name).is_none_or(|before| at > before);
+                if new {
+                    seen.insert(name.clone(), *at);
+                }
+                new
+            })
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// The shadow candidates wanted: a hosted tenant's from the database
+    /// (set through the API for the whole fleet), else the folder's.
+    async fn wanted_shadows(&self) -> std::collections::BTreeMap<String, String> {
+        match (&self.store, self.adopt_store_plugins) {
+            (Some(store), true) => store.plugin_shadows(&self.tenant).await.unwrap_or_else(|error| {
+                tracing::warn!("reading the shadow candidates failed: {error}");
+                self.registry
+                    .shadows()
+                    .iter()
+                    .map(|p| (p.name().to_string(), p.sha256().to_string()))
+                    .collect()
+            }),
+            _ => self.versions.shadows(),
+        }
+    }
+
     async fn sync_shadows(&self) {
-        let wanted = self.versions.shadows();
+        let wanted = self.wanted_shadows().await;
         for plugin in self.registry.shadows() {
             if !wanted.contains_key(plugin.name()) {
                 self.registry.remove_shadow(plugin.name());

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::loaded::LoadedPlugin;
 use super::registry::PluginRegistry;
 use crate::runtime::CallScope;
+use crate::store::plugin_controls::StoredShadowRecord;
 
 /// Name of the shadow records folder inside the plugins folder.
 pub const SHADOW_DIR: &str = ".shadow";
@@ -60,6 +61,36 @@ pub struct ShadowRecord {
     pub candidate_output: String,
     /// Whether they decided the same.
     pub agree: bool,
+}
+
+impl From<ShadowRecord> for StoredShadowRecord {
+    fn from(r: ShadowRecord) -> StoredShadowRecord {
+        StoredShadowRecord {
+            at: r.at,
+            name: r.plugin,
+            input: r.input,
+            active_version: r.active_version,
+            active_output: r.active_output,
+            candidate_version: r.candidate_version,
+            candidate_output: r.candidate_output,
+            agree: r.agree,
+        }
+    }
+}
+
+impl From<StoredShadowRecord> for ShadowRecord {
+    fn from(r: StoredShadowRecord) -> ShadowRecord {
+        ShadowRecord {
+            at: r.at,
+            plugin: r.name,
+            input: r.input,
+            active_version: r.active_version,
+            active_output: r.active_output,
+            candidate_version: r.candidate_version,
+            candidate_output: r.candidate_output,
+            agree: r.agree,
+        }
+    }
 }
 
 /// The shadow records of one plugin.
@@ -176,10 +207,21 @@ pub struct ShadowSummary {
 }
 
 /// Runs shadow candidates beside active calls and records both outputs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ShadowRunner {
     registry: Arc<PluginRegistry>,
     plugins_dir: PathBuf,
+    /// A hosted tenant's runner records into the database instead.
+    store: Option<(Arc<dyn crate::store::Store>, String)>,
+}
+
+impl std::fmt::Debug for ShadowRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShadowRunner")
+            .field("plugins_dir", &self.plugins_dir)
+            .field("tenant", &self.store.as_ref().map(|(_, tenant)| tenant))
+            .finish_non_exhaustive()
+    }
 }
 
 impl ShadowRunner {
@@ -188,7 +230,15 @@ impl ShadowRunner {
         ShadowRunner {
             registry,
             plugins_dir: plugins_dir.to_path_buf(),
+            store: None,
         }
+    }
+
+    /// Records into `store` for `tenant` (hosted: every worker's comparisons
+    /// in one place, read by `GET /api/v1/plugins/{name}/diff`).
+    pub fn recording_in(mut self, store: Arc<dyn crate::store::Store>, tenant: &str) -> ShadowRunner {
+        self.store = Some((store, tenant.to_string()));
+        self
     }
 
     /// The candidate beside `active`, if one is installed (and is not `active` itself).
@@ -198,7 +248,7 @@ impl ShadowRunner {
             .filter(|c| c.sha256() != active.sha256())
     }
 
-    pub(super) fn record(
+    pub(super) async fn record(
         &self,
         active: &LoadedPlugin,
         candidate: &LoadedPlugin,
@@ -222,7 +272,13 @@ impl ShadowRunner {
             compared: records.len(),
             agreed: records.iter().filter(|r| r.agree).count(),
         };
-        if let Err(error) = ShadowLog::for_plugin(&self.plugins_dir, active.name()).append(&records) {
+        if let Some((store, tenant)) = &self.store {
+            let stored: Vec<_> = records.into_iter().map(StoredShadowRecord::from).collect();
+            // A comparison that cannot be recorded costs the comparison only.
+            if let Err(error) = store.record_shadow(tenant, &stored).await {
+                tracing::warn!(plugin = %active.name(), "cannot record shadow outputs: {error}");
+            }
+        } else if let Err(error) = ShadowLog::for_plugin(&self.plugins_dir, active.name()).append(&records) {
             tracing::warn!(plugin = %active.name(), "cannot record shadow outputs: {error:#}");
         }
         Some(summary)

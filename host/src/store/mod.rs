@@ -38,6 +38,7 @@ mod kv;
 mod leads;
 mod leases;
 mod outbound;
+pub mod plugin_controls;
 mod plugins;
 mod postgres;
 mod reports;
@@ -137,6 +138,7 @@ pub trait Store:
     + Leases
     + ApiTokens
     + snapshots::Snapshots
+    + plugin_controls::PluginControls
     + Send
     + Sync
 {

@@ -79,6 +79,7 @@ impl ShadowRunner {
             &candidate,
             vec![(input.to_string(), show_decisions(active_decisions), theirs, agree)],
         )
+        .await
     }
 }
 

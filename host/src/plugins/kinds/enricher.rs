@@ -84,6 +84,6 @@ impl ShadowRunner {
             };
             (lead.email.clone(), mine, theirs, agree)
         });
-        self.record(active, &candidate, pairs.collect())
+        self.record(active, &candidate, pairs.collect()).await
     }
 }

@@ -78,6 +78,7 @@ impl ShadowRunner {
             &candidate,
             vec![(input.to_string(), show_label(active_label), theirs, agree)],
         )
+        .await
     }
 }
 

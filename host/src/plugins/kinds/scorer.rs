@@ -81,7 +81,7 @@ impl ShadowRunner {
             };
             (lead.email.clone(), show_score(mine), theirs, agree)
         });
-        self.record(active, &candidate, pairs.collect())
+        self.record(active, &candidate, pairs.collect()).await
     }
 }
 

@@ -11,6 +11,7 @@ conformance_tests!(
     concurrent_kv_writers_never_exceed_the_quota_together,
     plugin_versions_are_recorded_listed_and_activated_one_at_a_time,
     plugin_bytes_are_kept_per_tenant_for_every_worker,
+    plugin_controls_shadows_releases_health_and_comparisons_are_per_tenant,
 );
 
 async fn kv_writes_past_the_quota_are_refused_with_the_numbers(store: Arc<dyn Store>) {
@@ -135,4 +136,86 @@ async fn plugin_bytes_are_kept_per_tenant_for_every_worker(store: Arc<dyn Store>
     assert!(store.plugin_blob("default", "bb22").await.unwrap().is_none());
     assert!(store.plugin_blob("other", "aa11").await.unwrap().is_none());
     store.announce_plugin_change("default", "icp").await.unwrap();
+}
+
+async fn plugin_controls_shadows_releases_health_and_comparisons_are_per_tenant(store: Arc<dyn Store>) {
+    use crate::store::plugin_controls::{HealthReport, StoredShadowRecord};
+    store.ensure_tenant("acme", "Acme").await.unwrap();
+    store.ensure_tenant("beta", "Beta").await.unwrap();
+    store.set_plugin_shadow("acme", "scorer", Some("abc")).await.unwrap();
+    assert_eq!(
+        store
+            .plugin_shadows("acme")
+            .await
+            .unwrap()
+            .get("scorer")
+            .map(String::as_str),
+        Some("abc")
+    );
+    assert!(store.plugin_shadows("beta").await.unwrap().is_empty());
+    // A release request keeps the shadow, and clearing the shadow keeps the request.
+    let at = chrono::DateTime::from_timestamp_millis(1_780_000_000_000).expect("instant");
+    store.request_plugin_release("acme", "scorer", at).await.unwrap();
+    store.set_plugin_shadow("acme", "scorer", None).await.unwrap();
+    assert!(store.plugin_shadows("acme").await.unwrap().is_empty());
+    assert_eq!(
+        store.plugin_release_requests("acme").await.unwrap().get("scorer"),
+        Some(&at)
+    );
+
+    let report = |worker: &str, calls: u64, quarantined: bool| HealthReport {
+        name: "scorer".into(),
+        sha256: "abc".into(),
+        worker_id: worker.into(),
+        calls,
+        failures: 2,
+        consecutive_failures: 1,
+        quarantined,
+        last_failure: quarantined.then(|| "timeout: 2000 ms".to_string()),
+        updated_at: at,
+    };
+    store
+        .report_plugin_health("acme", &[report("w1", 5, false)])
+        .await
+        .unwrap();
+    store
+        .report_plugin_health("acme", &[report("w1", 9, true), report("w2", 1, false)])
+        .await
+        .unwrap();
+    let health = store.plugin_health("acme").await.unwrap();
+    assert_eq!(
+        health,
+        vec![report("w1", 9, true), report("w2", 1, false)],
+        "one row per worker, the latest"
+    );
+    assert!(store.plugin_health("beta").await.unwrap().is_empty());
+
+    let record = |input: &str, agree: bool| StoredShadowRecord {
+        at,
+        name: "scorer".into(),
+        input: input.into(),
+        active_version: "1".into(),
+        active_output: "0.5".into(),
+        candidate_version: "2".into(),
+        candidate_output: if agree { "0.5" } else { "0.9" }.into(),
+        agree,
+    };
+    store
+        .record_shadow(
+            "acme",
+            &[record("a@x", true), record("b@x", false), record("c@x", true)],
+        )
+        .await
+        .unwrap();
+    let newest_two: Vec<String> = store
+        .shadow_records("acme", "scorer", 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.input)
+        .collect();
+    assert_eq!(newest_two, ["b@x", "c@x"], "the newest, oldest first");
+    assert!(store.shadow_records("beta", "scorer", 10).await.unwrap().is_empty());
+    store.clear_shadow_records("acme", "scorer").await.unwrap();
+    assert!(store.shadow_records("acme", "scorer", 10).await.unwrap().is_empty());
 }

@@ -35,6 +35,8 @@ macro_rules! shared_queries {
         mod sql_leases;
         #[path = "../sql/outbound.rs"]
         mod sql_outbound;
+        #[path = "../sql/plugin_controls.rs"]
+        mod sql_plugin_controls;
         #[path = "../sql/plugins.rs"]
         mod sql_plugins;
         #[path = "../sql/reports.rs"]
