@@ -300,6 +300,9 @@ pub struct LeadTransition {
     pub reason: String,
     /// The plugin version that caused it, if a plugin did.
     pub plugin_version: Option<String>,
+    /// Who caused it, if a person did (`api:<token id>`).
+    #[serde(default)]
+    pub actor: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
 }
