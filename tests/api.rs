@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use crate::support::cam_ok;
 
 /// A `cam init` site with tenants `acme` and `beta` and `cam serve` running.
-struct Site {
+pub(crate) struct Site {
     _dir: tempfile::TempDir,
-    root: std::path::PathBuf,
+    pub(crate) root: std::path::PathBuf,
     server: Child,
     base: String,
     http: reqwest::Client,
@@ -29,7 +29,7 @@ impl Drop for Site {
 }
 
 impl Site {
-    fn start() -> Site {
+    pub(crate) fn start() -> Site {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         cam_ok(&root, &["init"]);
@@ -66,7 +66,7 @@ impl Site {
         }
     }
 
-    fn token(&self, tenant: Option<&str>, role: &str) -> String {
+    pub(crate) fn token(&self, tenant: Option<&str>, role: &str) -> String {
         let mut args = vec!["tokens", "create", "--role", role, "--name", "test"];
         if let Some(tenant) = tenant {
             args.extend(["--tenant", tenant]);
@@ -75,11 +75,17 @@ impl Site {
     }
 
     /// `POST path` with `token` and a JSON `body`.
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method.parse().expect("method"), &url);
         if let Some(token) = token {
@@ -88,6 +94,40 @@ impl Site {
         if let Some(body) = body {
             request = request.json(&body);
         }
+        self.answer(method, path, request).await
+    }
+
+    /// `GET path` with `token`.
+    pub(crate) async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    /// `POST path` with `token` and a raw `body` of `content_type` (a CSV upload).
+    pub(crate) async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        self.answer("POST", path, request).await
+    }
+
+    /// The site's own database, to set up what only a running pipeline
+    /// makes (sent emails, replies, scores).
+    pub(crate) async fn store(&self) -> std::sync::Arc<dyn cam::store::Store> {
+        cam::store::open(&format!("sqlite://{}", self.root.join("cam.db").display()))
+            .await
+            .expect("the site's database opens")
+    }
+
+    async fn answer(&self, method: &str, path: &str, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let response = request.send().await.expect("the server answers");
         let status = response.status();
         let is_problem = response
@@ -110,7 +150,7 @@ impl Site {
     }
 }
 
-fn definition(name: &str) -> Value {
+pub(crate) fn definition(name: &str) -> Value {
     json!({
         "name": name,
         "mailboxes": [{ "address": "sales@acme.example", "daily_cap": 20 }],
@@ -388,11 +428,14 @@ async fn documented_routes(site: &Site) -> Vec<(String, String, String)> {
 
 /// A body the route accepts.
 fn probe_body(method: &str, path: &str) -> Option<Value> {
-    if method != "POST" {
+    if method != "POST" && method != "PUT" {
         return None;
     }
     Some(match path {
         "/api/v1/campaigns" => json!({ "definition": definition("probe") }),
+        "/api/v1/campaigns/{id}" => json!({ "definition": definition("probe") }),
+        "/api/v1/replies/{id}/relabel" => json!({ "label": "unknown", "reason": "probe" }),
+        p if p.starts_with("/api/v1/leads/") => json!({ "reason": "probe" }),
         "/api/v1/tokens" => json!({ "role": "viewer", "name": "probe" }),
         "/api/v1/tenants" => json!({ "id": "probe" }),
         "/api/v1/suppressions" => json!({ "address": "probe@beta.example" }),
@@ -435,6 +478,36 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     let (_, listed) = site.call("GET", "/api/v1/suppressions", Some(&acme), None).await;
     assert_eq!(listed["items"][0]["value"], "acme-secret@acme.example", "{listed}");
+    // A lead, a reply to it and a message matched to nothing, all acme's.
+    let (status, report) = site
+        .upload(
+            &format!("/api/v1/campaigns/{acme_campaign}/import"),
+            &acme,
+            "text/csv",
+            b"email,company\nacme-secret-lead@acme.example,Acme Secret Co\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, report["imported"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    let store = site.store().await;
+    let acme_lead = store
+        .lead_by_email("acme", "acme-secret-lead@acme.example")
+        .await
+        .expect("read")
+        .expect("the lead")
+        .id;
+    let acme_reply = crate::api_leads::inbound(
+        &store,
+        "acme",
+        "acme-secret-lead@acme.example",
+        Some(acme_lead),
+        Some("interested"),
+    )
+    .await;
+    crate::api_leads::inbound(&store, "acme", "acme-secret-stray@acme.example", None, None).await;
     let beta: Vec<(&str, String)> = ["viewer", "operator", "admin"]
         .into_iter()
         .map(|role| (role, site.token(Some("beta"), role)))
@@ -447,7 +520,11 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         let acme_path = path
             .replace("/campaigns/{id}", &format!("/campaigns/{acme_campaign}"))
             .replace("/tokens/{id}", &format!("/tokens/{acme_token_id}"))
+            .replace("/leads/{id}", &format!("/leads/{acme_lead}"))
+            .replace("/replies/{id}", &format!("/replies/{acme_reply}"))
+            .replace("/suppressions/{value}", "/suppressions/acme-secret@acme.example")
             .replace("/tenants/{id}", "/tenants/acme");
+        assert!(!acme_path.contains('{'), "the probe knows no id of acme's for {path}");
         let body = probe_body(&method, &path);
         if role == "host" {
             for (beta_role, token) in &beta {
@@ -466,7 +543,10 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         // A role below the route's is refused (on beta's own data, so 403 is not a 404 in disguise).
         for (beta_role, token) in &beta {
             if rank(beta_role) < rank(&role) {
-                let own_path = path.replace("{id}", "0").replace("/tenants/0", "/tenants/beta");
+                let own_path = path
+                    .replace("{id}", "0")
+                    .replace("{value}", "0")
+                    .replace("/tenants/0", "/tenants/beta");
                 let (status, _) = site.call(&method, &own_path, Some(token), body.clone()).await;
                 assert_eq!(
                     status,
@@ -477,7 +557,7 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         }
         // Beta's admin on acme's ids: exactly "not found"; on lists: none of acme's rows.
         let (status, answer) = site.call(&method, &acme_path, Some(beta_admin), body.clone()).await;
-        if path.contains("{id}") {
+        if path.contains('{') {
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {acme_path}: {answer}");
         } else {
             assert!(status.is_success(), "{method} {path}: {status} {answer}");
@@ -500,6 +580,17 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         (Some("PAUSED"), Some(true))
     );
     assert_eq!(after["status_reason"], "created; not started yet");
+    assert_eq!(after["name"], "acme-secret-plan");
+    let (_, lead) = site
+        .call("GET", &format!("/api/v1/leads/{acme_lead}"), Some(&acme), None)
+        .await;
+    assert_eq!(
+        (&lead["state"], &lead["suppressed"], &lead["replies"][0]["label"]),
+        (&json!("NEW"), &json!(false), &json!("interested")),
+        "{lead}"
+    );
+    let (_, listed) = site.call("GET", "/api/v1/suppressions", Some(&acme), None).await;
+    assert_eq!(listed["items"][0]["value"], "acme-secret@acme.example", "{listed}");
     let (status, _) = site
         .call(
             "GET",

@@ -4,18 +4,18 @@
 //! tests walks the document.
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, records, suppressions, tenants, tokens};
+use super::{ApiState, campaigns, import, leads, metrics, records, replies, suppressions, tenants, tokens};
 use crate::domain::model::Role;
 
 /// One route: what the document says of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
-    /// `get`, `post` or `delete`.
+    /// `get`, `post`, `put` or `delete`.
     pub method: &'static str,
-    /// The path under `/api/v1`, with `{id}` for a path parameter.
+    /// The path under `/api/v1`, with `{name}` for each path parameter.
     pub path: &'static str,
     /// The least role that may call it.
     pub role: Role,
@@ -63,8 +63,36 @@ routes! {
     post "/campaigns/{id}/resume" Operator campaigns::resume,
         "Resume a campaign, recording why and the token as who.",
         body: "{\"reason\": \"…\"}";
+    put "/campaigns/{id}" Operator campaigns::update,
+        "Replace a campaign's definition (checked as on create); its status stays.",
+        body: "{\"definition\": {…}}";
     get "/campaigns/{id}/reports" Viewer records::reports,
         "The campaign's newest cycle reports (`limit`, default 20, at most 100).";
+    post "/campaigns/{id}/import" Operator import::upload,
+        "Import leads from the CSV body (`Content-Type: text/csv`, up to 64 MiB; query: `map`, `delimiter`, `dry_run`, `file`); answers the import report.",
+        body: "the CSV file, a header row first";
+    get "/campaigns/{id}/metrics/daily" Viewer metrics::daily,
+        "Per UTC day: sent, replies, positive, bounces, unsubscribes (`days`, default 30, at most 366).";
+    get "/leads" Viewer leads::list,
+        "The tenant's leads, a page at a time; filters `state`, `min_score`, `max_score`, `campaign`, `q` (address or company, any case).";
+    get "/leads/{id}" Viewer leads::get,
+        "One lead with its transitions (who, why, when), score, emails and replies.";
+    post "/leads/{id}/qualify" Operator leads::qualify,
+        "INTERESTED → QUALIFIED, recording why and the token; any other state answers 409 with the allowed moves.",
+        body: "{\"reason\": \"…\"}";
+    post "/leads/{id}/disqualify" Operator leads::disqualify,
+        "Any state that is not final → LOST, recording why and the token.",
+        body: "{\"reason\": \"…\"}";
+    post "/leads/{id}/suppress" Operator leads::suppress,
+        "Suppress the lead's address (manual, with why and the token) and stop its sequence.",
+        body: "{\"reason\": \"…\"}";
+    get "/replies" Viewer replies::list,
+        "Replies matched to leads, with label, confidence and classifier version; filters `label`, `campaign`.";
+    get "/replies/unmatched" Viewer replies::unmatched,
+        "Inbound messages matched to no lead (nor campaign), a page at a time.";
+    post "/replies/{id}/relabel" Operator replies::relabel,
+        "Replace a reply's label, recording the previous one, why, who and when.",
+        body: "{\"label\": \"not-interested\", \"reason\": \"…\"}";
     get "/alerts" Viewer records::alerts,
         "The tenant's newest alerts with every delivery attempt (`limit`).";
     get "/suppressions" Viewer suppressions::list,
@@ -72,6 +100,8 @@ routes! {
     post "/suppressions" Operator suppressions::add,
         "Suppress an address or a whole domain (recorded as manual, with the token).",
         body: "{\"address\": \"x@example.com\"} or {\"domain\": \"example.com\"}, optional \"note\"";
+    delete "/suppressions/{value}" Operator suppressions::remove,
+        "Take an address or domain off the list (recorded, with `?reason=`); never an unsubscribe or a complaint (409).";
     get "/tokens" Admin tokens::list,
         "The tenant's API tokens (never their secrets).";
     post "/tokens" Admin tokens::create,
@@ -90,6 +120,12 @@ routes! {
         "Enable a disabled tenant.";
 }
 
+/// The names of a path's parameters (`id` of `/leads/{id}`).
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
 /// The OpenAPI 3.1 document of [`ROUTES`].
 pub fn openapi() -> Value {
     let mut paths = serde_json::Map::new();
@@ -106,9 +142,11 @@ pub fn openapi() -> Value {
                 }
             }
         });
-        if route.path.contains("{id}") {
-            operation["parameters"] =
-                json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+        let parameters: Vec<Value> = path_parameters(route.path)
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        if !parameters.is_empty() {
+            operation["parameters"] = Value::Array(parameters);
         }
         if let Some(body) = route.body {
             operation["requestBody"] = json!({
@@ -167,5 +205,18 @@ mod tests {
             doc["paths"]["/api/v1/campaigns/{id}/pause"]["post"]["x-cam-role"],
             "operator"
         );
+    }
+
+    #[test]
+    fn every_path_parameter_is_documented_by_its_own_name() {
+        let doc = openapi();
+        let delete = &doc["paths"]["/api/v1/suppressions/{value}"]["delete"];
+        assert_eq!(delete["parameters"][0]["name"], "value");
+        assert_eq!(delete["x-cam-role"], "operator");
+        for route in ROUTES {
+            let operation = &doc["paths"][format!("/api/v1{}", route.path)][route.method];
+            let documented = operation["parameters"].as_array().map_or(0, Vec::len);
+            assert_eq!(documented, route.path.matches('{').count(), "{}", route.path);
+        }
     }
 }

@@ -1,0 +1,429 @@
+//! `/api/v1/leads`: the tenant's leads — filtered lists, one lead with its
+//! history (transitions, score, emails, replies), and what a person decides
+//! about a lead: qualify, disqualify, suppress. Another tenant's lead is a
+//! 404.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::body::Body;
+use super::page::{Page, PageQuery};
+use super::params::Params;
+use super::problem::Problem;
+use super::replies::ReplyView;
+use crate::domain::lifecycle::{self, ALL_STATES, LeadState};
+use crate::domain::model::{Lead, LeadTransition, Role, SuppressionKind, SuppressionReason};
+use crate::store::{InboundFilter, LeadFilter};
+
+/// The longest `q` accepted: an address or a company name, not a document.
+const MAX_QUERY_CHARS: usize = 200;
+/// The most replies shown with one lead (a lead answers a handful of times).
+const MAX_REPLIES_SHOWN: u32 = 100;
+
+/// `GET /leads` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadQuery {
+    /// Only leads in this state (`NEW`, `CONTACTED`...).
+    pub state: Option<String>,
+    /// Only leads scored at least this (0..=1).
+    pub min_score: Option<f64>,
+    /// Only leads scored at most this (0..=1).
+    pub max_score: Option<f64>,
+    /// Only leads of this campaign (its id).
+    pub campaign: Option<i64>,
+    /// Only leads whose address or company contains this, ignoring case.
+    pub q: Option<String>,
+    /// Items per page.
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// `POST /leads/{id}/qualify`, `/disqualify` and `/suppress`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadDecision {
+    /// Why, recorded with who decided.
+    pub reason: String,
+}
+
+/// A lead's score and where it came from.
+#[derive(Debug, Serialize)]
+pub struct ScoreView {
+    /// In 0..=1.
+    pub value: f64,
+    /// The scorer's reasons, in words.
+    pub reasons: Vec<String>,
+    /// The scorer plugin version that gave it.
+    pub plugin_version: Option<String>,
+}
+
+/// One recorded move of a lead.
+#[derive(Debug, Serialize)]
+pub struct TransitionView {
+    /// State before.
+    pub from: &'static str,
+    /// State after.
+    pub to: &'static str,
+    /// Why.
+    pub reason: String,
+    /// Who: the person's token (`api:<id>`), else the plugin version, else `pipeline`.
+    pub who: String,
+    /// The plugin version that caused it, if a plugin did.
+    pub plugin_version: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl TransitionView {
+    fn of(t: LeadTransition) -> TransitionView {
+        let who = t
+            .actor
+            .clone()
+            .or_else(|| t.plugin_version.clone())
+            .unwrap_or_else(|| "pipeline".to_string());
+        TransitionView {
+            from: t.from.as_str(),
+            to: t.to.as_str(),
+            reason: t.reason,
+            who,
+            plugin_version: t.plugin_version,
+            at: t.at,
+        }
+    }
+}
+
+/// One email of a lead's sequence.
+#[derive(Debug, Serialize)]
+pub struct EmailView {
+    /// The email's id.
+    pub id: i64,
+    /// The sequence step (0: the first email).
+    pub step: u32,
+    /// The subject as sent.
+    pub subject: String,
+    /// `QUEUED`, `SENDING`, `SENT`, `FAILED` or `UNCERTAIN`.
+    pub status: &'static str,
+    /// The mailbox it goes out from.
+    pub mailbox: String,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When the mail server accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Why it failed or is uncertain.
+    pub error: Option<String>,
+}
+
+/// A lead as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct LeadView {
+    /// Its id.
+    pub id: i64,
+    /// The campaign that found it.
+    pub campaign_id: i64,
+    /// The address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Company.
+    pub company: String,
+    /// Company domain.
+    pub domain: String,
+    /// Job title.
+    pub title: String,
+    /// Country code.
+    pub country: String,
+    /// Lifecycle state.
+    pub state: &'static str,
+    /// The score, once scored (the latest; the store keeps no older ones).
+    pub score: Option<ScoreView>,
+    /// Sequence steps sent.
+    pub current_step: u32,
+    /// When the pipeline acts on it next (`null`: nothing scheduled).
+    pub next_action_at: Option<DateTime<Utc>>,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Whether its address or domain is suppressed (only detailed views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<bool>,
+    /// Anything else its source knows (only detailed views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, String>>,
+    /// Every state change, oldest first (only detailed views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transitions: Option<Vec<TransitionView>>,
+    /// Its emails, by step (only detailed views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<EmailView>>,
+    /// Its replies, oldest first (only detailed views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies: Option<Vec<ReplyView>>,
+}
+
+impl LeadView {
+    fn of(lead: Lead) -> LeadView {
+        let score = lead.score.map(|value| ScoreView {
+            value,
+            reasons: lead.score_reasons.clone(),
+            plugin_version: lead.scorer_version.clone(),
+        });
+        LeadView {
+            id: lead.id,
+            campaign_id: lead.campaign_id,
+            email: lead.fields.email,
+            first_name: lead.fields.first_name,
+            last_name: lead.fields.last_name,
+            company: lead.fields.company,
+            domain: lead.fields.domain,
+            title: lead.fields.title,
+            country: lead.fields.country,
+            state: lead.state.as_str(),
+            score,
+            current_step: lead.current_step,
+            next_action_at: lead.next_action_at,
+            created_at: lead.created_at,
+            updated_at: lead.updated_at,
+            suppressed: None,
+            attributes: None,
+            transitions: None,
+            emails: None,
+            replies: None,
+        }
+    }
+}
+
+/// `GET /leads`.
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Params(query): Params<LeadQuery>,
+) -> Result<Json<Page<LeadView>>, Problem> {
+    let tenant = caller.tenant(Role::Viewer)?;
+    let filter = filter_of(&query)?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let (limit, after) = page.bounds()?;
+    let fetch = u32::try_from(limit + 1).unwrap_or(u32::MAX);
+    let leads = state.store.list_leads(tenant, &filter, after, fetch).await?;
+    Ok(Json(Page::from_rows(leads, limit, |l| l.id).map(LeadView::of)))
+}
+
+/// The store's filter of a `GET /leads` query, each bad value a 422 naming its parameter.
+fn filter_of(query: &LeadQuery) -> Result<LeadFilter, Problem> {
+    let state = query.state.as_deref().map(parse_state).transpose()?;
+    for (name, score) in [("min_score", query.min_score), ("max_score", query.max_score)] {
+        if score.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
+            return Err(Problem::invalid_field(name, "must be a score between 0 and 1"));
+        }
+    }
+    if let (Some(min), Some(max)) = (query.min_score, query.max_score)
+        && min > max
+    {
+        return Err(Problem::invalid_field(
+            "max_score",
+            format!("is below min_score ({min}); no lead can match"),
+        ));
+    }
+    let text = match query.q.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
+            return Err(Problem::invalid_field(
+                "q",
+                format!("is longer than {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        Some(q) => Some(q.to_string()),
+    };
+    Ok(LeadFilter {
+        state,
+        campaign_id: query.campaign,
+        min_score: query.min_score,
+        max_score: query.max_score,
+        text,
+    })
+}
+
+fn parse_state(name: &str) -> Result<LeadState, Problem> {
+    let upper = name.trim().to_ascii_uppercase();
+    ALL_STATES.into_iter().find(|s| s.as_str() == upper).ok_or_else(|| {
+        let names: Vec<&str> = ALL_STATES.iter().map(|s| s.as_str()).collect();
+        Problem::invalid_field(
+            "state",
+            format!("{name:?} is not a state; use one of {}", names.join(", ")),
+        )
+    })
+}
+
+/// `GET /leads/{id}`.
+pub async fn get(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<LeadView>, Problem> {
+    let tenant = caller.tenant(Role::Viewer)?;
+    Ok(Json(detailed(&state, tenant, id).await?))
+}
+
+/// The lead with its history; 404 when the tenant has no such lead.
+async fn detailed(state: &ApiState, tenant: &str, id: i64) -> Result<LeadView, Problem> {
+    let lead = state.store.get_lead(tenant, id).await?;
+    let suppressed = state.store.is_suppressed(tenant, &lead.fields.email).await?;
+    let transitions = state.store.lead_transitions(tenant, id).await?;
+    let emails = state.store.lead_emails(tenant, id).await?;
+    let filter = InboundFilter {
+        matched: true,
+        lead_id: Some(id),
+        ..InboundFilter::default()
+    };
+    let replies = state.store.list_inbound(tenant, &filter, 0, MAX_REPLIES_SHOWN).await?;
+    let attributes = lead.fields.attributes.clone();
+    let mut view = LeadView::of(lead);
+    view.suppressed = Some(suppressed);
+    view.attributes = Some(attributes);
+    view.transitions = Some(transitions.into_iter().map(TransitionView::of).collect());
+    view.emails = Some(
+        emails
+            .into_iter()
+            .map(|e| EmailView {
+                id: e.id,
+                step: e.email.step,
+                subject: e.email.subject,
+                status: e.state.as_str(),
+                mailbox: e.email.mailbox,
+                queued_at: e.queued_at,
+                sent_at: e.sent_at,
+                error: e.error,
+            })
+            .collect(),
+    );
+    view.replies = Some(replies.into_iter().map(ReplyView::of).collect());
+    Ok(view)
+}
+
+/// `POST /leads/{id}/qualify`: INTERESTED → QUALIFIED.
+pub async fn qualify(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(decision): Body<LeadDecision>,
+) -> Result<Json<LeadView>, Problem> {
+    decide(&state, &caller, id, LeadState::Qualified, decision).await
+}
+
+/// `POST /leads/{id}/disqualify`: any state not final → LOST.
+pub async fn disqualify(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(decision): Body<LeadDecision>,
+) -> Result<Json<LeadView>, Problem> {
+    decide(&state, &caller, id, LeadState::Lost, decision).await
+}
+
+/// Moves a lead to `to`, recording why and the token, and stops its sequence.
+async fn decide(
+    state: &ApiState,
+    caller: &Caller,
+    id: i64,
+    to: LeadState,
+    decision: LeadDecision,
+) -> Result<Json<LeadView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    let reason = reason_of(&decision)?;
+    let lead = state.store.get_lead(tenant, id).await?;
+    if lifecycle::transition(lead.state, to).is_err() {
+        return Err(not_allowed(&lead, to));
+    }
+    let transition = LeadTransition {
+        lead_id: id,
+        from: lead.state,
+        to,
+        reason: reason.to_string(),
+        plugin_version: None,
+        actor: Some(caller.actor()),
+        at: Utc::now(),
+    };
+    // The store refuses (409) if the lead moved since it was read.
+    state.store.transition_lead(tenant, &transition).await?;
+    // Both outcomes end the sequence: nothing more is sent to the lead.
+    state
+        .store
+        .set_lead_schedule(tenant, id, lead.current_step, None)
+        .await?;
+    Ok(Json(detailed(state, tenant, id).await?))
+}
+
+/// 409 for a move the lifecycle does not have: the lead's state, the moves
+/// it allows and which route makes each.
+fn not_allowed(lead: &Lead, to: LeadState) -> Problem {
+    let allowed: Vec<&'static str> = lead.state.next_states().map(LeadState::as_str).collect();
+    let rule = match to {
+        LeadState::Qualified => {
+            "a lead is qualified only from INTERESTED (after a positive reply): the lifecycle has no other way to QUALIFIED"
+        }
+        _ => "a lead can be disqualified (LOST) from any state that is not final (QUALIFIED, LOST, DEAD)",
+    };
+    let moves = if allowed.is_empty() {
+        "it is final, so it cannot move at all".to_string()
+    } else {
+        format!("from there it may move to {}", allowed.join(", "))
+    };
+    Problem::new(
+        axum::http::StatusCode::CONFLICT,
+        format!("lead {} is {}; {rule}; {moves}", lead.id, lead.state.as_str()),
+    )
+    .with("current_state", lead.state.as_str())
+    .with("allowed_moves", allowed)
+}
+
+/// `POST /leads/{id}/suppress`: never write to the lead's address again
+/// (recorded as a manual suppression with why and the token), and stop
+/// its sequence. Its state is left as it is: suppression is not a state.
+pub async fn suppress(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(decision): Body<LeadDecision>,
+) -> Result<Json<LeadView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    let reason = reason_of(&decision)?;
+    let lead = state.store.get_lead(tenant, id).await?;
+    let note = format!("{reason} ({}, lead {id})", caller.actor());
+    state
+        .store
+        .add_suppression(
+            tenant,
+            SuppressionKind::Address,
+            &lead.fields.email,
+            SuppressionReason::Manual,
+            &note,
+        )
+        .await?;
+    state
+        .store
+        .set_lead_schedule(tenant, id, lead.current_step, None)
+        .await?;
+    Ok(Json(detailed(&state, tenant, id).await?))
+}
+
+fn reason_of(decision: &LeadDecision) -> Result<&str, Problem> {
+    let reason = decision.reason.trim();
+    if reason.is_empty() {
+        Err(Problem::invalid_field("reason", "must say why, for whoever looks next"))
+    } else {
+        Ok(reason)
+    }
+}
