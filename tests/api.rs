@@ -419,6 +419,13 @@ async fn documented_routes(site: &Site) -> Vec<(String, String, String)> {
     for (path, methods) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in methods.as_object().expect("methods") {
             let role = operation["x-cam-role"].as_str().expect("a role").to_string();
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                let schema = content.values().next().map(|media| &media["schema"]);
+                assert!(
+                    schema.is_some_and(|s| s.get("$ref").is_some() || s["type"] == "string"),
+                    "{method} {path}: the body's schema comes from its type: {operation}"
+                );
+            }
             routes.push((method.to_uppercase(), path.clone(), role));
         }
     }

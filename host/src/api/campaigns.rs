@@ -17,7 +17,7 @@ use crate::domain::campaign_def::CampaignDef;
 use crate::domain::model::{Campaign, CampaignStatus, Role};
 
 /// A campaign as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CampaignView {
     /// Its id.
     pub id: i64,
@@ -59,7 +59,7 @@ impl CampaignView {
 
 /// `POST /campaigns`: a campaign definition (the fields of a campaign file)
 /// and whether to start it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaign {
     /// The definition.
@@ -70,7 +70,7 @@ pub struct CreateCampaign {
 }
 
 /// `PUT /campaigns/{id}`: the whole new definition, as `POST /campaigns` takes it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCampaign {
     /// The definition (the fields of a campaign file).
@@ -78,7 +78,7 @@ pub struct UpdateCampaign {
 }
 
 /// `POST /campaigns/{id}/pause` and `/resume`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// Why, recorded with who did it.

@@ -35,7 +35,7 @@ pub const MAX_IMPORT_BYTES: u64 = 64 << 20;
 const DEFAULT_FILE_NAME: &str = "upload.csv";
 
 /// What the import did, as `cam import --json` prints it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ImportReport {
     /// The counts and the rejected rows.
     #[serde(flatten)]

@@ -47,7 +47,7 @@ pub struct LeadQuery {
 }
 
 /// `POST /leads/{id}/qualify`, `/disqualify` and `/suppress`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadDecision {
     /// Why, recorded with who decided.
@@ -55,7 +55,7 @@ pub struct LeadDecision {
 }
 
 /// A lead's score and where it came from.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ScoreView {
     /// In 0..=1.
     pub value: f64,
@@ -66,7 +66,7 @@ pub struct ScoreView {
 }
 
 /// One recorded move of a lead.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TransitionView {
     /// State before.
     pub from: &'static str,
@@ -101,7 +101,7 @@ impl TransitionView {
 }
 
 /// One email of a lead's sequence.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EmailView {
     /// The email's id.
     pub id: i64,
@@ -122,7 +122,7 @@ pub struct EmailView {
 }
 
 /// A lead as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LeadView {
     /// Its id.
     pub id: i64,

@@ -28,7 +28,7 @@ pub struct DailyQuery {
 }
 
 /// The series.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DailySeries {
     /// The campaign.
     pub campaign_id: i64,

@@ -22,7 +22,7 @@ pub struct PageQuery {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Page<T> {
     /// The items, in id order.
     pub items: Vec<T>,

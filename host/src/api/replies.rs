@@ -19,7 +19,7 @@ use crate::store::{InboundFilter, ReplyRelabel};
 
 /// A reply (or an unmatched message) as the API shows it: without the raw
 /// bytes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReplyView {
     /// Its id.
     pub id: i64,
@@ -83,7 +83,7 @@ pub struct ReplyQuery {
 }
 
 /// `POST /replies/{id}/relabel`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Relabel {
     /// The right label.

@@ -18,7 +18,7 @@ use crate::domain::model::{Role, Suppression, SuppressionKind, SuppressionReason
 use crate::domain::suppression::may_be_lifted;
 
 /// `POST /suppressions`: exactly one of `address` and `domain`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSuppression {
     /// An address to stop writing to.

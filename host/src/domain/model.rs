@@ -159,7 +159,7 @@ pub struct NewCampaign {
 }
 
 /// Where a lead goes after the last step of its sequence went unanswered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AfterLastStep {
     /// Keep warm: a later campaign may re-engage it.
@@ -308,7 +308,7 @@ pub struct LeadTransition {
 }
 
 /// What a suppression entry matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SuppressionKind {
     /// One exact (normalized) address.
@@ -337,7 +337,7 @@ impl SuppressionKind {
 }
 
 /// Why an address or domain must never be contacted again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SuppressionReason {
     /// The recipient asked to stop.
@@ -378,7 +378,7 @@ impl SuppressionReason {
 }
 
 /// A suppression entry. It is kept apart from leads and survives their deletion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Suppression {
     /// Owner.
     pub tenant_id: String,
@@ -534,7 +534,7 @@ pub struct InboxCursor {
 }
 
 /// An alert to raise exactly once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewAlert {
     /// Unique per tenant, e.g. `positive-reply:<lead id>:<Message-ID>`.
     pub idempotency_key: String,
@@ -547,7 +547,7 @@ pub struct NewAlert {
 }
 
 /// A stored alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alert {
     /// Row id.
     pub id: i64,
@@ -563,7 +563,7 @@ pub struct Alert {
 }
 
 /// One try at delivering an alert through one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewAlertAttempt {
     /// The alert.
     pub alert_id: i64,
@@ -578,7 +578,7 @@ pub struct NewAlertAttempt {
 }
 
 /// A stored [`NewAlertAttempt`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertAttempt {
     /// Row id.
     pub id: i64,
@@ -619,7 +619,7 @@ pub struct PluginVersionRecord {
 }
 
 /// A finished cycle's report to store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewCycleReport {
     /// Campaign it ran for, if any.
     pub campaign_id: Option<i64>,
@@ -634,7 +634,7 @@ pub struct NewCycleReport {
 }
 
 /// A stored cycle report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CycleReportRecord {
     /// Row id.
     pub id: i64,
@@ -661,7 +661,7 @@ pub struct Lease {
 }
 
 /// What an API token may do. Each role may do what the ones before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads the tenant's campaigns, leads, replies and reports.

@@ -88,7 +88,7 @@ pub struct InboundFilter {
 }
 
 /// One recorded relabelling of a message ([`Inbound::relabel_inbound`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ReplyRelabel {
     /// The message.
     pub inbound_id: i64,

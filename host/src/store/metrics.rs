@@ -27,7 +27,7 @@ pub trait DailyMetrics: Send + Sync {
 }
 
 /// What happened in a campaign on one UTC day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DayActivity {
     /// The day (UTC).
     pub day: NaiveDate,
