@@ -191,6 +191,37 @@ async fn a_csv_upload_reports_every_rejected_row_and_its_leads_are_found_by_filt
     let bulk = import(&site, &operator, spring, &big).await;
     assert_eq!(bulk["imported"].as_u64(), Some(rows), "{}", bulk["rejected"]);
 
+    // `cam import`'s options, in the query: a column mapped to email, and a dry run.
+    let (status, dry) = site
+        .upload(
+            &format!("/api/v1/campaigns/{spring}/import?map=E-Mail%20Adresse%3Demail&delimiter=%3B&dry_run=true"),
+            &operator,
+            CSV,
+            "E-Mail Adresse;Firma\ndry@run.example;Trocken GmbH\n"
+                .as_bytes()
+                .to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, dry["imported"].as_u64(), &dry["dry_run"]),
+        (StatusCode::OK, Some(1), &json!(true)),
+        "{dry}"
+    );
+    let (_, none) = site.get("/api/v1/leads?q=dry@run", &operator).await;
+    assert_eq!(none["items"], json!([]), "a dry run writes nothing");
+    let (status, problem) = site
+        .upload(
+            &format!("/api/v1/campaigns/{spring}/import?dryrun=1"),
+            &operator,
+            CSV,
+            b"email\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, &problem["errors"][0]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("dryrun"))
+    );
+
     let (_, blue) = site.get("/api/v1/leads?q=BLUE&limit=10", &operator).await;
     assert_eq!(emails(&blue), vec!["ann@blue.example", "cy@green.example"], "{blue}");
     let (_, page) = site

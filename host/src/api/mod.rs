@@ -13,6 +13,7 @@ mod auth;
 mod body;
 mod campaigns;
 mod import;
+mod lead_view;
 mod leads;
 mod metrics;
 mod page;

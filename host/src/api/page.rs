@@ -38,9 +38,7 @@ impl<T> Page<T> {
             next_cursor: self.next_cursor,
         }
     }
-}
 
-impl<T> Page<T> {
     /// The page of `rows`, fetched in id order after the cursor and up to
     /// `limit + 1` of them: a row past `limit` only says a next page exists.
     pub fn from_rows(mut rows: Vec<T>, limit: usize, id: impl Fn(&T) -> i64) -> Page<T> {

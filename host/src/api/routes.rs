@@ -9,7 +9,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, import, leads, metrics, records, replies, suppressions, tenants, tokens};
+use super::{ApiState, campaigns, import, lead_view, leads, metrics, records, replies, suppressions, tenants, tokens};
 use crate::domain::model::{Role, Suppression};
 
 /// Writes the JSON schema of one body type into the document's generator
@@ -114,22 +114,22 @@ routes! {
         => metrics::DailySeries;
     get "/leads" Viewer leads::list,
         "The tenant's leads, a page at a time; filters `state`, `min_score`, `max_score`, `campaign`, `q` (address or company, any case)."
-        => super::page::Page<leads::LeadView>;
+        => super::page::Page<lead_view::LeadView>;
     get "/leads/{id}" Viewer leads::get,
         "One lead with its transitions (who, why, when), score, emails and replies."
-        => leads::LeadView;
+        => lead_view::LeadView;
     post "/leads/{id}/qualify" Operator leads::qualify,
         "INTERESTED → QUALIFIED, recording why and the token; any other state answers 409 with the allowed moves.",
         body "{\"reason\": \"…\"}" as leads::LeadDecision
-        => leads::LeadView;
+        => lead_view::LeadView;
     post "/leads/{id}/disqualify" Operator leads::disqualify,
         "Any state that is not final → LOST, recording why and the token.",
         body "{\"reason\": \"…\"}" as leads::LeadDecision
-        => leads::LeadView;
+        => lead_view::LeadView;
     post "/leads/{id}/suppress" Operator leads::suppress,
         "Suppress the lead's address (manual, with why and the token) and stop its sequence.",
         body "{\"reason\": \"…\"}" as leads::LeadDecision
-        => leads::LeadView;
+        => lead_view::LeadView;
     get "/replies" Viewer replies::list,
         "Replies matched to leads, with label, confidence and classifier version; filters `label`, `campaign`."
         => super::page::Page<replies::ReplyView>;
