@@ -17,7 +17,7 @@ pub(crate) struct Site {
     _dir: tempfile::TempDir,
     pub(crate) root: std::path::PathBuf,
     server: Child,
-    base: String,
+    pub(crate) base: String,
     http: reqwest::Client,
 }
 

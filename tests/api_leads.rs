@@ -112,6 +112,21 @@ async fn pipeline_moves(store: &Arc<dyn Store>, lead: i64, from: LeadState, to: 
     store.transition_lead("acme", &transition).await.expect("moved");
 }
 
+/// Writes `head` (a request without its body) to the server; what it answers.
+fn raw_request(site: &Site, head: &str) -> String {
+    use std::io::{Read, Write};
+    let address = site.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(head.as_bytes()).expect("writes");
+    let mut answer = Vec::new();
+    // The server closes after answering (`Connection: close`); a timeout ends the read too.
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 fn emails(page: &Value) -> Vec<&str> {
     page["items"]
         .as_array()
@@ -221,6 +236,18 @@ async fn a_csv_upload_reports_every_rejected_row_and_its_leads_are_found_by_filt
         (status, &problem["errors"][0]["field"]),
         (StatusCode::UNPROCESSABLE_ENTITY, &json!("dryrun"))
     );
+
+    // Over the upload limit: refused from the declared length, before a byte is read.
+    let answer = raw_request(
+        &site,
+        &format!(
+            "POST /api/v1/campaigns/{spring}/import HTTP/1.1\r\nHost: cam\r\nAuthorization: Bearer {operator}\r\n\
+             Content-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            cam::api::MAX_IMPORT_BYTES + 1
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 64 MiB"), "{answer}");
 
     let (_, blue) = site.get("/api/v1/leads?q=BLUE&limit=10", &operator).await;
     assert_eq!(emails(&blue), vec!["ann@blue.example", "cy@green.example"], "{blue}");
