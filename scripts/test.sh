@@ -54,6 +54,12 @@ fi
 log "building the Python plugin"
 bash plugins/python/build.sh
 
+# 2c. curl for the README walkthrough's test (tests/hosted.rs).
+if ! command -v curl >/dev/null; then
+  log "installing curl"
+  apt_install curl
+fi
+
 # 3. PostgreSQL: use the one at CAM_TEST_POSTGRES_URL, else start a throwaway cluster.
 export CAM_TEST_POSTGRES_URL="${CAM_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 pg_ready() { psql "$CAM_TEST_POSTGRES_URL" -Atqc 'select 1' >/dev/null 2>&1; }

@@ -30,7 +30,7 @@ async fn campaign(site: &Site, token: &str, name: &str) -> i64 {
 /// Uploads `csv` into `campaign`; the report.
 async fn import(site: &Site, token: &str, campaign: i64, csv: &str) -> Value {
     let (status, report) = site
-        .upload(
+        .post_raw(
             &format!("/api/v1/campaigns/{campaign}/import"),
             token,
             CSV,
@@ -172,7 +172,7 @@ async fn a_csv_upload_reports_every_rejected_row_and_its_leads_are_found_by_filt
 
     // The same importer as `cam import`: a file without an email column says so.
     let (status, problem) = site
-        .upload(
+        .post_raw(
             &format!("/api/v1/campaigns/{spring}/import"),
             &operator,
             CSV,
@@ -185,7 +185,7 @@ async fn a_csv_upload_reports_every_rejected_row_and_its_leads_are_found_by_filt
         "{problem}"
     );
     let (status, _) = site
-        .upload(
+        .post_raw(
             &format!("/api/v1/campaigns/{spring}/import"),
             &operator,
             "application/json",
@@ -208,7 +208,7 @@ async fn a_csv_upload_reports_every_rejected_row_and_its_leads_are_found_by_filt
 
     // `cam import`'s options, in the query: a column mapped to email, and a dry run.
     let (status, dry) = site
-        .upload(
+        .post_raw(
             &format!("/api/v1/campaigns/{spring}/import?map=E-Mail%20Adresse%3Demail&delimiter=%3B&dry_run=true"),
             &operator,
             CSV,
@@ -225,7 +225,7 @@ async fn a_csv_upload_reports_every_rejected_row_and_its_leads_are_found_by_filt
     let (_, none) = site.get("/api/v1/leads?q=dry@run", &operator).await;
     assert_eq!(none["items"], json!([]), "a dry run writes nothing");
     let (status, problem) = site
-        .upload(
+        .post_raw(
             &format!("/api/v1/campaigns/{spring}/import?dryrun=1"),
             &operator,
             CSV,

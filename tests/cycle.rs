@@ -15,7 +15,7 @@ use cam::mail::maildir::MaildirInbox;
 use cam::store::Store;
 use serde_json::Value;
 
-use crate::support::{BuiltPlugin, install_plugin, plugin};
+use crate::support::{BuiltPlugin, header, install_plugin, plugin};
 
 const TENANT: &str = "default";
 const CAMPAIGN: &str = "cycle-test";
@@ -144,13 +144,6 @@ impl Setup {
             .deliver(&format!("{name}.{i}.test"), reply.as_bytes())
             .expect("deliver");
     }
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message
-        .split("\r\n\r\n")
-        .next()
-        .and_then(|head| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))))
 }
 
 /// The finished messages in an outbox. A sender still writing one has it
@@ -311,6 +304,48 @@ async fn replies_move_leads_suppress_alert_once_and_follow_ups_thread_under_the_
         setup.sent_message(2, 1).await.is_some(),
         "step 2 goes out after the return date"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_predicts_the_next_cycle_and_changes_nothing() {
+    let setup = Setup::new(3).await;
+    let out = crate::support::cam_ok(
+        &setup.root,
+        &["cycle", "--campaign", CAMPAIGN, "--dry-run", "--json", "--now", T0],
+    );
+    let preview: Value = serde_json::from_str(&out).expect("json");
+    let mut predicted: Vec<String> = preview["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["to"].as_str().expect("to").to_string())
+        .collect();
+    predicted.sort();
+    assert_eq!(predicted.len(), 3, "{preview:#}");
+    assert!(
+        eml_files(&setup.root.join("outbox")).is_empty(),
+        "nothing written to the real outbox"
+    );
+    for i in 0..3 {
+        assert_eq!(setup.lead(i).await.state, LeadState::New, "lead {i} did not move");
+    }
+    assert!(
+        setup
+            .store
+            .recent_cycle_reports(TENANT, Some(setup.campaign_id), 5)
+            .await
+            .expect("reports")
+            .is_empty()
+    );
+    // The real cycle at the same instant sends exactly what was predicted.
+    let report = setup.cycle(T0);
+    assert_eq!(crate::support::step_count(&report, "send", "sent"), 3, "{report:#}");
+    let mut sent: Vec<String> = eml_files(&setup.root.join("outbox"))
+        .iter()
+        .map(|text| header(text, "To").expect("To").to_string())
+        .collect();
+    sent.sort();
+    assert_eq!(sent, predicted);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,9 +5,9 @@
 //! answering 4xx/5xx, the connection cut after DATA, IMAP dropping
 //! mid-fetch, a UIDVALIDITY change — nothing lost, nothing sent twice.
 
-use crate::support::{install_plugin, plugin};
+use crate::support::{header, install_plugin, plugin, webhook_receiver};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cam::cli::demo::{CAMPAIGN_TOML, EXAMPLE_REPLIES, address_reply};
 use cam::config::SecretSource;
@@ -32,35 +32,6 @@ const T2: &str = "2026-03-03T12:00:00Z";
 const SMTP_USER: &str = "sender";
 const SMTP_PASSWORD: &str = "smtp-secret";
 const WEBHOOK_SECRET: &str = "hook-secret";
-
-/// What the test webhook receiver saw: (headers, body), one per request.
-type Hooks = Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
-
-/// Starts a webhook receiver that fails the first request with 503 and
-/// takes the rest.
-async fn webhook_receiver() -> (u16, Hooks) {
-    let hooks: Hooks = Arc::default();
-    let seen = hooks.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let seen = seen.clone();
-            async move {
-                let mut seen = seen.lock().expect("lock");
-                seen.push((headers, body.to_vec()));
-                if seen.len() == 1 {
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    axum::http::StatusCode::OK
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (port, hooks)
-}
 
 struct Live {
     _dir: tempfile::TempDir,
@@ -207,21 +178,11 @@ impl Live {
     }
 }
 
-fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
-    raw.split("\r\n\r\n").next().and_then(|head| {
-        head.lines()
-            .find(|l| {
-                l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name) && l[name.len()..].starts_with(':')
-            })
-            .map(|l| l[name.len() + 1..].trim())
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_campaign_sends_through_smtp_reads_replies_over_imap_and_alerts_once() {
     let smtp = SmtpServer::start_with_auth(SMTP_USER, SMTP_PASSWORD).await;
     let imap = ImapServer::start().await;
-    let (hook_port, hooks) = webhook_receiver().await;
+    let (hook_port, hooks) = webhook_receiver(1).await;
     let leads = [
         "ana@acme.example",
         "ben@bolt.example",
@@ -435,7 +396,7 @@ fn soft_bounce(n: usize, recipient: &str) -> String {
 async fn smtp_down_or_cut_after_data_loses_nothing_and_sends_nothing_twice() {
     let smtp = SmtpServer::start_with_auth(SMTP_USER, SMTP_PASSWORD).await;
     let imap = ImapServer::start().await;
-    let (hook_port, _hooks) = webhook_receiver().await;
+    let (hook_port, _hooks) = webhook_receiver(1).await;
     let leads = ["ana@acme.example", "cut.ben@corp.example", "datareject.cy@corp.example"];
     let down = free_port();
     let live = Live::new(&leads, down, &imap, hook_port).await;
@@ -545,8 +506,8 @@ fn imap_config(port: u16, imap: &ImapServer) -> ImapConfig {
         security: Security::Plain,
         username: imap.user.clone(),
         password: SecretSource {
-            env: None,
             file: Some("imap.password".into()),
+            ..SecretSource::default()
         },
         folders: vec!["INBOX".into()],
         ca_file: None,

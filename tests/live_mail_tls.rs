@@ -254,8 +254,8 @@ fn imap_config(name: &str, port: u16, security: Security, trust_ca: bool, imap: 
         security,
         username: imap.user.clone(),
         password: SecretSource {
-            env: None,
             file: Some("imap.password".into()),
+            ..SecretSource::default()
         },
         folders: vec!["INBOX".into()],
         ca_file: trust_ca.then(|| PathBuf::from("ca.pem")),

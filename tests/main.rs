@@ -20,7 +20,8 @@
 //! - `mail_servers`: starting those servers (one file each) and a connection-cutting proxy;
 //! - `api`: the REST API of `cam serve` with tenants and tokens from the CLI: isolation, roles, problems;
 //! - `api_leads`: the API's work routes: CSV upload, leads, replies, suppressions, daily metrics, campaign updates;
-//! - `tenancy`: `cam tenants` and a worker that runs only its own tenant's campaigns.
+//! - `tenancy`: `cam tenants` and a worker that runs only its own tenant's campaigns;
+//! - `hosted`: hosted tenants' sealed settings, key rotation, and one worker running every tenant with its own mail, plugins, kv, ceilings and alerts.
 
 mod api;
 mod api_leads;
@@ -32,6 +33,7 @@ mod cli_setup;
 mod cycle;
 mod example_plugins;
 mod host_imports;
+mod hosted;
 mod hostile;
 mod hot_reload;
 mod live_mail;

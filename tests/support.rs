@@ -153,15 +153,36 @@ pub fn sample_lead(i: usize, email: &str) -> cam::domain::model::NewLead {
 /// Runs `cam --config <root>/cam.toml ARGS` with no `CAM_*` overrides from
 /// the test's own environment that would change what the config says.
 pub fn cam_in(root: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cam"))
+    cam_command(root, args).output().expect("cam runs")
+}
+
+fn cam_command(root: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cam"));
+    command
         .arg("--config")
         .arg(root.join("cam.toml"))
         .args(args)
         .env_remove("CAM_DATABASE_URL")
         .env_remove("CAM_NOW")
         .env_remove("CAM_OPERATOR_EMAIL")
+        .env_remove("CAM_TENANT")
+        .env_remove("CAM_SERVER_KEY_FILE");
+    command
+}
+
+/// Runs `cam ARGS` in `root` acting for `tenant` (`CAM_TENANT`) and returns
+/// its stdout; fails the test, with cam's stderr, if it fails.
+pub fn cam_for(root: &Path, tenant: &str, args: &[&str]) -> String {
+    let out = cam_command(root, args)
+        .env("CAM_TENANT", tenant)
         .output()
-        .expect("cam runs")
+        .expect("cam runs");
+    assert!(
+        out.status.success(),
+        "cam {args:?} for {tenant} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `cam ARGS` in `root` and returns its stdout; fails the test, with
@@ -204,4 +225,44 @@ pub fn assert_step_counts(report: &serde_json::Value, expected: &[(&str, &str, u
     for &(step, name, n) in expected {
         assert_eq!(step_count(report, step, name), n, "{step}/{name} in {report:#}");
     }
+}
+
+/// A header of a raw message (CRLF line ends), by name in any case.
+pub fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.split("\r\n\r\n").next().and_then(|head| {
+        head.lines()
+            .find(|l| {
+                l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name) && l[name.len()..].starts_with(':')
+            })
+            .map(|l| l[name.len() + 1..].trim())
+    })
+}
+
+/// What a test webhook receiver saw: (headers, body), one per request.
+pub type Hooks = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// Starts a webhook receiver on loopback at `/hook` that answers 503 to
+/// the first `failures` requests and 200 to the rest; returns its port.
+pub async fn webhook_receiver(failures: usize) -> (u16, Hooks) {
+    let hooks: Hooks = Arc::default();
+    let seen = hooks.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().expect("lock");
+                seen.push((headers, body.to_vec()));
+                if seen.len() <= failures {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, hooks)
 }

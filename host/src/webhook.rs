@@ -50,22 +50,23 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Parses a webhook URL: `https://`, or `http://` to loopback only.
+pub fn check_url(url: &str) -> anyhow::Result<reqwest::Url> {
+    let parsed: reqwest::Url = url
+        .parse()
+        .with_context(|| format!("alerts webhook url {url:?} is not a URL"))?;
+    let loopback = parsed.host_str().is_some_and(crate::config::is_loopback);
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        _ => anyhow::bail!("alerts webhook url {url:?} must be https (plain http only to loopback)"),
+    }
+}
+
 impl Webhook {
     /// A webhook from its config; `base` resolves a secret file path.
     pub fn new(config: &WebhookConfig, base: &Path) -> anyhow::Result<Self> {
-        let url: reqwest::Url = config
-            .url
-            .parse()
-            .with_context(|| format!("alerts webhook url {:?} is not a URL", config.url))?;
-        let loopback = url.host_str().is_some_and(crate::config::is_loopback);
-        match url.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => anyhow::bail!(
-                "alerts webhook url {:?} must be https (plain http only to loopback)",
-                config.url
-            ),
-        }
+        let url = check_url(&config.url)?;
         let secret = config
             .secret
             .read(base, "the alerts webhook secret")?
@@ -160,8 +161,8 @@ mod tests {
         let config = |url: &str| WebhookConfig {
             url: url.into(),
             secret: SecretSource {
-                env: None,
                 file: Some("secret".into()),
+                ..SecretSource::default()
             },
             max_attempts: 1,
             backoff_ms: 0,

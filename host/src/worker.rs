@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::{App, TenantApp};
+use crate::app::{App, TenantApp, TenantPool};
 use crate::pipeline::{Clock, CycleReport};
 use crate::store::Claimable;
 
@@ -57,12 +57,22 @@ pub trait WorkerObserver: Send + Sync {
     fn error(&self, message: &str);
 }
 
+/// Whose campaigns a worker runs.
+pub enum Serving<'a> {
+    /// One tenant's (the config file's, `cam run`): the campaigns run with
+    /// what it was built with.
+    One(&'a TenantApp),
+    /// Every tenant's (`cam run --all-tenants`, hosted): each campaign runs
+    /// with its own tenant's settings, plugins and ceilings.
+    Every(&'a TenantPool<'a>),
+}
+
 /// The loop over campaigns.
 pub struct Worker<'a> {
     /// The application: store and plugin runtime.
     pub app: &'a App,
-    /// The tenant whose plugins, transports and alert channels cycles run with.
-    pub tenant: &'a TenantApp,
+    /// Whose campaigns it claims, and what each runs with.
+    pub serving: Serving<'a>,
     /// The clock cycles run on.
     pub clock: &'a dyn Clock,
     /// Options.
@@ -76,10 +86,11 @@ impl Worker<'_> {
         let mut cycles = 0;
         loop {
             // Each campaign gets one cycle per round: a claim takes only
-            // campaigns not leased since the round began. Only the tenant this
-            // worker was built for: its plugins, mailboxes and alert channels
-            // are the ones a cycle runs with.
-            let which = Claimable::of_tenant(&self.tenant.tenant);
+            // campaigns not leased since the round began; tenants take turns.
+            let which = match &self.serving {
+                Serving::One(tenant) => Claimable::of_tenant(&tenant.tenant),
+                Serving::Every(_) => Claimable::any_tenant(),
+            };
             let mut ran_this_round = 0;
             while !*shutdown.borrow() {
                 let lease = match self
@@ -139,6 +150,18 @@ impl Worker<'_> {
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<CycleReport> {
         let campaign = self.app.store().get_campaign(tenant, campaign_id).await?;
+        // Everything the cycle touches comes from the campaign's tenant.
+        let pooled;
+        let tenant_app = match &self.serving {
+            Serving::One(app) => *app,
+            Serving::Every(pool) => {
+                pooled = pool
+                    .get(tenant)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("opening tenant {tenant}: {e:#}"))?;
+                pooled.as_ref()
+            }
+        };
         // The cycle stops between steps on shutdown or when the lease is
         // lost (another worker took it over after a stall): two workers
         // must never run the same campaign's steps at once.
@@ -184,7 +207,7 @@ impl Worker<'_> {
         };
         let result = self
             .app
-            .cycle(self.tenant, self.clock, campaign)
+            .cycle(tenant_app, self.clock, campaign)
             .with_shutdown(stop_cycle)
             .run()
             .await;

@@ -18,10 +18,13 @@ mod leads;
 mod metrics;
 mod page;
 mod params;
+mod plugins;
 pub mod problem;
 mod records;
 mod replies;
 pub mod routes;
+mod runs;
+mod settings;
 mod suppressions;
 mod tenants;
 mod tokens;
@@ -39,6 +42,7 @@ use axum::routing::get;
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 use problem::Problem;
 
+use crate::app::App;
 use crate::store::Store;
 
 /// The largest request body accepted (a CSV upload streams, up to
@@ -54,13 +58,16 @@ pub const IMPORT_DEADLINE: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 pub struct ApiState {
     store: Arc<dyn Store>,
+    /// The application (configuration, server keys, plugin runtime).
+    app: Arc<App>,
     limiter: Arc<auth::FailureLimiter>,
 }
 
-/// The `/api/v1` routes over `store`, to nest into the server's router.
-pub fn router(store: Arc<dyn Store>) -> Router {
+/// The `/api/v1` routes over `app`'s store, to nest into the server's router.
+pub fn router(app: Arc<App>) -> Router {
     let state = ApiState {
-        store,
+        store: app.store().clone(),
+        app,
         limiter: Arc::new(auth::FailureLimiter::default()),
     };
     let v1 = routes::router()

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::campaign_def::CampaignDefError;
+use crate::domain::campaign_def::{CampaignDefError, FieldProblem};
 use crate::store::StoreError;
 
 /// One invalid field of a request.
@@ -109,6 +109,12 @@ impl Problem {
         )
     }
 
+    /// 500 for an `anyhow` error (logged with its chain).
+    pub fn internal_anyhow(error: &anyhow::Error) -> Problem {
+        let error: &dyn std::error::Error = error.as_ref();
+        Problem::internal(error)
+    }
+
     /// 500, logged; the detail given to the client names no internals.
     pub fn internal(error: &dyn std::error::Error) -> Problem {
         tracing::error!(error = %crate::pipeline::error::chain(error), "API request failed");
@@ -152,18 +158,28 @@ impl From<StoreError> for Problem {
     }
 }
 
+impl Problem {
+    /// 422 listing `problems` by field, under `detail`.
+    pub fn fields(detail: impl Into<String>, problems: Vec<FieldProblem>) -> Problem {
+        Problem::invalid(
+            detail,
+            problems
+                .into_iter()
+                .map(|p| FieldError {
+                    field: p.field,
+                    message: p.message,
+                })
+                .collect(),
+        )
+    }
+}
+
 impl From<CampaignDefError> for Problem {
     fn from(error: CampaignDefError) -> Problem {
         match error {
-            CampaignDefError::Invalid { name, problems } => Problem::invalid(
+            CampaignDefError::Invalid { name, problems } => Problem::fields(
                 format!("campaign {name:?} is invalid; fix the fields listed in `errors`"),
-                problems
-                    .into_iter()
-                    .map(|p| FieldError {
-                        field: p.field,
-                        message: p.message,
-                    })
-                    .collect(),
+                problems,
             ),
             other => Problem::invalid(other.to_string(), Vec::new()),
         }

@@ -9,7 +9,10 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Value, json};
 
-use super::{ApiState, campaigns, import, lead_view, leads, metrics, records, replies, suppressions, tenants, tokens};
+use super::{
+    ApiState, campaigns, import, lead_view, leads, metrics, plugins, records, replies, runs, settings, suppressions,
+    tenants, tokens,
+};
 use crate::domain::model::{Role, Suppression};
 
 /// Writes the JSON schema of one body type into the document's generator
@@ -33,23 +36,29 @@ pub struct Route {
     pub summary: &'static str,
     /// What its body holds, if it takes one (a short description).
     pub body: Option<&'static str>,
-    /// The body's media type (`application/json`; `text/csv` for an upload).
+    /// The body's media type (`application/json` unless said: `text/csv`
+    /// for a CSV upload, `multipart/form-data` for a plugin's).
     pub media: &'static str,
-    /// The JSON schema of the body, from the type the handler reads.
+    /// The JSON schema of the body, from the type the handler reads
+    /// (`None`: a body described in words only).
     pub request: Option<SchemaFn>,
     /// The JSON schema of a successful answer, from the type the handler
-    /// writes (`None`: no body).
+    /// writes (`None`: no body, or one described in words only).
     pub response: Option<SchemaFn>,
 }
 
 /// Declares the routes once: the list and the router from it. Each entry:
-/// `method "path" LeastRole handler, "summary"`, then optionally
-/// `, body "description" as RequestType` (JSON) or `, csv "description"`,
+/// `method "path" LeastRole handler, "summary"`, then optionally a body —
+/// `, body "description" as RequestType` (JSON, with its schema),
+/// `, body: "description"` (JSON described in words), `, csv "description"`
+/// — and `, upload: "media/type" up to LIMIT` (a body limit of its own),
 /// then optionally `=> ResponseType`.
 macro_rules! routes {
     ($( $method:ident $path:literal $role:ident $handler:path, $summary:literal
         $(, body $body:literal as $request:ty)?
+        $(, body: $described:literal)?
         $(, csv $csv:literal)?
+        $(, upload: $media:literal up to $limit:expr)?
         $(=> $response:ty)? ;)*) => {
         /// Every route, in the order the document lists them.
         pub const ROUTES: &[Route] = &[
@@ -58,8 +67,8 @@ macro_rules! routes {
                 path: $path,
                 role: Role::$role,
                 summary: $summary,
-                body: routes!(@some $($body)? $($csv)?),
-                media: routes!(@media $($csv)?),
+                body: routes!(@some $($body)? $($described)? $($csv)?),
+                media: routes!(@media $(csv $csv)? $(upload $media)?),
                 request: routes!(@schema $($request)?),
                 response: routes!(@schema $($response)?),
             }, )*
@@ -68,15 +77,18 @@ macro_rules! routes {
         /// The routes, on a router that still needs its state.
         pub(super) fn router() -> Router<ApiState> {
             Router::new()
-                $( .route($path, $method($handler)) )*
+                $( .route($path, routes!(@limit $method($handler) $(, $limit)?)) )*
         }
     };
     (@some) => { None };
     (@some $text:literal) => { Some($text) };
     (@media) => { "application/json" };
-    (@media $csv:literal) => { "text/csv" };
+    (@media csv $csv:literal) => { "text/csv" };
+    (@media upload $media:literal) => { $media };
     (@schema) => { None };
     (@schema $type:ty) => { Some(schema_of::<$type> as SchemaFn) };
+    (@limit $route:expr) => { $route };
+    (@limit $route:expr, $limit:expr) => { $route.layer(axum::extract::DefaultBodyLimit::max($limit)) };
 }
 
 routes! {
@@ -102,6 +114,9 @@ routes! {
         "Resume a campaign, recording why and the token as who.",
         body "{\"reason\": \"…\"}" as campaigns::StatusChange
         => campaigns::CampaignView;
+    post "/campaigns/{id}/run" Operator runs::run,
+        "A dry run of the campaign's next cycle on a copy: its step report and every message it would send; nothing changes.",
+        body: "{\"dry_run\": true, \"at\": \"2026-03-02T10:00:00Z\" (optional)}";
     get "/campaigns/{id}/reports" Viewer records::reports,
         "The campaign's newest cycle reports (`limit`, default 20, at most 100)."
         => Vec<crate::domain::model::CycleReportRecord>;
@@ -152,6 +167,22 @@ routes! {
     delete "/suppressions/{value}" Operator suppressions::remove,
         "Take an address or domain off the list (recorded, with `?reason=`); never an unsubscribe or a complaint (409)."
         => Suppression;
+    get "/settings" Admin settings::get,
+        "The tenant's settings: mailboxes, inboxes, alert channels, sender identity (secrets as \"***\").";
+    put "/settings" Admin settings::put,
+        "Replace the tenant's settings; a secret left out or sent as \"***\" keeps its stored value.",
+        body: "{\"sender\": {\"name\", \"address\"}, \"mail\": {\"smtp\": […], \"imap\": […], \"unsubscribe_url\"}, \"alerts\": {\"email\", \"webhook\": {\"url\", \"secret\"}}}";
+    get "/plugins" Viewer plugins::list,
+        "The active version of each of the tenant's plugins.";
+    post "/plugins" Operator plugins::upload,
+        "Upload a new version (validated under the tenant's ceilings, kept in the database, followed by every worker).",
+        body: "multipart form: `wasm` (the component) and `manifest` (its TOML)",
+        upload: "multipart/form-data" up to plugins::MAX_UPLOAD_BYTES;
+    get "/plugins/{id}/versions" Viewer plugins::history,
+        "Every version of one plugin (by name), newest first.";
+    post "/plugins/{id}/rollback" Operator plugins::rollback,
+        "Make an older version active again (by default the one before).",
+        body: "{\"to\": \"sha256 prefix\"} (optional)";
     get "/tokens" Admin tokens::list,
         "The tenant's API tokens (never their secrets)."
         => Vec<tokens::TokenView>;
@@ -173,6 +204,10 @@ routes! {
         => tenants::TenantView;
     post "/tenants/{id}/enable" Host tenants::enable,
         "Enable a disabled tenant."
+        => tenants::TenantView;
+    put "/tenants/{id}/ceilings" Host tenants::ceilings,
+        "Set what a tenant's plugins may use at most (memory, timeout, kv bytes, concurrent calls).",
+        body "{\"max_memory_mib\": 64, \"max_timeout_ms\": 1000, \"max_kv_bytes\": 1048576, \"max_concurrent_calls\": 4}" as crate::domain::model::TenantCeilings
         => tenants::TenantView;
 }
 
@@ -216,9 +251,11 @@ pub fn openapi() -> Value {
             operation["parameters"] = Value::Array(parameters);
         }
         if let Some(body) = route.body {
-            let schema = match route.request {
-                Some(schema) => serde_json::to_value(schema(&mut generator)).unwrap_or_default(),
-                None => json!({ "type": "string" }),
+            let schema = match (route.request, route.media) {
+                (Some(schema), _) => serde_json::to_value(schema(&mut generator)).unwrap_or_default(),
+                (None, "text/csv") => json!({ "type": "string" }),
+                // Described in words only (`body:`): see the description.
+                (None, _) => json!({ "type": "object" }),
             };
             operation["requestBody"] = json!({
                 "required": true,
@@ -300,16 +337,25 @@ mod tests {
     fn every_request_body_has_a_schema_and_every_reference_resolves() {
         let doc = openapi();
         let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let mut in_words = Vec::new();
         for route in ROUTES.iter().filter(|r| r.body.is_some()) {
             let operation = &doc["paths"][format!("/api/v1{}", route.path)][route.method];
             let schema = &operation["requestBody"]["content"][route.media]["schema"];
-            assert!(
-                schema.get("$ref").is_some() || schema["type"] == "string",
-                "{} {}: {schema}",
-                route.method,
-                route.path
-            );
+            if schema.get("$ref").is_none() && schema["type"] != "string" {
+                in_words.push((route.method, route.path));
+            }
         }
+        // Bodies whose types do not derive `JsonSchema` yet (the dry run's,
+        // the settings file's and the plugin upload's).
+        assert_eq!(
+            in_words,
+            [
+                ("post", "/campaigns/{id}/run"),
+                ("put", "/settings"),
+                ("post", "/plugins"),
+                ("post", "/plugins/{id}/rollback"),
+            ]
+        );
         let mut found = Vec::new();
         refs(&doc, &mut found);
         assert!(found.len() > ROUTES.len(), "{found:?}");
@@ -317,13 +363,26 @@ mod tests {
             let name = target.strip_prefix("#/components/schemas/").expect("a component");
             assert!(schemas.contains_key(name), "{target} is not defined");
         }
-        // Every answer with a body has its schema; only these answer none.
+        // Every answer has its schema but these (no body, or not derived yet).
         let bodiless: Vec<(&str, &str)> = ROUTES
             .iter()
             .filter(|r| r.response.is_none())
             .map(|r| (r.method, r.path))
             .collect();
-        assert_eq!(bodiless, [("post", "/suppressions"), ("delete", "/tokens/{id}")]);
+        assert_eq!(
+            bodiless,
+            [
+                ("post", "/campaigns/{id}/run"),
+                ("post", "/suppressions"),
+                ("get", "/settings"),
+                ("put", "/settings"),
+                ("get", "/plugins"),
+                ("post", "/plugins"),
+                ("get", "/plugins/{id}/versions"),
+                ("post", "/plugins/{id}/rollback"),
+                ("delete", "/tokens/{id}"),
+            ]
+        );
         let lead = &doc["paths"]["/api/v1/leads/{id}"]["get"]["responses"]["2XX"]["content"]["application/json"];
         assert_eq!(lead["schema"]["$ref"], "#/components/schemas/LeadView");
         // A campaign definition is described field by field, with what is required.

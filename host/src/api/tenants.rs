@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::body::Body;
 use super::page::{Page, PageQuery};
 use super::problem::Problem;
-use crate::domain::model::Tenant;
+use crate::domain::model::{Tenant, TenantCeilings};
 use crate::domain::name;
 
 /// A tenant as the API shows it.
@@ -28,6 +28,8 @@ pub struct TenantView {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When it was disabled.
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What its plugins may use at most (`null`: the process's limit).
+    pub ceilings: TenantCeilings,
 }
 
 impl From<Tenant> for TenantView {
@@ -38,6 +40,7 @@ impl From<Tenant> for TenantView {
             name: t.name,
             created_at: t.created_at,
             disabled_at: t.disabled_at,
+            ceilings: t.ceilings,
         }
     }
 }
@@ -75,6 +78,24 @@ pub async fn create(
     name::validate("tenant id", &request.id).map_err(|e| Problem::invalid_field("id", e.to_string()))?;
     let display = request.name.as_deref().unwrap_or(&request.id);
     let tenant = state.store.create_tenant(&request.id, display).await?;
+    // Hosted: the tenant's own unsubscribe key is made and sealed now.
+    if state.app.config().server_key_file().is_some() {
+        let sealed = match crate::tenancy::server_keys(state.app.config()) {
+            Ok(keys) => crate::tenancy::save_settings(
+                state.store.as_ref(),
+                &keys,
+                &tenant.id,
+                crate::tenancy::TenantSettings::default(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sealed {
+            return Err(Problem::internal_anyhow(&e));
+        }
+    }
     Ok((StatusCode::CREATED, Json(tenant.into())))
 }
 
@@ -96,4 +117,29 @@ pub async fn enable(
 ) -> Result<Json<TenantView>, Problem> {
     caller.host()?;
     Ok(Json(state.store.set_tenant_disabled(&id, false).await?.into()))
+}
+
+/// `PUT /tenants/{id}/ceilings`: replaces the tenant's ceilings (a field
+/// left out or `null` keeps the process's limit).
+pub async fn ceilings(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(ceilings): Body<TenantCeilings>,
+) -> Result<Json<TenantView>, Problem> {
+    caller.host()?;
+    for (field, value) in [
+        ("max_memory_mib", ceilings.max_memory_mib.map(u64::from)),
+        ("max_timeout_ms", ceilings.max_timeout_ms),
+        ("max_kv_bytes", ceilings.max_kv_bytes),
+        ("max_concurrent_calls", ceilings.max_concurrent_calls.map(u64::from)),
+    ] {
+        if value == Some(0) {
+            return Err(Problem::invalid_field(
+                field,
+                "must be at least 1, or null for the process's limit",
+            ));
+        }
+    }
+    Ok(Json(state.store.set_tenant_ceilings(&id, ceilings).await?.into()))
 }

@@ -24,6 +24,11 @@ pub struct CycleArgs {
     /// test time-dependent behaviour (follow-up delays, send windows).
     #[arg(long, env = "CAM_NOW", value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
+    /// Run it on a copy with dry-run mail, whatever the campaign's `live`
+    /// flag and status say, and print the messages it would send: nothing
+    /// of the campaign changes.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Parses an RFC 3339 instant such as `2026-03-03T10:00:00Z`.
@@ -49,7 +54,7 @@ pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
             config.plugins_dir.display()
         );
     }
-    let tenant = app.tenant().await?;
+    let tenant = app.tenant_app(&config.tenant, false).await?;
     warn_load_failures(&tenant);
     let campaign = app
         .store()
@@ -65,6 +70,22 @@ pub async fn run(config: &Config, args: CycleArgs) -> anyhow::Result<ExitCode> {
         Some(now) => Box::new(FixedClock(now)),
         None => Box::new(SystemClock),
     };
+    if args.dry_run {
+        let done = crate::dry_run::dry_run(app.store(), &tenant, clock.as_ref(), &campaign).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&done)?);
+        } else {
+            print!("{}", done.report.to_table());
+            println!("dry run on a copy: nothing of {:?} changed", campaign.config.name);
+            for message in &done.messages {
+                println!(
+                    "\n--- to {} ---\nFrom: {}\nSubject: {}\n\n{}",
+                    message.to, message.from, message.subject, message.text
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = app.cycle(&tenant, clock.as_ref(), campaign).run().await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

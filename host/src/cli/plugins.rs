@@ -238,6 +238,7 @@ async fn list(config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
                 row["compiled"] = json!(match outcome {
                     CacheOutcome::Hit => "cached",
                     CacheOutcome::Compiled => "compiled",
+                    CacheOutcome::Shared => "shared",
                 });
                 rows.push(row);
             }

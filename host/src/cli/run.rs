@@ -6,10 +6,10 @@ use std::time::Duration;
 use clap::Args;
 use tokio::sync::watch;
 
-use crate::app::App;
+use crate::app::{App, TenantPool};
 use crate::config::Config;
 use crate::pipeline::{Clock, CycleReport, FixedClock, SystemClock};
-use crate::worker::{Worker, WorkerObserver, WorkerOptions};
+use crate::worker::{Serving, Worker, WorkerObserver, WorkerOptions};
 
 /// `cam run` arguments.
 #[derive(Debug, Args)]
@@ -31,6 +31,11 @@ pub struct RunArgs {
     /// replays only.
     #[arg(long, env = "CAM_NOW", value_parser = super::cycle::parse_now)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Hosted: run every tenant's RUNNING campaigns, each with its own
+    /// tenant's settings, plugins and ceilings from the database (needs the
+    /// server key file). Without it only the config's tenant is served.
+    #[arg(long)]
+    pub all_tenants: bool,
 }
 
 struct Printer;
@@ -60,7 +65,6 @@ impl WorkerObserver for Printer {
 /// machine of the fleet.
 pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
     let app = App::open(config.clone()).await?;
-    let tenant = app.following_tenant().await?;
     let mut options = WorkerOptions::new(Duration::from_secs(args.interval.max(1)));
     options.once = args.once;
     options.lease_ttl = Duration::from_secs(args.lease_ttl.max(1));
@@ -78,13 +82,28 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(now) => Box::new(FixedClock(now)),
         None => Box::new(SystemClock),
     };
-    let worker = Worker {
-        app: &app,
-        tenant: &tenant,
-        clock: clock.as_ref(),
-        options,
+    let cycles = if args.all_tenants {
+        // Fail now, not at the first hosted campaign, when the key is missing.
+        crate::tenancy::server_keys(config)?;
+        let pool = TenantPool::new(&app, true);
+        println!("serving every tenant's campaigns");
+        let worker = Worker {
+            app: &app,
+            serving: Serving::Every(&pool),
+            clock: clock.as_ref(),
+            options,
+        };
+        worker.run(shutdown, &Printer).await?
+    } else {
+        let tenant = app.tenant_app(&config.tenant, true).await?;
+        let worker = Worker {
+            app: &app,
+            serving: Serving::One(&tenant),
+            clock: clock.as_ref(),
+            options,
+        };
+        worker.run(shutdown, &Printer).await?
     };
-    let cycles = worker.run(shutdown, &Printer).await?;
     println!("worker stopped after {cycles} cycles");
     Ok(ExitCode::SUCCESS)
 }

@@ -42,7 +42,56 @@ pub struct ServeArgs {
 #[derive(Clone)]
 struct AppState {
     store: Arc<dyn Store>,
-    links: Arc<UnsubscribeLinks>,
+    links: Arc<LinkKeys>,
+}
+
+/// Checks unsubscribe tokens with the key of the tenant each names: a
+/// hosted tenant's own key from its sealed settings, the config tenant's
+/// key file otherwise. One tenant's key never validates another's links.
+pub struct LinkKeys {
+    config_tenant: String,
+    config_links: Option<Arc<UnsubscribeLinks>>,
+    server_keys: Option<crate::tenancy::ServerKeys>,
+    store: Arc<dyn Store>,
+}
+
+impl LinkKeys {
+    /// Keys for `config`: its own tenant's `config_links`, and hosted
+    /// tenants' through `store` when a server key file is configured.
+    pub fn new(
+        config: &Config,
+        config_links: Option<Arc<UnsubscribeLinks>>,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
+        let server_keys = match config.server_key_file() {
+            Some(_) => Some(crate::tenancy::server_keys(config)?),
+            None => None,
+        };
+        Ok(Self {
+            config_tenant: config.tenant.clone(),
+            config_links,
+            server_keys,
+            store,
+        })
+    }
+
+    /// Verifies `token` with its tenant's key.
+    async fn verify(&self, token: &str) -> Result<crate::mail::unsubscribe::UnsubscribeRequest, TokenError> {
+        let tenant = UnsubscribeLinks::claimed_tenant(token).ok_or(TokenError::Malformed)?;
+        if let Some(keys) = &self.server_keys
+            && let Ok(Some(stored)) = self.store.tenant_settings(&tenant).await
+        {
+            let opened = crate::tenancy::SealedSettings::open(keys, &tenant, &stored.sealed).map_err(|e| {
+                tracing::error!(tenant = %tenant, "cannot open the tenant's settings to check a link: {e:#}");
+                TokenError::BadSignature
+            })?;
+            return UnsubscribeLinks::new(opened.unsubscribe_key, None).verify(token);
+        }
+        match &self.config_links {
+            Some(links) if tenant == self.config_tenant => links.verify(token),
+            _ => Err(TokenError::BadSignature),
+        }
+    }
 }
 
 /// The path prefix of the unsubscribe links (`/unsubscribe`, or the path
@@ -63,22 +112,26 @@ pub fn path_prefix(unsubscribe_url: Option<&str>) -> anyhow::Result<String> {
 /// API under `/api/v1`. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`, so failed API
 /// authentications are limited per client address.
-pub fn router(store: Arc<dyn Store>, links: Arc<UnsubscribeLinks>, prefix: &str) -> Router {
+pub fn router(app: Arc<crate::app::App>, links: Arc<LinkKeys>, prefix: &str) -> Router {
     Router::new()
         .route(&format!("{prefix}/{{token}}"), get(confirm_page).post(unsubscribe))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(AppState {
-            store: store.clone(),
+            store: app.store().clone(),
             links,
         })
-        .merge(crate::api::router(store))
+        .merge(crate::api::router(app))
 }
 
 /// Runs `cam serve` until Ctrl-C.
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let app = crate::app::App::open(config.clone()).await?;
+    let app = Arc::new(crate::app::App::open(config.clone()).await?);
     let store = app.store().clone();
-    let links = Arc::new(crate::mail::unsubscribe::UnsubscribeLinks::for_config(config)?);
+    let links = Arc::new(LinkKeys::new(
+        config,
+        Some(Arc::new(UnsubscribeLinks::for_config(config)?)),
+        store.clone(),
+    )?);
     let prefix = path_prefix(config.mail.unsubscribe_url.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -88,7 +141,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("serving the REST API on http://{local}/api/v1 (tokens: cam tokens create); Ctrl-C stops");
     axum::serve(
         listener,
-        router(store, links, &prefix).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app, links, &prefix).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -127,7 +180,7 @@ fn invalid(e: TokenError) -> Response {
 
 /// GET: confirm first; never unsubscribes.
 async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match state.links.verify(&token) {
+    match state.links.verify(&token).await {
         Ok(request) => page(
             StatusCode::OK,
             "Unsubscribe",
@@ -144,7 +197,7 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
 
 /// POST: the one-click unsubscribe itself (idempotent).
 async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let request = match state.links.verify(&token) {
+    let request = match state.links.verify(&token).await {
         Ok(request) => request,
         Err(e) => return invalid(e),
     };

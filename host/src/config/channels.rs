@@ -5,12 +5,12 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::secret::SecretSource;
 
 /// Transport security of a mail server connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// TLS from the first byte (SMTP 465, IMAP 993).
@@ -45,7 +45,7 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 /// One `[[mail.smtp]]` entry of `cam.toml`: how a mailbox sends.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// The sending address this entry is for, or `"*"` for every mailbox
@@ -120,7 +120,7 @@ impl SmtpConfig {
 }
 
 /// One `[[mail.imap]]` entry of `cam.toml`: an account to read replies from.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImapConfig {
     /// A short name for the account; messages are stored with the mailbox
@@ -166,7 +166,7 @@ impl ImapConfig {
 }
 
 /// The `[alerts.webhook]` table of `cam.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where alerts are posted (`https://…`; `http://` only to loopback).

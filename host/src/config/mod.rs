@@ -8,13 +8,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod channels;
 mod secret;
 
 pub use channels::{ImapConfig, Security, SmtpConfig, WebhookConfig, is_loopback};
-pub use secret::{Secret, SecretSource};
+pub use secret::{REDACTED, Secret, SecretSource};
 
 use crate::runtime::Limits;
 use crate::runtime::limits::LimitSettings;
@@ -47,7 +47,7 @@ pub struct MailConfig {
 }
 
 /// The `[alerts]` table: where positive replies are announced.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
     /// The operator's address (`CAM_OPERATOR_EMAIL` overrides it).
@@ -56,6 +56,20 @@ pub struct AlertsConfig {
     /// A webhook to POST alerts to.
     #[serde(default)]
     pub webhook: Option<WebhookConfig>,
+}
+
+/// The `[hosted]` table: what serving many tenants from one database needs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostedConfig {
+    /// The file of server keys that seal tenants' settings in the database
+    /// (`CAM_SERVER_KEY_FILE` overrides it).
+    #[serde(default)]
+    pub server_key_file: Option<PathBuf>,
+    /// Where hosted tenants' dry-run mail folders and plugin version
+    /// folders go, one subfolder per tenant (`tenants` by default).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +86,8 @@ struct ConfigFile {
     mail: MailConfig,
     #[serde(default)]
     alerts: AlertsConfig,
+    #[serde(default)]
+    hosted: HostedConfig,
 }
 
 /// The effective configuration.
@@ -95,6 +111,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Alert channels.
     pub alerts: AlertsConfig,
+    /// Hosted mode: the server key file and the tenants' data folder.
+    pub hosted: HostedConfig,
     /// The config file's folder: relative paths in `mail` and `alerts`
     /// (secret files, CA files) are relative to it.
     pub base_dir: PathBuf,
@@ -112,6 +130,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("mail", &self.mail)
             .field("alerts", &self.alerts)
+            .field("hosted", &self.hosted)
             .finish()
     }
 }
@@ -178,6 +197,11 @@ impl Config {
             settings.timeout_ms = Some(ms);
         }
         let limits = Limits::default().set_by(&settings);
+        refuse_inline_secrets(&file.mail, &file.alerts).with_context(|| format!("in {}", path.display()))?;
+        let mut hosted = file.hosted;
+        if let Some(keys) = env("CAM_SERVER_KEY_FILE") {
+            hosted.server_key_file = Some(keys.into());
+        }
         Ok(Config {
             path: path.to_path_buf(),
             database_url,
@@ -205,6 +229,7 @@ impl Config {
             limits,
             mail: file.mail,
             alerts: file.alerts,
+            hosted,
             base_dir: base,
         })
     }
@@ -230,10 +255,48 @@ impl Config {
         Some(chosen.trim().to_string()).filter(|a| !a.is_empty())
     }
 
+    /// The server key file, if one is configured.
+    pub fn server_key_file(&self) -> Option<PathBuf> {
+        self.hosted
+            .server_key_file
+            .as_deref()
+            .map(|file| resolve(&self.base_dir, file))
+    }
+
+    /// The folder of a hosted tenant's dry-run mail and plugin versions.
+    pub fn tenant_dir(&self, tenant: &str) -> PathBuf {
+        let data = self.hosted.data_dir.as_deref().unwrap_or(Path::new("tenants"));
+        resolve(&self.base_dir, data).join(tenant)
+    }
+
     /// The database URL (secret: do not log it; use [`redact_url`]).
     pub fn database_url(&self) -> &str {
         &self.database_url
     }
+}
+
+/// Passwords in `cam.toml` come from the environment or a file, never from
+/// the file's text (which gets copied, committed and shared).
+fn refuse_inline_secrets(mail: &MailConfig, alerts: &AlertsConfig) -> anyhow::Result<()> {
+    let mut sources: Vec<(String, &SecretSource)> = Vec::new();
+    for (i, smtp) in mail.smtp.iter().enumerate() {
+        sources.push((format!("mail.smtp[{i}].password"), &smtp.password));
+    }
+    for (i, imap) in mail.imap.iter().enumerate() {
+        sources.push((format!("mail.imap[{i}].password"), &imap.password));
+    }
+    if let Some(webhook) = &alerts.webhook {
+        sources.push(("alerts.webhook.secret".into(), &webhook.secret));
+    }
+    for (field, source) in sources {
+        if source.inline_value().is_some() {
+            anyhow::bail!(
+                "{field}: write {{ env = \"VARIABLE\" }} or {{ file = \"path\" }}; secrets are never \
+                 written in cam.toml itself"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The text `cam init` writes.
@@ -320,6 +383,23 @@ mod tests {
             format!("sqlite://{}", dir.path().join("cam.db").display())
         );
         assert_eq!(config.limits.timeout, std::time::Duration::from_millis(2000));
+    }
+
+    #[test]
+    fn a_password_written_into_the_config_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cam.toml");
+        std::fs::write(
+            &path,
+            "[alerts]\nwebhook = { url = \"https://h.test/x\", secret = \"hunter2\" }\n",
+        )
+        .expect("write");
+        let err = Config::load(&path).expect_err("inline secret");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("alerts.webhook.secret") && !text.contains("hunter2"),
+            "{text}"
+        );
     }
 
     #[test]

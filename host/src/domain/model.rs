@@ -26,6 +26,28 @@ pub struct Tenant {
     /// When the tenant was disabled: its campaigns are not claimed and its
     /// tokens are refused. `None` while it is active.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// What the hosting operator lets it use.
+    pub ceilings: TenantCeilings,
+}
+
+/// Ceilings the hosting operator sets on one tenant, below the process's
+/// own limits: its manifests cannot ask for more, and one tenant cannot take
+/// the pool from the others. `None` keeps the process's limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantCeilings {
+    /// Most memory one plugin call may use, in MiB.
+    #[serde(default)]
+    pub max_memory_mib: Option<u32>,
+    /// Longest one plugin call may run, in milliseconds.
+    #[serde(default)]
+    pub max_timeout_ms: Option<u64>,
+    /// Most kv storage one plugin of the tenant may hold, in bytes.
+    #[serde(default)]
+    pub max_kv_bytes: Option<u64>,
+    /// Most plugin calls of the tenant running at once in one process.
+    #[serde(default)]
+    pub max_concurrent_calls: Option<u32>,
 }
 
 impl Tenant {

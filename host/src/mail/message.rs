@@ -55,6 +55,8 @@ pub struct Outreach<'a> {
     pub message_id: &'a str,
     /// Sending mailbox.
     pub from: &'a str,
+    /// Sender display name (may be empty).
+    pub from_name: &'a str,
     /// Recipient address.
     pub to: &'a str,
     /// Recipient display name (may be empty).
@@ -89,6 +91,36 @@ fn header_text(text: &str) -> String {
     }
 }
 
+/// `name <address>` with the name made safe: an encoded word when it is
+/// not ASCII, a quoted string when it holds anything but letters, digits
+/// and spaces (a comma, angle brackets or `=?` could otherwise add
+/// recipients, hide the address or fake an encoded word).
+pub fn mailbox_header(name: &str, address: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        return address.to_string();
+    }
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/^_`{|}~".contains(c));
+    let shown = if !name.is_ascii() {
+        header_text(name)
+    } else if plain && !name.contains("=?") {
+        name.to_string()
+    } else {
+        let mut quoted = String::from("\"");
+        for c in name.chars().filter(|c| !c.is_ascii_control()) {
+            if c == '"' || c == '\\' {
+                quoted.push('\\');
+            }
+            quoted.push(c);
+        }
+        quoted.push('"');
+        quoted
+    };
+    format!("{shown} <{address}>")
+}
+
 /// Renders the full message, CRLF line ends, UTF-8 body sent as 8bit.
 pub fn build(outreach: &Outreach<'_>) -> Vec<u8> {
     let mut out = String::new();
@@ -99,15 +131,8 @@ pub fn build(outreach: &Outreach<'_>) -> Vec<u8> {
         out.push_str("\r\n");
     };
     header("Date", &outreach.date.to_rfc2822());
-    header("From", outreach.from);
-    if outreach.to_name.trim().is_empty() {
-        header("To", outreach.to);
-    } else {
-        header(
-            "To",
-            &format!("{} <{}>", header_text(outreach.to_name.trim()), outreach.to),
-        );
-    }
+    header("From", &mailbox_header(outreach.from_name, outreach.from));
+    header("To", &mailbox_header(outreach.to_name, outreach.to));
     header("Subject", &header_text(outreach.subject));
     header("Message-ID", outreach.message_id);
     if let Some(last) = outreach.earlier.last() {
@@ -197,6 +222,7 @@ mod tests {
             https: "https://outreach.example/unsubscribe/t.k".into(),
         };
         build(&Outreach {
+            from_name: "",
             message_id: "<x@outreach.example>",
             from: "anna@outreach.example",
             to: "jo@acme.example",
@@ -219,6 +245,32 @@ mod tests {
         assert_eq!(parsed.subject, "Grüße");
         assert_eq!(parsed.message_id, "<x@outreach.example>");
         assert!(parsed.body_text.contains("how are you?"));
+    }
+
+    #[test]
+    fn display_names_cannot_add_recipients_hide_the_address_or_fake_encoded_words() {
+        assert_eq!(mailbox_header("", "a@x.test"), "a@x.test");
+        assert_eq!(mailbox_header("Anna Smith", "a@x.test"), "Anna Smith <a@x.test>");
+        assert_eq!(
+            mailbox_header("Eve <x@evil.test>, \"", "lead@x.test"),
+            "\"Eve <x@evil.test>, \\\"\" <lead@x.test>"
+        );
+        assert_eq!(
+            mailbox_header("O'Brien; Mary", "m@x.test"),
+            "\"O'Brien; Mary\" <m@x.test>"
+        );
+        assert_eq!(
+            mailbox_header("=?utf-8?q?Boss?=", "b@x.test"),
+            "\"=?utf-8?q?Boss?=\" <b@x.test>"
+        );
+        for (name, address) in [("Eve <x@evil.test>, \"", "lead@x.test"), ("O'Brien; Mary", "m@x.test")] {
+            let header = mailbox_header(name, address);
+            let raw = format!("From: a@b.test\r\nTo: {header}\r\nSubject: s\r\n\r\nbody\r\n");
+            let message = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+            let to = message.to().expect("to");
+            assert_eq!(to.iter().count(), 1, "{header} is one recipient");
+            assert_eq!(to.first().and_then(|a| a.address()), Some(address), "{header}");
+        }
     }
 
     #[test]

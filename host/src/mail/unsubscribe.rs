@@ -145,6 +145,18 @@ impl UnsubscribeLinks {
         })
     }
 
+    /// The tenant a token names, unverified: which tenant's key to verify
+    /// it with. `None` when it is not a token at all.
+    pub fn claimed_tenant(token: &str) -> Option<String> {
+        let (payload, _) = token.trim().split_once('.')?;
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        let mut parts = text.splitn(3, '\n');
+        match (parts.next(), parts.next()) {
+            (Some(VERSION), Some(tenant)) => Some(tenant.to_string()),
+            _ => None,
+        }
+    }
+
     /// The `List-Unsubscribe` targets of a message from `mailbox` to
     /// `address`: the https one-click URL and a mailto back to the mailbox
     /// with the token in the subject (the inbox step honours it).

@@ -99,6 +99,9 @@ pub struct Transports {
     pub live: Option<LiveMail>,
     /// Whether `sender` and `inbox` are the live ones.
     pub is_live: bool,
+    /// Who the tenant's messages are from when a campaign lists no
+    /// mailboxes (a hosted tenant's sender identity).
+    pub identity: Option<crate::tenancy::SenderIdentity>,
 }
 
 impl std::fmt::Debug for Transports {
@@ -130,6 +133,7 @@ impl Transports {
             unsubscribe,
             live: None,
             is_live: false,
+            identity: None,
         }
     }
 
@@ -145,8 +149,9 @@ impl Transports {
         }
         let live = self.live.as_ref().ok_or_else(|| {
             anyhow::anyhow!(
-                "campaign {:?} is live, but cam.toml configures no live mail: add [[mail.smtp]] and \
-                 [[mail.imap]] entries (see the README), or set `live = false` to run it in dry-run mode",
+                "campaign {:?} is live, but its tenant has no live mail configured: add [[mail.smtp]] and \
+                 [[mail.imap]] entries (cam.toml, or a hosted tenant's settings; see the README), or set \
+                 `live = false` to run it in dry-run mode",
                 campaign.config.name
             )
         })?;

@@ -16,7 +16,7 @@ use super::step::{Step, StepOutcome};
 use crate::domain::caps::{CAP_WINDOW, CapRoom, SendBudget, room_from_count};
 use crate::domain::email::domain_of;
 use crate::domain::lifecycle::LeadState;
-use crate::domain::model::{EmailState, Lead, NewOutboundEmail};
+use crate::domain::model::{EmailState, Lead, Mailbox, NewOutboundEmail};
 use crate::mail::message::message_id;
 use crate::store::Insertion;
 
@@ -42,11 +42,11 @@ async fn report(env: &CycleEnv<'_>) -> StepReport {
         Ok(window) => *window,
         Err(e) => return report.failed("send window", e.to_string()),
     };
-    let mailboxes = env.campaign.config.mailboxes.clone();
+    let mailboxes = sending_mailboxes(env);
     if mailboxes.is_empty() {
         return report.failed(
             "mailboxes",
-            "the campaign has no sending mailbox; add one to its configuration",
+            "the campaign has no sending mailbox and its tenant no sender identity; add one to its configuration",
         );
     }
     let budget = match budget(env).await {
@@ -125,6 +125,22 @@ async fn report(env: &CycleEnv<'_>) -> StepReport {
     report
 }
 
+/// The mailboxes the campaign sends from: its own, or — when it lists none —
+/// its tenant's sender identity, capped by the campaign's daily cap.
+pub(super) fn sending_mailboxes(env: &CycleEnv<'_>) -> Vec<Mailbox> {
+    if !env.campaign.config.mailboxes.is_empty() {
+        return env.campaign.config.mailboxes.clone();
+    }
+    env.transports
+        .identity
+        .iter()
+        .map(|identity| Mailbox {
+            address: identity.address.clone(),
+            daily_cap: env.campaign.config.daily_cap,
+        })
+        .collect()
+}
+
 /// The room left under the campaign's and each mailbox's rolling caps,
 /// counting emails already queued as taken.
 async fn budget(env: &CycleEnv<'_>) -> crate::store::StoreResult<SendBudget> {
@@ -140,7 +156,7 @@ async fn budget(env: &CycleEnv<'_>) -> crate::store::StoreResult<SendBudget> {
     let sent = env.store.count_sent_since(&env.tenant, env.campaign.id, since).await?;
     let campaign = room_from_count(clamp(sent) + queued.len() as u32, None, env.campaign.config.daily_cap);
     let mut rooms: Vec<CapRoom> = Vec::new();
-    for mailbox in &env.campaign.config.mailboxes {
+    for mailbox in &sending_mailboxes(env) {
         let sent = env
             .store
             .count_sent_by_mailbox_since(&env.tenant, &mailbox.address, since)

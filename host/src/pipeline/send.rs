@@ -207,10 +207,7 @@ async fn send_one(
 /// The full message, threaded under the earlier steps that were really
 /// queued for this lead.
 async fn render(env: &CycleEnv<'_>, email: &OutboundEmail, lead: &Lead) -> Vec<u8> {
-    let mut domains: Vec<String> = env
-        .campaign
-        .config
-        .mailboxes
+    let mut domains: Vec<String> = super::schedule::sending_mailboxes(env)
         .iter()
         .filter_map(|m| domain_of(&m.address).map(str::to_string))
         .collect();
@@ -230,9 +227,17 @@ async fn render(env: &CycleEnv<'_>, email: &OutboundEmail, lead: &Lead) -> Vec<u
         .unsubscribe
         .links(&env.tenant, &email.email.to_address, &email.email.mailbox);
     let to_name = format!("{} {}", lead.fields.first_name, lead.fields.last_name);
+    let from_name = env
+        .transports
+        .identity
+        .as_ref()
+        .filter(|identity| identity.address.eq_ignore_ascii_case(&email.email.mailbox))
+        .and_then(|identity| identity.name.as_deref())
+        .unwrap_or("");
     build(&Outreach {
         message_id: &email.email.message_id,
         from: &email.email.mailbox,
+        from_name,
         to: &email.email.to_address,
         to_name: to_name.trim(),
         subject: &email.email.subject,

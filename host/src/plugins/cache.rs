@@ -32,7 +32,15 @@ pub struct CompileCache {
     engine_key: String,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Components this process already holds, by sha256: a hundred tenants
+    /// using one plugin version share one compiled component.
+    /// `None` unless [`CompileCache::holding_components`].
+    held: Option<std::sync::Mutex<std::collections::HashMap<String, Component>>>,
 }
+
+/// Most components [`CompileCache`] keeps in memory (beyond it the map is
+/// emptied and refilled from the disk entries as they are asked for).
+const MAX_HELD: usize = 512;
 
 /// How a component was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +49,8 @@ pub enum CacheOutcome {
     Hit,
     /// Compiled now (and written to the cache when possible).
     Compiled,
+    /// Already held in memory by this process (another tenant loaded it).
+    Shared,
 }
 
 /// Feeds a `Hash` into a sha256, so the engine key is stable across builds
@@ -74,7 +84,16 @@ impl CompileCache {
             engine_key: engine_key(engine),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            held: None,
         }
+    }
+
+    /// This cache also holding every component it returns in memory, by
+    /// sha256: the hosted worker's, where a hundred tenants using one plugin
+    /// version share one compiled component.
+    pub fn holding_components(mut self) -> CompileCache {
+        self.held = Some(std::sync::Mutex::new(std::collections::HashMap::new()));
+        self
     }
 
     /// The cache folder.
@@ -100,6 +119,28 @@ impl CompileCache {
     /// The component for `bytes` (whose hex sha256 is `sha256`): from the
     /// cache when a valid entry exists, else compiled and stored. Blocking.
     pub fn compile(&self, engine: &Engine, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let Some(held) = &self.held else {
+            return self.compile_or_read(engine, bytes, sha256);
+        };
+        if let Some(component) = held.lock().unwrap_or_else(|p| p.into_inner()).get(sha256) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((component.clone(), CacheOutcome::Shared));
+        }
+        let (component, outcome) = self.compile_or_read(engine, bytes, sha256)?;
+        let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.len() >= MAX_HELD {
+            held.clear();
+        }
+        held.insert(sha256.to_string(), component.clone());
+        Ok((component, outcome))
+    }
+
+    fn compile_or_read(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        sha256: &str,
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let entry = self.entry_path(sha256);
         if entry.exists() {
             match deserialize_entry(engine, &entry) {

@@ -20,11 +20,13 @@ use anyhow::Context as _;
 use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 
+use super::cache::CompileCache;
 use super::loaded::LoadedPlugin;
 use super::manifest::Manifest;
 use super::reloader::{Reloader, new_version};
 use crate::domain::model::PluginVersionRecord;
 use crate::runtime::Runtime;
+use crate::runtime::limits::TenantCeiling;
 use crate::store::{PLUGIN_CHANGES_CHANNEL, Store};
 
 /// Pause before retrying a failed `LISTEN` connection.
@@ -42,21 +44,90 @@ pub async fn upload(
     let manifest_path = Manifest::path_for(wasm);
     let manifest_text =
         std::fs::read_to_string(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
-    let manifest = Manifest::parse(&manifest_text, &manifest_path)?;
     let stem = wasm
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "plugin".into());
-    let origin = wasm.display().to_string();
-    let plugin = LoadedPlugin::load(runtime, &bytes, manifest, &stem, &origin, runtime.scope(tenant, None))
-        .await
-        .map_err(|e| anyhow::anyhow!("{} failed validation: {}: {}", wasm.display(), e.kind, e.message))?;
+    let upload = Upload {
+        bytes,
+        manifest_text,
+        manifest_path,
+        default_name: stem,
+        origin: wasm.display().to_string(),
+    };
     store.ensure_tenant(tenant, tenant).await?;
+    upload_component(store, runtime, None, tenant, TenantCeiling::default(), upload)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A component and its manifest, as uploaded.
+#[derive(Debug)]
+pub struct Upload {
+    /// The component's bytes.
+    pub bytes: Vec<u8>,
+    /// The manifest's TOML text.
+    pub manifest_text: String,
+    /// Where the manifest came from, for errors.
+    pub manifest_path: std::path::PathBuf,
+    /// The plugin's name when the manifest gives none.
+    pub default_name: String,
+    /// Where the component came from, for errors.
+    pub origin: String,
+}
+
+/// Why an upload was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The manifest is not valid.
+    #[error("{0}")]
+    Manifest(String),
+    /// The component failed validation (not a component, wrong world, a
+    /// failing `describe`, a name that is not allowed).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Validates an uploaded component under `tenant`'s ceilings (compiling
+/// through `cache`), stores its bytes, makes it the tenant's active version
+/// and tells every worker.
+pub async fn upload_component(
+    store: &dyn Store,
+    runtime: &Runtime,
+    cache: Option<Arc<CompileCache>>,
+    tenant: &str,
+    ceiling: TenantCeiling,
+    upload: Upload,
+) -> Result<PluginVersionRecord, UploadError> {
+    let manifest = Manifest::parse(&upload.manifest_text, &upload.manifest_path)
+        .map_err(|e| UploadError::Manifest(e.to_string()))?;
+    let scope = runtime.scope(tenant, None).with_ceiling(ceiling);
+    let (plugin, _) = LoadedPlugin::load_bytes_cached(
+        runtime,
+        upload.bytes.clone(),
+        manifest,
+        &upload.default_name,
+        &upload.origin,
+        cache,
+        scope,
+    )
+    .await
+    .map_err(|e| {
+        UploadError::Invalid(format!(
+            "{} failed validation: {}: {}",
+            upload.origin, e.kind, e.message
+        ))
+    })?;
+    crate::domain::name::validate("plugin name", plugin.name()).map_err(|e| UploadError::Invalid(e.to_string()))?;
     store
-        .save_plugin_blob(tenant, plugin.sha256(), &bytes, &manifest_text)
+        .save_plugin_blob(tenant, plugin.sha256(), &upload.bytes, &upload.manifest_text)
         .await?;
     store
-        .record_plugin_version(tenant, &new_version(&plugin, &format!("upload:{origin}")))
+        .record_plugin_version(tenant, &new_version(&plugin, &format!("upload:{}", upload.origin)))
         .await?;
     let record = store
         .activate_plugin_version(tenant, plugin.name(), plugin.sha256())

@@ -133,8 +133,24 @@ impl LoadedPlugin {
         let sha256 = sha256_hex(&bytes);
         let manifest = Manifest::load_for(path)
             .map_err(|e| PluginError::new(FailureKind::InvalidManifest, &stem, &short(&sha256), e.to_string()))?;
-        let name = manifest.name.clone().unwrap_or_else(|| stem.clone());
         let origin = path.display().to_string();
+        LoadedPlugin::load_bytes_cached(runtime, bytes, manifest, &stem, &origin, cache, scope).await
+    }
+
+    /// Loads a component from bytes, compiling through `cache` on a blocking
+    /// thread (a cache hit, or a component another tenant loaded, costs no
+    /// compile). Says where the component came from.
+    pub async fn load_bytes_cached(
+        runtime: &Runtime,
+        bytes: Vec<u8>,
+        manifest: Manifest,
+        default_name: &str,
+        origin: &str,
+        cache: Option<Arc<CompileCache>>,
+        scope: CallScope,
+    ) -> Result<(LoadedPlugin, CacheOutcome), PluginError> {
+        let sha256 = sha256_hex(&bytes);
+        let name = manifest.name.clone().unwrap_or_else(|| default_name.to_string());
         let engine = runtime.engine().clone();
         let sha = sha256.clone();
         let compiled = tokio::task::spawn_blocking(move || match cache {
@@ -161,7 +177,8 @@ impl LoadedPlugin {
                 ));
             }
         };
-        let plugin = LoadedPlugin::load_compiled(runtime, component, sha256, manifest, &stem, &origin, scope).await?;
+        let plugin =
+            LoadedPlugin::load_compiled(runtime, component, sha256, manifest, default_name, origin, scope).await?;
         Ok((plugin, outcome))
     }
 
@@ -182,7 +199,14 @@ impl LoadedPlugin {
         let fail = |kind, message: String| PluginError::new(kind, &name, &version, message);
         let pre = world_pre(runtime, &component, manifest.kind)
             .map_err(|message| fail(FailureKind::WrongWorld, format!("{origin}: {message}")))?;
-        let (limits, notes) = runtime.limits().lowered_by(&manifest.limits);
+        // The tenant's ceilings first (its manifests cannot ask past them),
+        // then the manifest's own asks.
+        let (ceiling, _) = runtime.limits().lowered_by(&scope.ceiling.limits);
+        let (limits, notes) = ceiling.lowered_by(&manifest.limits);
+        let mut grants = manifest.capabilities.clone();
+        if let (Some(kv), Some(most)) = (grants.kv.as_mut(), scope.ceiling.kv_bytes) {
+            kv.quota_bytes = kv.quota_bytes.min(most);
+        }
         for note in &notes {
             tracing::warn!(plugin = %name, version = %version, "{note}");
         }
@@ -196,7 +220,7 @@ impl LoadedPlugin {
         let identity = Arc::new(PluginIdentity {
             name: name.clone(),
             version: version.clone(),
-            grants: manifest.capabilities.clone(),
+            grants,
             config: manifest.config_values(),
             limits,
             http_client,

@@ -35,6 +35,7 @@ use super::manifest::{Manifest, ManifestError};
 use super::registry::{LoadFailure, PluginRegistry, wasm_files};
 use super::versions::VersionFolder;
 use crate::domain::model::NewPluginVersion;
+use crate::runtime::limits::TenantCeiling;
 use crate::runtime::{FailureKind, PluginError, Runtime};
 use crate::store::Store;
 
@@ -65,6 +66,7 @@ pub struct Reloader {
     /// (hosted mode keeps them in the database).
     blobs: Option<Arc<dyn Store>>,
     adopt_store_plugins: bool,
+    ceiling: TenantCeiling,
     loaded: Mutex<HashMap<PathBuf, FileContent>>,
     /// One reload at a time: the watcher and the sync never race on a name.
     busy: tokio::sync::Mutex<()>,
@@ -94,6 +96,7 @@ impl Reloader {
             store: None,
             blobs: None,
             adopt_store_plugins: false,
+            ceiling: TenantCeiling::default(),
             loaded: Mutex::new(HashMap::new()),
             busy: tokio::sync::Mutex::new(()),
         }
@@ -118,6 +121,12 @@ impl Reloader {
             self.blobs = Some(store.clone());
         }
         self.adopt_store_plugins = true;
+        self
+    }
+
+    /// Loads every version under the tenant's ceilings (hosted mode).
+    pub fn with_ceiling(mut self, ceiling: TenantCeiling) -> Reloader {
+        self.ceiling = ceiling;
         self
     }
 
@@ -366,7 +375,7 @@ impl Reloader {
             }
         };
         tracing::debug!(plugin = %name, ?outcome, elapsed_ms = started.elapsed().as_millis() as u64, "compiled");
-        let scope = self.runtime.scope(&self.tenant, None);
+        let scope = self.runtime.scope(&self.tenant, None).with_ceiling(self.ceiling);
         let plugin =
             LoadedPlugin::load_compiled(&self.runtime, component, sha256, manifest, default_name, origin, scope)
                 .await?;

@@ -21,7 +21,10 @@ pub struct CallPermit {
 pub struct CallGate {
     slots: Arc<Semaphore>,
     per_tenant: usize,
-    tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Lower ceilings the hosting operator set for some tenants.
+    ceilings: Mutex<HashMap<String, usize>>,
+    /// The permits of each tenant with calls running, and how many it has.
+    tenants: Mutex<HashMap<String, (Arc<Semaphore>, usize)>>,
 }
 
 impl CallGate {
@@ -31,6 +34,7 @@ impl CallGate {
         CallGate {
             slots: Arc::new(Semaphore::new(slots)),
             per_tenant: per_tenant.clamp(1, slots.max(1)),
+            ceilings: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
         }
     }
@@ -40,17 +44,36 @@ impl CallGate {
         self.per_tenant
     }
 
+    /// Sets a lower ceiling for `tenant` (at most the process's own), or
+    /// removes it. Calls already running keep their permits; the new ceiling
+    /// holds once the tenant's running calls have ended.
+    pub fn set_tenant_ceiling(&self, tenant: &str, ceiling: Option<usize>) {
+        let mut ceilings = self.ceilings.lock().unwrap_or_else(|p| p.into_inner());
+        match ceiling {
+            Some(n) => ceilings.insert(tenant.to_string(), n.clamp(1, self.per_tenant)),
+            None => ceilings.remove(tenant),
+        };
+    }
+
+    /// The most calls `tenant` may run at once.
+    pub fn ceiling_of(&self, tenant: &str) -> usize {
+        let ceilings = self.ceilings.lock().unwrap_or_else(|p| p.into_inner());
+        ceilings.get(tenant).copied().unwrap_or(self.per_tenant)
+    }
+
     /// Waits for a permit for `tenant`, then for a pool slot. `None` when
     /// the runtime is shutting down.
     pub async fn enter(&self, tenant: &str) -> Option<CallPermit> {
+        let ceiling = self.ceiling_of(tenant);
         let tenant_permits = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
             // Forget tenants with no call running (all their permits back),
             // so the map stays as small as the tenants that are busy.
-            tenants.retain(|_, s| s.available_permits() < self.per_tenant);
+            tenants.retain(|_, (s, size)| s.available_permits() < *size);
             tenants
                 .entry(tenant.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant)))
+                .or_insert_with(|| (Arc::new(Semaphore::new(ceiling)), ceiling))
+                .0
                 .clone()
         };
         // The tenant's own permit first: a tenant at its ceiling queues on
@@ -90,6 +113,21 @@ mod tests {
             .await
             .expect("a's third call starts once one of a's calls ends")
             .expect("joined");
+    }
+
+    #[tokio::test]
+    async fn a_tenant_with_a_lower_ceiling_waits_at_it() {
+        let gate = Arc::new(CallGate::new(8, 4));
+        gate.set_tenant_ceiling("small", Some(1));
+        assert_eq!((gate.ceiling_of("small"), gate.ceiling_of("other")), (1, 4));
+        let first = gate.enter("small").await.expect("first");
+        let second = tokio::time::timeout(Duration::from_millis(50), gate.enter("small")).await;
+        assert!(second.is_err(), "small's second call waits at its ceiling of 1");
+        drop(first);
+        gate.set_tenant_ceiling("small", Some(100));
+        assert_eq!(gate.ceiling_of("small"), 4, "never above the process's own");
+        gate.set_tenant_ceiling("small", None);
+        assert_eq!(gate.ceiling_of("small"), 4);
     }
 
     #[tokio::test]

@@ -105,6 +105,7 @@ impl Runtime {
             kv,
             http: self.http.clone(),
             audit: None,
+            ceiling: Default::default(),
         }
     }
 

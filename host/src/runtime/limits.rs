@@ -87,6 +87,18 @@ pub struct LimitSettings {
     pub max_concurrent_calls_per_tenant: Option<usize>,
 }
 
+/// What the hosting operator lets one tenant's plugins use, below the
+/// process's maxima: applied when a version is loaded for the tenant, before
+/// the manifest's own `[limits]` (which can only lower them further).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TenantCeiling {
+    /// Call deadline, memory and the rest, as in `[limits]`.
+    pub limits: LimitSettings,
+    /// Most kv storage one plugin may hold, in bytes (the manifest's
+    /// `kv = { quota_bytes }` is lowered to it).
+    pub kv_bytes: Option<u64>,
+}
+
 impl Limits {
     /// These limits with every value `settings` gives replaced (the
     /// operator's own maxima, from `cam.toml`).

@@ -62,12 +62,21 @@ pub struct CallScope {
     /// of failing the call. `None` (every other call): an ungranted import
     /// is `capability-denied`, as always.
     pub audit: Option<Arc<CallAudit>>,
+    /// The tenant's ceilings, applied when a version is loaded with this
+    /// scope (see [`TenantCeiling`](super::limits::TenantCeiling)).
+    pub ceiling: super::limits::TenantCeiling,
 }
 
 impl CallScope {
     /// This scope in audit mode, with a fresh record (see [`CallScope::audit`]).
     pub fn audited(mut self) -> CallScope {
         self.audit = Some(Arc::new(CallAudit::default()));
+        self
+    }
+
+    /// This scope with the tenant's ceilings.
+    pub fn with_ceiling(mut self, ceiling: super::limits::TenantCeiling) -> CallScope {
+        self.ceiling = ceiling;
         self
     }
 }

@@ -13,6 +13,7 @@ mod leads;
 mod leases;
 mod mail;
 mod plugins;
+mod snapshots;
 mod tenants;
 
 use std::collections::BTreeMap;

@@ -43,6 +43,7 @@ mod plugins;
 mod postgres;
 mod reports;
 mod shared;
+pub mod snapshots;
 mod sql;
 mod sqlite;
 mod suppressions;
@@ -67,7 +68,7 @@ pub use outbound::Outbound;
 pub use plugins::PluginVersions;
 pub use reports::CycleReports;
 pub use suppressions::Suppressions;
-pub use tenants::Tenants;
+pub use tenants::{SettingsRevision, StoredSettings, Tenants};
 pub use tokens::ApiTokens;
 
 pub use error::{StoreError, StoreResult};
@@ -138,6 +139,7 @@ pub trait Store:
     + Leases
     + ApiTokens
     + DailyMetrics
+    + snapshots::Snapshots
     + Send
     + Sync
 {

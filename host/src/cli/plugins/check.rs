@@ -97,6 +97,7 @@ pub async fn check(config: &Config, file: &Path, input_file: Option<&Path>, as_j
         report["compiled"] = json!(match outcome {
             CacheOutcome::Hit => "cached",
             CacheOutcome::Compiled => "compiled",
+            CacheOutcome::Shared => "shared",
         });
         report["cache"] = json!(cache_dir.as_ref().map(|d| d.display().to_string()));
         report["load_ms"] = json!(round(load_ms));
@@ -158,7 +159,8 @@ pub async fn check(config: &Config, file: &Path, input_file: Option<&Path>, as_j
         println!(
             "    compiled     {}",
             match (outcome, &cache_dir) {
-                (CacheOutcome::Hit, Some(dir)) => format!("cached (from {}; loaded in {load_ms:.0} ms)", dir.display()),
+                (CacheOutcome::Hit | CacheOutcome::Shared, Some(dir)) =>
+                    format!("cached (from {}; loaded in {load_ms:.0} ms)", dir.display()),
                 (CacheOutcome::Compiled, Some(dir)) => {
                     format!(
                         "compiled now in {load_ms:.0} ms (cached in {} for next time)",

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 
 use super::conformance_tests;
-use crate::domain::model::{NewApiToken, Role};
+use crate::domain::model::{NewApiToken, Role, TenantCeilings};
 use crate::store::{Store, StoreError};
 
 conformance_tests!(
     tenants_are_created_once_listed_and_disabled,
     tokens_are_stored_by_hash_listed_per_tenant_and_revoked,
+    settings_are_stored_per_tenant_with_revisions_that_refuse_stale_writes,
+    ceilings_are_set_and_cleared,
 );
 
 async fn tenants_are_created_once_listed_and_disabled(store: Arc<dyn Store>) {
@@ -88,4 +90,94 @@ async fn tokens_are_stored_by_hash_listed_per_tenant_and_revoked(store: Arc<dyn 
     assert!(!store.revoke_token("nope").await.unwrap());
     assert!(store.token_by_id("a1").await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.token_by_id("nope").await.unwrap().is_none());
+}
+
+async fn settings_are_stored_per_tenant_with_revisions_that_refuse_stale_writes(store: Arc<dyn Store>) {
+    store.create_tenant("acme", "Acme").await.unwrap();
+    store.create_tenant("beta", "Beta").await.unwrap();
+    assert_eq!(store.tenant_settings("acme").await.unwrap(), None);
+    assert_eq!(
+        store
+            .save_tenant_settings("acme", "cam1.k1.A", "k1", None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .save_tenant_settings("acme", "cam1.k1.B", "k1", None)
+            .await
+            .unwrap(),
+        2
+    );
+    let stored = store.tenant_settings("acme").await.unwrap().expect("stored");
+    assert_eq!((stored.sealed.as_str(), stored.revision), ("cam1.k1.B", 2));
+    assert_eq!(
+        store.tenant_settings("beta").await.unwrap(),
+        None,
+        "one tenant's settings only"
+    );
+
+    // A re-seal over the revision it read goes through; over a stale one it is refused.
+    assert_eq!(
+        store
+            .save_tenant_settings("acme", "cam1.k2.B", "k2", Some(2))
+            .await
+            .unwrap(),
+        3
+    );
+    match store.save_tenant_settings("acme", "cam1.k2.stale", "k2", Some(2)).await {
+        Err(StoreError::Conflict(message)) => assert!(message.contains("acme"), "{message}"),
+        other => panic!("a stale revision is a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store.tenant_settings("acme").await.unwrap().unwrap().sealed,
+        "cam1.k2.B"
+    );
+    store
+        .save_tenant_settings("beta", "cam1.k1.C", "k1", None)
+        .await
+        .unwrap();
+    let revisions: Vec<(String, i64, String)> = store
+        .settings_revisions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.tenant, r.revision, r.key_id))
+        .collect();
+    assert_eq!(
+        revisions,
+        [
+            ("acme".to_string(), 3, "k2".to_string()),
+            ("beta".to_string(), 1, "k1".to_string())
+        ]
+    );
+}
+
+async fn ceilings_are_set_and_cleared(store: Arc<dyn Store>) {
+    store.create_tenant("acme", "Acme").await.unwrap();
+    assert_eq!(
+        store.get_tenant("acme").await.unwrap().ceilings,
+        TenantCeilings::default()
+    );
+    let ceilings = TenantCeilings {
+        max_memory_mib: Some(64),
+        max_timeout_ms: Some(500),
+        max_kv_bytes: Some(1 << 20),
+        max_concurrent_calls: Some(4),
+    };
+    assert_eq!(
+        store.set_tenant_ceilings("acme", ceilings).await.unwrap().ceilings,
+        ceilings
+    );
+    assert_eq!(store.get_tenant("acme").await.unwrap().ceilings, ceilings);
+    let cleared = store
+        .set_tenant_ceilings("acme", TenantCeilings::default())
+        .await
+        .unwrap();
+    assert_eq!(cleared.ceilings, TenantCeilings::default());
+    assert!(matches!(
+        store.set_tenant_ceilings("nobody", ceilings).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

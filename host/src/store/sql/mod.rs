@@ -41,6 +41,8 @@ macro_rules! shared_queries {
         mod sql_plugins;
         #[path = "../sql/reports.rs"]
         mod sql_reports;
+        #[path = "../sql/snapshots.rs"]
+        mod sql_snapshots;
         #[path = "../sql/suppressions.rs"]
         mod sql_suppressions;
         #[path = "../sql/tenants.rs"]

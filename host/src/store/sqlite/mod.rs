@@ -13,6 +13,7 @@ mod batch;
 mod direct;
 mod leads;
 mod leases;
+mod working_set;
 
 // The queries both backends share (`store/sql/`), compiled here against
 // SQLite's `Db`, `DbRow` and `DbStore` (below).

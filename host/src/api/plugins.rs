@@ -1,0 +1,221 @@
+//! `/api/v1/plugins`: the tenant's plugins — the active version of each,
+//! every version's history, uploading a new version (validated under the
+//! tenant's ceilings, kept in the database, followed by every worker), and
+//! rolling back. Compiled code is shared by sha256 across tenants.
+
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::body::Body;
+use super::problem::Problem;
+use crate::domain::model::{PluginVersionRecord, Role};
+use crate::plugins::fleet::{Upload, UploadError, upload_component};
+use crate::plugins::versions::{find_version, previous_version};
+
+/// Largest component an upload takes (the Python example is 18 MB).
+pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
+
+/// One version as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct VersionView {
+    /// The plugin's name.
+    pub name: String,
+    /// Its kind (`scorer`, `enricher`, …).
+    pub kind: String,
+    /// The version the plugin reports.
+    pub version: String,
+    /// The sha256 of the component.
+    pub sha256: String,
+    /// Where it came from.
+    pub source: String,
+    /// When it was first recorded.
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    /// Whether it is the one the tenant's campaigns run.
+    pub active: bool,
+}
+
+impl From<PluginVersionRecord> for VersionView {
+    fn from(r: PluginVersionRecord) -> VersionView {
+        VersionView {
+            name: r.plugin.name,
+            kind: r.plugin.kind,
+            version: r.plugin.version,
+            sha256: r.plugin.sha256,
+            source: r.plugin.source,
+            recorded_at: r.recorded_at,
+            active: r.active,
+        }
+    }
+}
+
+/// `GET /plugins`: the active version of each of the tenant's plugins.
+pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<VersionView>>, Problem> {
+    let tenant = caller.tenant(Role::Viewer)?;
+    let active = state.store.active_plugin_versions(tenant).await?;
+    Ok(Json(active.into_iter().map(VersionView::from).collect()))
+}
+
+/// `GET /plugins/{name}/versions`: every version, newest first.
+pub async fn history(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<VersionView>>, Problem> {
+    let tenant = caller.tenant(Role::Viewer)?;
+    let history = state.store.plugin_history(tenant, &name).await?;
+    if history.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    Ok(Json(history.into_iter().map(VersionView::from).collect()))
+}
+
+/// `POST /plugins`: a multipart upload with a `wasm` part (the component)
+/// and a `manifest` part (its TOML manifest).
+pub async fn upload(
+    State(state): State<ApiState>,
+    caller: Caller,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<VersionView>), Problem> {
+    let tenant = match caller.tenant(Role::Operator) {
+        Ok(tenant) => tenant.to_string(),
+        Err(refused) => {
+            // Read the upload to its end before refusing: a client still
+            // sending would otherwise see a broken connection, not the answer.
+            while let Ok(Some(mut field)) = form.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+            return Err(refused);
+        }
+    };
+    let (mut wasm, mut manifest, mut file_stem) = (None, None, None);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Problem::new(
+                    e.status(),
+                    format!("the upload is not a valid form: {}", e.body_text()),
+                ));
+            }
+        };
+        let part = field.name().unwrap_or_default().to_string();
+        if part == "wasm" {
+            file_stem = field
+                .file_name()
+                .and_then(|f| std::path::Path::new(f).file_stem())
+                .map(|s| s.to_string_lossy().into_owned());
+        }
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| Problem::new(e.status(), format!("reading the `{part}` part: {}", e.body_text())))?;
+        match part.as_str() {
+            "wasm" => wasm = Some(bytes.to_vec()),
+            "manifest" => {
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| Problem::invalid_field("manifest", "the manifest is not UTF-8 text"))?;
+                manifest = Some(text);
+            }
+            other => {
+                return Err(Problem::invalid_field(
+                    other,
+                    "unexpected part; send `wasm` (the component) and `manifest` (its TOML)",
+                ));
+            }
+        }
+    }
+    let wasm = wasm.ok_or_else(|| Problem::invalid_field("wasm", "send the component as the `wasm` part"))?;
+    let manifest_text =
+        manifest.ok_or_else(|| Problem::invalid_field("manifest", "send the TOML manifest as the `manifest` part"))?;
+    // Named as `cam plugins upload` names a file: the manifest's `name`, else
+    // the uploaded file's name.
+    let default_name = file_stem.filter(|s| !s.is_empty()).unwrap_or_default();
+    if default_name.is_empty() && !manifest_text.lines().any(|l| l.trim_start().starts_with("name")) {
+        return Err(Problem::invalid_field(
+            "wasm",
+            "name the plugin: send the component with a file name (curl -F wasm=@scorer.wasm) or set `name` in the manifest",
+        ));
+    }
+    let tenant_row = state.store.get_tenant(&tenant).await?;
+    let runtime = state.app.runtime().map_err(|e| Problem::internal_anyhow(&e))?;
+    let cache = state.app.compile_cache().map_err(|e| Problem::internal_anyhow(&e))?;
+    let upload = Upload {
+        bytes: wasm,
+        manifest_text,
+        manifest_path: "manifest".into(),
+        default_name,
+        origin: "the uploaded component".into(),
+    };
+    let ceiling = crate::app::ceiling_of(&tenant_row.ceilings);
+    match upload_component(state.store.as_ref(), runtime, Some(cache), &tenant, ceiling, upload).await {
+        Ok(record) => {
+            tracing::info!(tenant = %tenant, actor = %caller.actor(), plugin = %record.plugin.name, sha256 = %record.plugin.sha256, "plugin uploaded");
+            Ok((StatusCode::CREATED, Json(record.into())))
+        }
+        Err(UploadError::Manifest(message)) => Err(Problem::invalid_field("manifest", message)),
+        Err(UploadError::Invalid(message)) => Err(Problem::invalid_field("wasm", message)),
+        Err(UploadError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /plugins/{name}/rollback`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// The version to go back to (a sha256 prefix); by default the one
+    /// active before the current one.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// `POST /plugins/{name}/rollback`: makes an older version active again;
+/// every worker follows.
+pub async fn rollback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(request): Body<Rollback>,
+) -> Result<Json<VersionView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    let history = state.store.plugin_history(tenant, &name).await?;
+    if history.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    let target = match request.to.as_deref() {
+        Some(prefix) => find_version(&history, prefix).map_err(|e| Problem::invalid_field("to", e.to_string()))?,
+        None => previous_version(&history).ok_or_else(|| {
+            Problem::new(
+                StatusCode::CONFLICT,
+                format!("{name} has no version older than the active one; name one with `to`"),
+            )
+        })?,
+    };
+    if !target.active {
+        if state.store.plugin_blob(tenant, &target.plugin.sha256).await?.is_none() {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "the bytes of {name} {} are not kept in the database (it was loaded from a plugins folder); upload it again",
+                    &target.plugin.sha256[..12.min(target.plugin.sha256.len())]
+                ),
+            ));
+        }
+        state
+            .store
+            .activate_plugin_version(tenant, &name, &target.plugin.sha256)
+            .await?;
+        state.store.announce_plugin_change(tenant, &name).await?;
+        tracing::info!(tenant = %tenant, actor = %caller.actor(), plugin = %name, sha256 = %target.plugin.sha256, "plugin rolled back");
+    }
+    let now = state.store.plugin_history(tenant, &name).await?;
+    let active = now
+        .into_iter()
+        .find(|v| v.active)
+        .ok_or_else(|| Problem::not_found("plugin"))?;
+    Ok(Json(active.into()))
+}
