@@ -20,7 +20,7 @@ use crate::plugins::versions::{find_version, previous_version};
 pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
 
 /// One version as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VersionView {
     /// The plugin's name.
     pub name: String,
@@ -164,7 +164,7 @@ pub async fn upload(
 }
 
 /// `POST /plugins/{name}/rollback`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
     /// The version to go back to (a sha256 prefix); by default the one
