@@ -17,7 +17,7 @@ pub(crate) struct Site {
     _dir: tempfile::TempDir,
     pub(crate) root: std::path::PathBuf,
     server: Child,
-    base: String,
+    pub(crate) base: String,
     http: reqwest::Client,
 }
 
@@ -156,6 +156,40 @@ impl Site {
         if let Some(body) = body {
             request = request.json(&body);
         }
+        self.answer(method, path, request).await
+    }
+
+    /// `GET path` with `token`.
+    pub(crate) async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    /// `POST path` with `token` and a raw `body` of `content_type` (a CSV upload).
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        self.answer("POST", path, request).await
+    }
+
+    /// The site's own database, to set up what only a running pipeline
+    /// makes (sent emails, replies, scores).
+    pub(crate) async fn store(&self) -> std::sync::Arc<dyn cam::store::Store> {
+        cam::store::open(&format!("sqlite://{}", self.root.join("cam.db").display()))
+            .await
+            .expect("the site's database opens")
+    }
+
+    async fn answer(&self, method: &str, path: &str, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let response = request.send().await.expect("the server answers");
         let status = response.status();
         let is_problem = response
@@ -186,7 +220,7 @@ pub(crate) fn kv_counter() -> (Vec<u8>, String) {
     (wasm, manifest)
 }
 
-fn definition(name: &str) -> Value {
+pub(crate) fn definition(name: &str) -> Value {
     json!({
         "name": name,
         "mailboxes": [{ "address": "sales@acme.example", "daily_cap": 20 }],
@@ -455,6 +489,13 @@ async fn documented_routes(site: &Site) -> Vec<(String, String, String)> {
     for (path, methods) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in methods.as_object().expect("methods") {
             let role = operation["x-cam-role"].as_str().expect("a role").to_string();
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                let schema = content.values().next().map(|media| &media["schema"]);
+                assert!(
+                    schema.is_some_and(Value::is_object),
+                    "{method} {path}: the body has a schema: {operation}"
+                );
+            }
             routes.push((method.to_uppercase(), path.clone(), role));
         }
     }
@@ -469,6 +510,9 @@ fn probe_body(method: &str, path: &str) -> Option<Value> {
     }
     Some(match path {
         "/api/v1/campaigns" => json!({ "definition": definition("probe") }),
+        "/api/v1/campaigns/{id}" => json!({ "definition": definition("probe") }),
+        "/api/v1/replies/{id}/relabel" => json!({ "label": "unknown", "reason": "probe" }),
+        p if p.starts_with("/api/v1/leads/") => json!({ "reason": "probe" }),
         "/api/v1/tokens" => json!({ "role": "viewer", "name": "probe" }),
         "/api/v1/tenants" => json!({ "id": "probe" }),
         "/api/v1/suppressions" => json!({ "address": "probe@beta.example" }),
@@ -538,6 +582,36 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     let (_, listed) = site.call("GET", "/api/v1/suppressions", Some(&acme), None).await;
     assert_eq!(listed["items"][0]["value"], "acme-secret@acme.example", "{listed}");
+    // A lead, a reply to it and a message matched to nothing, all acme's.
+    let (status, report) = site
+        .post_raw(
+            &format!("/api/v1/campaigns/{acme_campaign}/import"),
+            &acme,
+            "text/csv",
+            b"email,company\nacme-secret-lead@acme.example,Acme Secret Co\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, report["imported"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    let store = site.store().await;
+    let acme_lead = store
+        .lead_by_email("acme", "acme-secret-lead@acme.example")
+        .await
+        .expect("read")
+        .expect("the lead")
+        .id;
+    let acme_reply = crate::api_leads::inbound(
+        &store,
+        "acme",
+        "acme-secret-lead@acme.example",
+        Some(acme_lead),
+        Some("interested"),
+    )
+    .await;
+    crate::api_leads::inbound(&store, "acme", "acme-secret-stray@acme.example", None, None).await;
     let beta: Vec<(&str, String)> = ["viewer", "operator", "admin"]
         .into_iter()
         .map(|role| (role, site.token(Some("beta"), role)))
@@ -550,8 +624,12 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         let acme_path = path
             .replace("/campaigns/{id}", &format!("/campaigns/{acme_campaign}"))
             .replace("/tokens/{id}", &format!("/tokens/{acme_token_id}"))
+            .replace("/leads/{id}", &format!("/leads/{acme_lead}"))
+            .replace("/replies/{id}", &format!("/replies/{acme_reply}"))
+            .replace("/suppressions/{value}", "/suppressions/acme-secret@acme.example")
             .replace("/tenants/{id}", "/tenants/acme")
             .replace("/plugins/{id}", "/plugins/acme_secret_scorer");
+        assert!(!acme_path.contains('{'), "the probe knows no id of acme's for {path}");
         let body = probe_body(&method, &path);
         if role == "host" {
             for (beta_role, token) in &beta {
@@ -570,7 +648,10 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         // A role below the route's is refused (on beta's own data, so 403 is not a 404 in disguise).
         for (beta_role, token) in &beta {
             if rank(beta_role) < rank(&role) {
-                let own_path = path.replace("{id}", "0").replace("/tenants/0", "/tenants/beta");
+                let own_path = path
+                    .replace("{id}", "0")
+                    .replace("{value}", "0")
+                    .replace("/tenants/0", "/tenants/beta");
                 let (status, _) = site.probe(&method, &own_path, token, body.clone()).await;
                 assert_eq!(
                     status,
@@ -581,7 +662,7 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         }
         // Beta's admin on acme's ids: exactly "not found"; on lists: none of acme's rows.
         let (status, answer) = site.probe(&method, &acme_path, beta_admin, body.clone()).await;
-        if path.contains("{id}") {
+        if path.contains('{') {
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {acme_path}: {answer}");
         } else {
             assert!(status.is_success(), "{method} {path}: {status} {answer}");
@@ -604,6 +685,17 @@ async fn every_documented_route_keeps_one_tenant_out_of_another_and_refuses_less
         (Some("PAUSED"), Some(true))
     );
     assert_eq!(after["status_reason"], "created; not started yet");
+    assert_eq!(after["name"], "acme-secret-plan");
+    let (_, lead) = site
+        .call("GET", &format!("/api/v1/leads/{acme_lead}"), Some(&acme), None)
+        .await;
+    assert_eq!(
+        (&lead["state"], &lead["suppressed"], &lead["replies"][0]["label"]),
+        (&json!("NEW"), &json!(false), &json!("interested")),
+        "{lead}"
+    );
+    let (_, listed) = site.call("GET", "/api/v1/suppressions", Some(&acme), None).await;
+    assert_eq!(listed["items"][0]["value"], "acme-secret@acme.example", "{listed}");
     let (status, _) = site
         .call(
             "GET",

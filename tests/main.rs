@@ -19,10 +19,12 @@
 //! - `live_mail_tls`: the same over STARTTLS and implicit TLS with a throwaway CA;
 //! - `mail_servers`: starting those servers (one file each) and a connection-cutting proxy;
 //! - `api`: the REST API of `cam serve` with tenants and tokens from the CLI: isolation, roles, problems;
+//! - `api_leads`: the API's work routes: CSV upload, leads, replies, suppressions, daily metrics, campaign updates;
 //! - `tenancy`: `cam tenants` and a worker that runs only its own tenant's campaigns;
 //! - `hosted`: hosted tenants' sealed settings, key rotation, and one worker running every tenant with its own mail, plugins, kv, ceilings and alerts.
 
 mod api;
+mod api_leads;
 mod bounce_corpus;
 mod cli_import;
 mod cli_plugins;

@@ -1,5 +1,5 @@
-//! `/api/v1/campaigns`: list, get, create, pause and resume — the tenant's
-//! own campaigns only; another tenant's id is a 404.
+//! `/api/v1/campaigns`: list, get, create, update, pause and resume — the
+//! tenant's own campaigns only; another tenant's id is a 404.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +17,7 @@ use crate::domain::campaign_def::CampaignDef;
 use crate::domain::model::{Campaign, CampaignStatus, Role};
 
 /// A campaign as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CampaignView {
     /// Its id.
     pub id: i64,
@@ -59,7 +59,7 @@ impl CampaignView {
 
 /// `POST /campaigns`: a campaign definition (the fields of a campaign file)
 /// and whether to start it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaign {
     /// The definition.
@@ -69,8 +69,16 @@ pub struct CreateCampaign {
     pub start: bool,
 }
 
+/// `PUT /campaigns/{id}`: the whole new definition, as `POST /campaigns` takes it.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCampaign {
+    /// The definition (the fields of a campaign file).
+    pub definition: CampaignDef,
+}
+
 /// `POST /campaigns/{id}/pause` and `/resume`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// Why, recorded with who did it.
@@ -130,6 +138,21 @@ pub async fn create(
         .set_campaign_status(tenant, campaign.id, status, reason, &caller.actor())
         .await?;
     Ok((StatusCode::CREATED, Json(detailed(&state, &campaign).await?)))
+}
+
+/// `PUT /campaigns/{id}`: replaces the definition (name included), checked
+/// as `POST /campaigns` checks it; the status stays as it is.
+pub async fn update(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(request): Body<UpdateCampaign>,
+) -> Result<Json<CampaignView>, Problem> {
+    let tenant = caller.tenant(Role::Operator)?;
+    let new = request.definition.to_new_campaign()?;
+    // Scoped to the caller's tenant: another tenant's id is a 404.
+    let campaign = state.store.update_campaign_config(tenant, id, &new).await?;
+    Ok(Json(detailed(&state, &campaign).await?))
 }
 
 /// `POST /campaigns/{id}/pause`.

@@ -4,17 +4,24 @@
 //!
 //! Every route acts inside the caller's tenant: another tenant's ids answer
 //! 404, exactly like ids that do not exist. Viewers read; operators act on
-//! campaigns; admins manage tokens; the hosting operator's token manages
-//! tenants and reaches nothing inside them. The routes are listed once, in
+//! campaigns, leads, replies and suppressions; admins manage tokens; the
+//! hosting operator's token manages tenants and reaches nothing inside
+//! them. The routes are listed once, in
 //! [`routes::ROUTES`]; `GET /api/v1/openapi.json` is generated from it.
 
 mod auth;
 mod body;
 mod campaigns;
+mod import;
+mod lead_view;
+mod leads;
+mod metrics;
 mod page;
+mod params;
 mod plugins;
 pub mod problem;
 mod records;
+mod replies;
 pub mod routes;
 mod runs;
 mod settings;
@@ -38,10 +45,14 @@ use problem::Problem;
 use crate::app::App;
 use crate::store::Store;
 
-/// The largest request body accepted.
+/// The largest request body accepted (a CSV upload streams, up to
+/// [`MAX_IMPORT_BYTES`]).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+pub use import::MAX_IMPORT_BYTES;
 /// How long a request may take before it is answered 503.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a CSV upload may take: 64 MiB over a slow office uplink.
+pub const IMPORT_DEADLINE: Duration = Duration::from_secs(600);
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -69,15 +80,18 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Answers 503 when a request takes longer than [`REQUEST_DEADLINE`].
+/// ([`IMPORT_DEADLINE`] for a CSV upload).
 async fn deadline(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+    let limit = if request.uri().path().ends_with("/import") {
+        IMPORT_DEADLINE
+    } else {
+        REQUEST_DEADLINE
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the request took longer than {} s; try again",
-                REQUEST_DEADLINE.as_secs()
-            ),
+            format!("the request took longer than {} s; try again", limit.as_secs()),
         )
         .into_response(),
     }

@@ -22,7 +22,7 @@ pub struct PageQuery {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Page<T> {
     /// The items, in id order.
     pub items: Vec<T>,
@@ -38,11 +38,23 @@ impl<T> Page<T> {
             next_cursor: self.next_cursor,
         }
     }
+
+    /// The page of `rows`, fetched in id order after the cursor and up to
+    /// `limit + 1` of them: a row past `limit` only says a next page exists.
+    pub fn from_rows(mut rows: Vec<T>, limit: usize, id: impl Fn(&T) -> i64) -> Page<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = more.then(|| rows.last().map(|last| id(last).to_string())).flatten();
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
 }
 
 impl PageQuery {
-    /// The requested page of `items` (any order; sorted here by `id`).
-    pub fn select<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> i64) -> Result<Page<T>, Problem> {
+    /// The page size and the id the page starts after (0: the first page).
+    pub fn bounds(&self) -> Result<(usize, i64), Problem> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Problem::invalid_field(
@@ -51,22 +63,20 @@ impl PageQuery {
             ));
         }
         let after = match &self.cursor {
-            None => None,
-            Some(cursor) => Some(
-                cursor
-                    .parse::<i64>()
-                    .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this API gave out"))?,
-            ),
+            None => 0,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this API gave out"))?,
         };
+        Ok((limit, after))
+    }
+
+    /// The requested page of `items` (any order; sorted here by `id`).
+    pub fn select<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> i64) -> Result<Page<T>, Problem> {
+        let (limit, after) = self.bounds()?;
         items.sort_by_key(|item| id(item));
-        let mut items: Vec<T> = items
-            .into_iter()
-            .filter(|item| after.is_none_or(|after| id(item) > after))
-            .collect();
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next_cursor = more.then(|| items.last().map(|last| id(last).to_string())).flatten();
-        Ok(Page { items, next_cursor })
+        let items: Vec<T> = items.into_iter().filter(|item| id(item) > after).collect();
+        Ok(Page::from_rows(items, limit, id))
     }
 
     /// The requested page of `items` kept in their given order, paged by

@@ -25,7 +25,7 @@ use crate::store::plugin_controls::HealthReport;
 pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
 
 /// One version as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VersionView {
     /// The plugin's name.
     pub name: String,
@@ -58,7 +58,7 @@ impl From<PluginVersionRecord> for VersionView {
 }
 
 /// One plugin as `GET /plugins` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PluginView {
     /// The active version.
     #[serde(flatten)]
@@ -237,7 +237,7 @@ pub async fn upload(
 }
 
 /// `POST /plugins/{name}/rollback`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
     /// The version to go back to (a sha256 prefix); by default the one
@@ -294,7 +294,7 @@ pub async fn rollback(
 }
 
 /// `POST /plugins/{name}/shadow`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShadowRequest {
     /// The version to run as the candidate (a sha256 prefix of an uploaded

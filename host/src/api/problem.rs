@@ -23,9 +23,9 @@ pub struct FieldError {
 pub struct Problem {
     /// A URI naming the kind of problem (`about:blank` for plain HTTP ones).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     /// The HTTP status's meaning, short.
-    pub title: String,
+    pub title: &'static str,
     /// The HTTP status.
     pub status: u16,
     /// What happened and what to do about it.
@@ -36,19 +36,33 @@ pub struct Problem {
     /// Seconds to wait before trying again (429).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// Members particular to the problem, for programs (RFC 9457 §3.2):
+    /// a lead's `current_state` and `allowed_moves`, say. (Boxed: most
+    /// problems have none, and every handler's `Result` carries this type.)
+    #[serde(flatten)]
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Problem {
     /// A problem with `status` and `detail`.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
         Problem {
-            kind: "about:blank".to_string(),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            extensions: None,
         }
+    }
+
+    /// The problem with the extension member `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Problem {
+        self.extensions
+            .get_or_insert_default()
+            .insert(name.to_string(), value.into());
+        self
     }
 
     /// 400: the request cannot be read.

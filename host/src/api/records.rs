@@ -36,7 +36,7 @@ impl Newest {
 }
 
 /// An alert with its delivery attempts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AlertView {
     /// The alert.
     #[serde(flatten)]

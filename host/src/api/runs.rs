@@ -16,7 +16,7 @@ use crate::dry_run::DryRun;
 use crate::pipeline::{Clock, FixedClock, SystemClock};
 
 /// The body of `POST /campaigns/{id}/run`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// Must be `true`: real cycles are the workers' (resume the campaign).

@@ -16,7 +16,7 @@ use crate::domain::model::{Tenant, TenantCeilings};
 use crate::domain::name;
 
 /// A tenant as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TenantView {
     /// Its id.
     pub id: String,
@@ -46,7 +46,7 @@ impl From<Tenant> for TenantView {
 }
 
 /// `POST /tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// Its id: a-z, 0-9, '-' and '_', at most 40 characters.

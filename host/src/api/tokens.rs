@@ -14,7 +14,7 @@ use super::problem::Problem;
 use crate::domain::model::{ApiToken, Role};
 
 /// A token as the API shows it (never its secret, except once on creation).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TokenView {
     /// Its public id.
     pub id: String,
@@ -51,7 +51,7 @@ impl From<ApiToken> for TokenView {
 }
 
 /// `POST /tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// `viewer`, `operator` or `admin`.

@@ -38,7 +38,7 @@ pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_DELAY_DAYS: u32 = 365;
 
 /// One campaign: who it targets, how fast it sends, what it says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignDef {
     /// Unique within a tenant; what `--campaign NAME` refers to.
@@ -77,7 +77,7 @@ pub struct CampaignDef {
 }
 
 /// A sending mailbox and its own cap.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MailboxDef {
     /// The From address.
@@ -89,7 +89,7 @@ pub struct MailboxDef {
 }
 
 /// The send window as written in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WindowDef {
     /// Opening time, `"09:00"`.
@@ -117,7 +117,7 @@ impl Default for WindowDef {
 pub use super::model::AfterLastStep;
 
 /// The plugins a campaign uses, by their registered names.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginsDef {
     /// Lead sources called by the discover step.
@@ -140,7 +140,7 @@ pub struct PluginsDef {
 }
 
 /// One email of the sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
     /// Subject template (one line).

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod name;
 pub mod plan;
+pub mod reply_label;
 pub mod suppression;
 pub mod template;
 pub mod window;

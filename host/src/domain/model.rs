@@ -33,7 +33,7 @@ pub struct Tenant {
 /// Ceilings the hosting operator sets on one tenant, below the process's
 /// own limits: its manifests cannot ask for more, and one tenant cannot take
 /// the pool from the others. `None` keeps the process's limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantCeilings {
     /// Most memory one plugin call may use, in MiB.
@@ -181,7 +181,7 @@ pub struct NewCampaign {
 }
 
 /// Where a lead goes after the last step of its sequence went unanswered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AfterLastStep {
     /// Keep warm: a later campaign may re-engage it.
@@ -322,12 +322,15 @@ pub struct LeadTransition {
     pub reason: String,
     /// The plugin version that caused it, if a plugin did.
     pub plugin_version: Option<String>,
+    /// Who caused it, if a person did (`api:<token id>`).
+    #[serde(default)]
+    pub actor: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
 }
 
 /// What a suppression entry matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SuppressionKind {
     /// One exact (normalized) address.
@@ -356,7 +359,7 @@ impl SuppressionKind {
 }
 
 /// Why an address or domain must never be contacted again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SuppressionReason {
     /// The recipient asked to stop.
@@ -397,7 +400,7 @@ impl SuppressionReason {
 }
 
 /// A suppression entry. It is kept apart from leads and survives their deletion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Suppression {
     /// Owner.
     pub tenant_id: String,
@@ -553,7 +556,7 @@ pub struct InboxCursor {
 }
 
 /// An alert to raise exactly once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewAlert {
     /// Unique per tenant, e.g. `positive-reply:<lead id>:<Message-ID>`.
     pub idempotency_key: String,
@@ -566,7 +569,7 @@ pub struct NewAlert {
 }
 
 /// A stored alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alert {
     /// Row id.
     pub id: i64,
@@ -582,7 +585,7 @@ pub struct Alert {
 }
 
 /// One try at delivering an alert through one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewAlertAttempt {
     /// The alert.
     pub alert_id: i64,
@@ -597,7 +600,7 @@ pub struct NewAlertAttempt {
 }
 
 /// A stored [`NewAlertAttempt`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertAttempt {
     /// Row id.
     pub id: i64,
@@ -638,7 +641,7 @@ pub struct PluginVersionRecord {
 }
 
 /// A finished cycle's report to store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewCycleReport {
     /// Campaign it ran for, if any.
     pub campaign_id: Option<i64>,
@@ -653,7 +656,7 @@ pub struct NewCycleReport {
 }
 
 /// A stored cycle report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CycleReportRecord {
     /// Row id.
     pub id: i64,
@@ -680,7 +683,7 @@ pub struct Lease {
 }
 
 /// What an API token may do. Each role may do what the ones before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads the tenant's campaigns, leads, replies and reports.

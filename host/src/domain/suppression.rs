@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use super::email::{EmailError, NormalizedEmail, normalize, normalize_domain};
+use super::model::SuppressionReason;
 
 /// Why an address is suppressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,20 @@ impl std::fmt::Display for SuppressionHit {
             SuppressionHit::Address(a) => write!(f, "the address {a} is suppressed"),
             SuppressionHit::Domain(d) => write!(f, "the domain {d} is suppressed"),
         }
+    }
+}
+
+/// Whether an operator may take an entry off the list, and if not, why.
+///
+/// What the recipient asked for (an unsubscribe, a spam complaint) binds
+/// the sender by law (CAN-SPAM, GDPR, PECR) and is never lifted by hand;
+/// what the mail system or an operator put there (bounces, manual entries)
+/// may be, say after the address was fixed.
+pub fn may_be_lifted(reason: SuppressionReason) -> Result<(), &'static str> {
+    match reason {
+        SuppressionReason::Unsubscribe => Err("the recipient unsubscribed; only they can undo that, by writing in"),
+        SuppressionReason::Complaint => Err("the recipient reported spam; writing to them again is not allowed"),
+        SuppressionReason::HardBounce | SuppressionReason::SoftBounces | SuppressionReason::Manual => Ok(()),
     }
 }
 
@@ -152,5 +167,13 @@ mod tests {
     fn bad_domains_are_refused() {
         assert!(SuppressionList::new().add_domain("com").is_err());
         assert!(SuppressionList::new().add_domain("").is_err());
+    }
+
+    #[test]
+    fn what_a_recipient_asked_for_is_never_lifted_by_hand() {
+        assert!(may_be_lifted(SuppressionReason::Unsubscribe).is_err());
+        assert!(may_be_lifted(SuppressionReason::Complaint).is_err());
+        assert!(may_be_lifted(SuppressionReason::Manual).is_ok());
+        assert!(may_be_lifted(SuppressionReason::HardBounce).is_ok());
     }
 }

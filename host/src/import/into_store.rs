@@ -65,7 +65,7 @@ pub struct ImportTarget {
 }
 
 /// One row that was not imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RejectedRow {
     /// The physical line where the record starts (1 is the header).
     pub line: u64,
@@ -77,7 +77,7 @@ pub struct RejectedRow {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ImportSummary {
     /// Records read, header excluded: `imported` plus every rejection.
     pub rows: u64,

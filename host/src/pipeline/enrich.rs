@@ -216,6 +216,7 @@ async fn read_and_enrich(
                 to,
                 reason,
                 plugin_version: by,
+                actor: None,
                 at: env.now,
             }),
         });

@@ -125,6 +125,7 @@ impl<'a> CycleEnv<'a> {
             to,
             reason: reason.to_string(),
             plugin_version: plugin_version.clone(),
+            actor: None,
             at: self.now,
         };
         self.store

@@ -43,7 +43,7 @@ pub const SHADOW_DIR: &str = ".shadow";
 pub const SCORE_TOLERANCE: f32 = 0.005;
 
 /// One input both versions saw and what each answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ShadowRecord {
     /// When it was compared.
     pub at: DateTime<Utc>,
@@ -159,7 +159,7 @@ impl ShadowLog {
 }
 
 /// How often a candidate agreed with the active version, and where not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DiffReport {
     /// The plugin name.
     pub plugin: String,

@@ -6,6 +6,7 @@
 //! the PostgreSQL variants fail if `CI` is set, and otherwise print a note
 //! and pass, so a laptop without PostgreSQL can still run the suite.
 
+mod api_records;
 mod batches;
 mod campaigns;
 mod leads;

@@ -94,6 +94,9 @@ pub trait Leads: Send + Sync {
         current_step: u32,
         next_action_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
+    /// A page of the tenant's leads matching every filter of `filter`, with
+    /// ids above `after_id`, by id (page on with the last id returned).
+    async fn list_leads(&self, tenant: &str, filter: &LeadFilter, after_id: i64, limit: u32) -> StoreResult<Vec<Lead>>;
     /// Deletes a lead with its transitions and emails; suppressions stay.
     async fn delete_lead(&self, tenant: &str, lead_id: i64) -> StoreResult<()>;
 }
@@ -107,6 +110,22 @@ pub struct InsertOutcome {
     pub duplicates: Vec<String>,
     /// Normalized emails dropped because the address or its domain is suppressed.
     pub suppressed: Vec<String>,
+}
+
+/// Which leads [`Leads::list_leads`] returns: those matching every filter
+/// that is set (none set: all of the tenant's leads).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadFilter {
+    /// Only leads in this state.
+    pub state: Option<LeadState>,
+    /// Only leads of this campaign.
+    pub campaign_id: Option<i64>,
+    /// Only leads scored at least this (unscored leads never match).
+    pub min_score: Option<f64>,
+    /// Only leads scored at most this (unscored leads never match).
+    pub max_score: Option<f64>,
+    /// Only leads whose address or company contains this, ignoring case.
+    pub text: Option<String>,
 }
 
 /// One lead's row of [`Leads::apply_enrichments`].

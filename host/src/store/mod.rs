@@ -1,5 +1,5 @@
 //! Storage, split by aggregate: tenants, campaigns, leads, suppressions,
-//! outbound and inbound mail, alerts, plugin key-value data, plugin
+//! outbound and inbound mail, daily metrics, alerts, plugin key-value data, plugin
 //! versions, cycle reports and worker leases. Each aggregate is one small
 //! trait (`store/<aggregate>.rs`); [`Store`] is the one handle callers hold
 //! (`Arc<dyn Store>` from [`open`]), a supertrait of them all.
@@ -37,6 +37,7 @@ mod inbound;
 mod kv;
 mod leads;
 mod leases;
+mod metrics;
 mod outbound;
 pub mod plugin_controls;
 mod plugins;
@@ -59,10 +60,11 @@ use std::sync::Arc;
 
 pub use alerts::Alerts;
 pub use campaigns::Campaigns;
-pub use inbound::Inbound;
+pub use inbound::{Inbound, InboundFilter, ReplyRelabel};
 pub use kv::PluginKv;
-pub use leads::{BatchOutcome, EnrichmentUpdate, InsertOutcome, Leads, ScoreUpdate};
+pub use leads::{BatchOutcome, EnrichmentUpdate, InsertOutcome, LeadFilter, Leads, ScoreUpdate};
 pub use leases::{Claimable, Leases};
+pub use metrics::{DailyMetrics, DayActivity};
 pub use outbound::Outbound;
 pub use plugins::PluginVersions;
 pub use reports::CycleReports;
@@ -78,8 +80,8 @@ pub use sqlite::SqliteStore;
 /// into scope, for code that calls them on a concrete store type.
 pub mod prelude {
     pub use super::{
-        Alerts, ApiTokens, Campaigns, CycleReports, Inbound, Leads, Leases, Outbound, PluginKv, PluginVersions, Store,
-        Suppressions, Tenants,
+        Alerts, ApiTokens, Campaigns, CycleReports, DailyMetrics, Inbound, Leads, Leases, Outbound, PluginKv,
+        PluginVersions, Store, Suppressions, Tenants,
     };
 }
 
@@ -137,6 +139,7 @@ pub trait Store:
     + CycleReports
     + Leases
     + ApiTokens
+    + DailyMetrics
     + snapshots::Snapshots
     + plugin_controls::PluginControls
     + Send

@@ -51,6 +51,8 @@ pub trait Outbound: Send + Sync {
         state: EmailState,
         limit: u32,
     ) -> StoreResult<Vec<OutboundEmail>>;
+    /// Every email queued for a lead, by step.
+    async fn lead_emails(&self, tenant: &str, lead_id: i64) -> StoreResult<Vec<OutboundEmail>>;
     /// Emails of a campaign attempted since `since` (SENDING, SENT or
     /// UNCERTAIN: anything that may have left counts against the cap).
     async fn count_sent_since(&self, tenant: &str, campaign_id: i64, since: DateTime<Utc>) -> StoreResult<u64>;

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::store::StoreResult;
 
 /// One worker's view of one version's health.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct HealthReport {
     /// The plugin.
     pub name: String,

@@ -28,6 +28,23 @@ pub trait Suppressions: Send + Sync {
     }
     /// The normalized emails of `emails` whose address or domain is suppressed.
     async fn suppressed_subset(&self, tenant: &str, emails: &[String]) -> StoreResult<Vec<String>>;
+    /// One entry, if the tenant has it.
+    async fn get_suppression(
+        &self,
+        tenant: &str,
+        kind: SuppressionKind,
+        value: &str,
+    ) -> StoreResult<Option<Suppression>>;
+    /// Takes an entry off the list, recording it (with `why` and who) in
+    /// the list of removals; the removed entry, or `NotFound`.
+    async fn remove_suppression(
+        &self,
+        tenant: &str,
+        kind: SuppressionKind,
+        value: &str,
+        why: &str,
+        actor: &str,
+    ) -> StoreResult<Suppression>;
     /// All suppression entries, newest first.
     async fn list_suppressions(&self, tenant: &str) -> StoreResult<Vec<Suppression>>;
 }

@@ -45,6 +45,7 @@ fn enrich(lead: &Lead, to: LeadState) -> EnrichmentUpdate {
             to,
             reason: "enriched".into(),
             plugin_version: Some("basic@1".into()),
+            actor: None,
             at: Utc::now(),
         }),
     }
@@ -64,6 +65,7 @@ async fn a_batch_of_enrichments_moves_its_leads_and_skips_those_moved_meanwhile(
                 to: LeadState::Enriched,
                 reason: "someone else".into(),
                 plugin_version: None,
+                actor: None,
                 at: Utc::now(),
             },
         )

@@ -343,6 +343,7 @@ async fn transitions_are_recorded_and_a_stale_from_state_is_refused(store: Arc<d
         to,
         reason: reason.to_string(),
         plugin_version: version.map(str::to_string),
+        actor: None,
         at,
     };
     store
@@ -450,6 +451,7 @@ async fn due_leads_and_counts_by_state_follow_the_schedule(store: Arc<dyn Store>
                 to: LeadState::Enriched,
                 reason: "r".into(),
                 plugin_version: None,
+                actor: None,
                 at: now,
             },
         )

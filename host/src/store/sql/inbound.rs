@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use super::{DbRow, DbStore};
 use crate::domain::model::{InboundMessage, InboxCursor, NewInboundMessage};
 use crate::store::shared::{from_ms, inbound_message_id, ms, to_u32, to_u64, touched};
-use crate::store::{Inbound, Insertion, StoreError, StoreResult};
+use crate::store::{Inbound, InboundFilter, Insertion, ReplyRelabel, StoreError, StoreResult};
 
 const INBOUND_COLUMNS: &str = "id, tenant_id, mailbox, message_id, in_reply_to, refs, from_address, \
      subject, body_text, raw, received_at, matched_lead_id, label, label_confidence, \
@@ -174,6 +174,145 @@ impl Inbound for DbStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(to_u64(n))
+    }
+
+    async fn list_inbound(
+        &self,
+        tenant: &str,
+        filter: &InboundFilter,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<InboundMessage>> {
+        let matched = if filter.matched {
+            "matched_lead_id IS NOT NULL"
+        } else {
+            "matched_lead_id IS NULL"
+        };
+        let mut sql =
+            format!("SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE tenant_id = $1 AND id > $2 AND {matched}");
+        let mut n = 3;
+        if filter.label.is_some() {
+            sql.push_str(&format!(" AND label = ${n}"));
+            n += 1;
+        }
+        if filter.campaign_id.is_some() {
+            sql.push_str(&format!(
+                " AND matched_lead_id IN (SELECT id FROM leads WHERE tenant_id = $1 AND campaign_id = ${n})"
+            ));
+            n += 1;
+        }
+        if filter.lead_id.is_some() {
+            sql.push_str(&format!(" AND matched_lead_id = ${n}"));
+            n += 1;
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT ${n}"));
+        let mut query = sqlx::query(&sql).bind(tenant).bind(after_id);
+        if let Some(label) = &filter.label {
+            query = query.bind(label);
+        }
+        if let Some(campaign_id) = filter.campaign_id {
+            query = query.bind(campaign_id);
+        }
+        if let Some(lead_id) = filter.lead_id {
+            query = query.bind(lead_id);
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter().map(inbound_from_row).collect()
+    }
+
+    async fn relabel_inbound(
+        &self,
+        tenant: &str,
+        id: i64,
+        label: &str,
+        reason: &str,
+        actor: &str,
+    ) -> StoreResult<ReplyRelabel> {
+        let mut tx = super::begin_write(&self.pool).await?;
+        let previous: Option<(Option<String>, Option<f64>, Option<String>)> = sqlx::query_as(
+            "SELECT label, label_confidence, classifier_version FROM inbound_messages \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (previous_label, previous_confidence, previous_classifier) =
+            previous.ok_or_else(|| StoreError::not_found("inbound message", id))?;
+        let at = Utc::now();
+        // Only if nobody relabelled it since the read (PostgreSQL's read
+        // above takes no lock), so the recorded previous label is the one
+        // this replaced.
+        let updated = sqlx::query(
+            "UPDATE inbound_messages SET label = $3, label_confidence = $4, classifier_version = $5 \
+             WHERE tenant_id = $1 AND id = $2 AND label IS NOT DISTINCT FROM $6 \
+             AND classifier_version IS NOT DISTINCT FROM $7",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(label)
+        .bind(1.0_f64)
+        .bind(actor)
+        .bind(previous_label.as_deref())
+        .bind(previous_classifier.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "inbound message {id} was relabelled meanwhile; look at it again and retry"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO reply_relabels (tenant_id, inbound_id, previous_label, previous_confidence, \
+             previous_classifier, label, reason, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(previous_label.as_deref())
+        .bind(previous_confidence)
+        .bind(previous_classifier.as_deref())
+        .bind(label)
+        .bind(reason)
+        .bind(actor)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ReplyRelabel {
+            inbound_id: id,
+            previous_label,
+            previous_confidence,
+            previous_classifier,
+            label: label.to_string(),
+            reason: reason.to_string(),
+            actor: actor.to_string(),
+            at: from_ms("reply_relabels.at", ms(at))?,
+        })
+    }
+
+    async fn inbound_relabels(&self, tenant: &str, id: i64) -> StoreResult<Vec<ReplyRelabel>> {
+        let rows = sqlx::query(
+            "SELECT inbound_id, previous_label, previous_confidence, previous_classifier, label, reason, \
+             actor, at FROM reply_relabels WHERE tenant_id = $1 AND inbound_id = $2 ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ReplyRelabel {
+                    inbound_id: row.try_get("inbound_id")?,
+                    previous_label: row.try_get("previous_label")?,
+                    previous_confidence: row.try_get("previous_confidence")?,
+                    previous_classifier: row.try_get("previous_classifier")?,
+                    label: row.try_get("label")?,
+                    reason: row.try_get("reason")?,
+                    actor: row.try_get("actor")?,
+                    at: from_ms("reply_relabels.at", row.try_get("at")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn inbox_cursor(&self, tenant: &str, mailbox: &str) -> StoreResult<Option<InboxCursor>> {

@@ -13,7 +13,9 @@ use super::DbStore;
 use crate::domain::lifecycle::LeadState;
 use crate::domain::model::{Lead, LeadEnrichment, LeadTransition, NewLead};
 use crate::store::shared::{from_ms, ms, parse_lead_state, to_u64, touched};
-use crate::store::{BatchOutcome, EnrichmentUpdate, InsertOutcome, Leads, ScoreUpdate, StoreError, StoreResult};
+use crate::store::{
+    BatchOutcome, EnrichmentUpdate, InsertOutcome, LeadFilter, Leads, ScoreUpdate, StoreError, StoreResult,
+};
 
 #[async_trait]
 impl Leads for DbStore {
@@ -165,7 +167,7 @@ impl Leads for DbStore {
         }
         sqlx::query(
             "INSERT INTO lead_transitions (tenant_id, lead_id, from_state, to_state, reason, \
-             plugin_version, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             plugin_version, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(tenant)
         .bind(t.lead_id)
@@ -173,6 +175,7 @@ impl Leads for DbStore {
         .bind(t.to.as_str())
         .bind(&t.reason)
         .bind(t.plugin_version.as_deref())
+        .bind(t.actor.as_deref())
         .bind(ms(t.at))
         .execute(&mut *tx)
         .await?;
@@ -182,7 +185,7 @@ impl Leads for DbStore {
 
     async fn lead_transitions(&self, tenant: &str, lead_id: i64) -> StoreResult<Vec<LeadTransition>> {
         let rows = sqlx::query(
-            "SELECT lead_id, from_state, to_state, reason, plugin_version, at FROM lead_transitions \
+            "SELECT lead_id, from_state, to_state, reason, plugin_version, actor, at FROM lead_transitions \
              WHERE lead_id = $2 AND tenant_id = $1 ORDER BY id",
         )
         .bind(tenant)
@@ -197,6 +200,7 @@ impl Leads for DbStore {
                     to: parse_lead_state(row.try_get("to_state")?)?,
                     reason: row.try_get("reason")?,
                     plugin_version: row.try_get("plugin_version")?,
+                    actor: row.try_get("actor")?,
                     at: from_ms("lead_transitions.at", row.try_get("at")?)?,
                 })
             })
@@ -224,6 +228,57 @@ impl Leads for DbStore {
         touched(result.rows_affected(), "lead", lead_id)
     }
 
+    async fn list_leads(&self, tenant: &str, filter: &LeadFilter, after_id: i64, limit: u32) -> StoreResult<Vec<Lead>> {
+        // The filters pick the addresses; the backend's own read (the direct
+        // SQLite path, PostgreSQL's) turns them into leads, so a lead is
+        // decoded in one place per backend.
+        let mut sql = String::from("SELECT email FROM leads WHERE tenant_id = $1 AND id > $2");
+        let mut n = 3;
+        let mut condition = |sql: &mut String, text: &str| {
+            sql.push_str(&text.replace('?', &format!("${n}")));
+            n += 1;
+        };
+        if filter.state.is_some() {
+            condition(&mut sql, " AND state = ?");
+        }
+        if filter.campaign_id.is_some() {
+            condition(&mut sql, " AND campaign_id = ?");
+        }
+        if filter.min_score.is_some() {
+            condition(&mut sql, " AND score >= ?");
+        }
+        if filter.max_score.is_some() {
+            condition(&mut sql, " AND score <= ?");
+        }
+        if filter.text.is_some() {
+            condition(
+                &mut sql,
+                " AND (LOWER(email) LIKE ? ESCAPE '\\' OR LOWER(company) LIKE ? ESCAPE '\\')",
+            );
+        }
+        condition(&mut sql, " ORDER BY id LIMIT ?");
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(tenant).bind(after_id);
+        if let Some(state) = filter.state {
+            query = query.bind(state.as_str());
+        }
+        if let Some(campaign_id) = filter.campaign_id {
+            query = query.bind(campaign_id);
+        }
+        if let Some(min) = filter.min_score {
+            query = query.bind(min);
+        }
+        if let Some(max) = filter.max_score {
+            query = query.bind(max);
+        }
+        if let Some(text) = &filter.text {
+            query = query.bind(like_pattern(text));
+        }
+        let emails = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        let mut leads = super::leads::by_emails(&self.pool, tenant, &emails).await?;
+        leads.sort_by_key(|lead| lead.id);
+        Ok(leads)
+    }
+
     async fn delete_lead(&self, tenant: &str, lead_id: i64) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
@@ -232,4 +287,20 @@ impl Leads for DbStore {
             .await?;
         touched(result.rows_affected(), "lead", lead_id)
     }
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, lower-cased, with `%`, `_` and `\`
+/// in `text` matching only themselves. (SQLite's `LOWER` folds ASCII letters
+/// only, so there a non-ASCII capital in a stored company, the `Ä` of
+/// `Ärzte`, is not matched.)
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }

@@ -33,6 +33,8 @@ macro_rules! shared_queries {
         mod sql_leads;
         #[path = "../sql/leases.rs"]
         mod sql_leases;
+        #[path = "../sql/metrics.rs"]
+        mod sql_metrics;
         #[path = "../sql/outbound.rs"]
         mod sql_outbound;
         #[path = "../sql/plugin_controls.rs"]

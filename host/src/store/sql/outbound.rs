@@ -103,6 +103,16 @@ impl DbStore {
 
 #[async_trait]
 impl Outbound for DbStore {
+    async fn lead_emails(&self, tenant: &str, lead_id: i64) -> StoreResult<Vec<OutboundEmail>> {
+        let sql = format!("SELECT {EMAIL_COLUMNS} FROM outbound_emails WHERE tenant_id = $1 AND lead_id = $2 ORDER BY step");
+        let rows = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(lead_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(email_from_row).collect()
+    }
+
     async fn queue_email(&self, tenant: &str, e: &NewOutboundEmail) -> StoreResult<Insertion> {
         // Inserting through a SELECT of the tenant's own lead and campaign keeps
         // another tenant's ids out without a separate check.
