@@ -888,9 +888,15 @@ async fn a_dry_run_shows_the_next_cycle_and_its_messages_and_changes_nothing() {
     store.insert_leads("default", id, &leads).await.expect("leads");
 
     let path = format!("/api/v1/campaigns/{id}/run");
-    let (status, problem) = site.post(&path, &operator, json!({ "dry_run": false })).await;
+    let (status, problem) = site
+        .post(
+            &path,
+            &operator,
+            json!({ "dry_run": false, "at": "2026-03-02T10:00:00Z" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(problem["errors"][0]["field"], "dry_run");
+    assert_eq!(problem["errors"][0]["field"], "at", "a real cycle runs now: {problem}");
 
     // A Monday inside the send window; the campaign is live and paused.
     let (status, run) = site
@@ -947,6 +953,61 @@ async fn a_dry_run_shows_the_next_cycle_and_its_messages_and_changes_nothing() {
         .call("GET", &format!("/api/v1/campaigns/{id}"), Some(&operator), None)
         .await;
     assert_eq!(after["status"], "PAUSED", "{after}");
+
+    // A real run of a (dry-run mail) campaign: under its lease, for real.
+    let mut real = definition("real");
+    real["score_threshold"] = json!(0.0);
+    real["plugins"] = json!({ "scorer": "weighted_score" });
+    let (_, created) = site
+        .post(
+            "/api/v1/campaigns",
+            &operator,
+            json!({ "definition": real, "start": true }),
+        )
+        .await;
+    let real_id = created["id"].as_i64().expect("id");
+    store
+        .insert_leads("default", real_id, &[crate::support::sample_lead(0, "cy@lead.example")])
+        .await
+        .expect("lead");
+    let real_path = format!("/api/v1/campaigns/{real_id}/run");
+    assert!(
+        store
+            .try_acquire_lease("default", real_id, "busy-worker", std::time::Duration::from_secs(60))
+            .await
+            .expect("lease")
+    );
+    let (status, problem) = site.post(&real_path, &operator, json!({ "dry_run": false })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a worker holds it: {problem}");
+    store
+        .release_lease("default", real_id, "busy-worker")
+        .await
+        .expect("release");
+    let (status, ran) = site.post(&real_path, &operator, json!({ "dry_run": false })).await;
+    assert_eq!(status, StatusCode::OK, "{ran}");
+    assert_eq!(
+        (ran["dry_run"].as_bool(), ran["running"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(
+        ran["report"]["dry_run"], true,
+        "the campaign's own mail is dry-run: {ran:#}"
+    );
+    let lead = store
+        .lead_by_email("default", "cy@lead.example")
+        .await
+        .expect("read")
+        .expect("lead");
+    assert!(lead.score.is_some(), "the real cycle scored the lead");
+    assert_eq!(
+        store
+            .recent_cycle_reports("default", Some(real_id), 5)
+            .await
+            .expect("reports")
+            .len(),
+        1,
+        "its report is stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,6 +142,19 @@ impl Worker<'_> {
         }
     }
 
+    /// One cycle of a campaign whose lease this worker holds (taken with
+    /// [`Leases::try_acquire_lease`](crate::store::Leases::try_acquire_lease)
+    /// under [`WorkerOptions::worker_id`]), with a heartbeat renewing the
+    /// lease meanwhile. The caller releases the lease.
+    pub async fn run_leased(
+        &self,
+        tenant: &str,
+        campaign_id: i64,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<CycleReport> {
+        self.cycle(tenant, campaign_id, shutdown).await
+    }
+
     /// One cycle with a heartbeat renewing the lease meanwhile.
     async fn cycle(
         &self,

@@ -115,8 +115,8 @@ routes! {
         body "{\"reason\": \"…\"}" as campaigns::StatusChange
         => campaigns::CampaignView;
     post "/campaigns/{id}/run" Operator runs::run,
-        "A dry run of the campaign's next cycle on a copy: its step report and every message it would send; nothing changes.",
-        body "{\"dry_run\": true, \"at\": \"2026-03-02T10:00:00Z\" (optional)}" as runs::RunRequest;
+        "A cycle now. `dry_run: true`: on a copy with dry-run mail, answering the step report and every message it would send, nothing changed. `dry_run: false`: the real cycle under the campaign's lease (409 while a worker runs it; 202 if it is still running when the answer is due).",
+        body "{\"dry_run\": true, \"at\": \"2026-03-02T10:00:00Z\" (optional, dry runs)}" as runs::RunRequest;
     get "/campaigns/{id}/reports" Viewer records::reports,
         "The campaign's newest cycle reports (`limit`, default 20, at most 100)."
         => Vec<crate::domain::model::CycleReportRecord>;
