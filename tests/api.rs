@@ -719,7 +719,8 @@ async fn a_tenant_admin_keeps_sealed_settings_and_the_host_sets_ceilings() {
         "alerts": {
             "email": "ops@acme.example",
             "webhook": { "url": "https://hooks.acme.example/cam", "secret": "hunter2" }
-        }
+        },
+        "defaults": { "daily_cap": 7 }
     });
     let (status, saved) = site.call("PUT", "/api/v1/settings", Some(&admin), Some(wanted)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
@@ -762,6 +763,23 @@ async fn a_tenant_admin_keeps_sealed_settings_and_the_host_sets_ceilings() {
     let opened = cam::tenancy::SealedSettings::open(&keys, "acme", &stored.sealed).expect("opens");
     let secret = opened.settings.alerts.webhook.expect("webhook").secret;
     assert_eq!(secret.inline_value().map(|s| s.expose()), Some("hunter2"));
+
+    // A new campaign that leaves its cap out gets the tenant's default; one
+    // that gives its own keeps it.
+    let (_, created) = site
+        .post(
+            "/api/v1/campaigns",
+            &admin,
+            json!({ "definition": definition("defaulted") }),
+        )
+        .await;
+    assert_eq!(created["definition"]["daily_cap"], 7, "{created}");
+    let mut own = definition("own-cap");
+    own["daily_cap"] = json!(40);
+    let (_, created) = site
+        .post("/api/v1/campaigns", &admin, json!({ "definition": own }))
+        .await;
+    assert_eq!(created["definition"]["daily_cap"], 40, "{created}");
 
     // Ceilings: the host sets them; zero is refused by field.
     let host = site.token(None, "host");

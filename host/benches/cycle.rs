@@ -1,10 +1,13 @@
-//! Cycle benchmark: one cycle over 100,000 leads on SQLite — discover from a
+//! Cycle benchmark: one cycle over 100,000 leads — discover from a
 //! generated HTTP lead source (the `http-json` example plugin against a
 //! local API), enrich (`basic-enrich`), score (`weighted-score`), schedule
 //! within caps — against a baseline that inserts the same leads straight
-//! into the store with no plugin. Reports leads/s and peak memory.
+//! into the store with no plugin. Runs on SQLite and on PostgreSQL (a
+//! throwaway database at `CAM_TEST_POSTGRES_URL`) and reports leads/s per
+//! step, PostgreSQL's enrich + score time against SQLite's, and peak memory.
 //!
-//! Run: `cargo bench -p cam --bench cycle` (`CAM_CYCLE_BENCH_LEADS` changes the count).
+//! Run: `cargo bench -p cam --bench cycle` (`CAM_CYCLE_BENCH_LEADS` changes
+//! the count, `CAM_CYCLE_BENCH_BACKENDS=sqlite` skips PostgreSQL).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use cam::pipeline::{Cycle, FixedClock, Transports};
 use cam::plugins::PluginRegistry;
 use cam::runtime::{Limits, Runtime};
 use cam::store::Store;
+use cam::store::testing::PostgresDatabase;
 
 const DEFAULT_LEADS: usize = 100_000;
 const TITLES: [&str; 6] = [
@@ -178,50 +182,74 @@ async fn main() {
         .await
         .expect("load");
     assert!(failures.is_empty(), "{failures:?}");
-    let store = store_in(dir.path()).await;
-    let campaign = campaign(store.as_ref(), vec!["http_json".into()]).await;
-    let transports = Transports::dry_run(
-        &dir.path().join("outbox"),
-        &dir.path().join("inbox"),
-        "op@bench.example",
-        Arc::new(UnsubscribeLinks::new(vec![7; 32], None)),
-    );
-    // A Tuesday at 10:00 UTC: inside the default window for the fallback zone.
-    let clock = FixedClock(
-        chrono::DateTime::parse_from_rfc3339("2026-03-03T10:00:00Z")
-            .expect("time")
-            .to_utc(),
-    );
-    let timer = Instant::now();
-    let report = Cycle::new(store.clone(), &runtime, &registry, &clock, campaign, transports)
-        .run()
-        .await
-        .expect("cycle");
-    let whole = timer.elapsed().as_secs_f64();
+    let backends = std::env::var("CAM_CYCLE_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let mut enrich_score = Vec::new();
+    for backend in backends.split(',').map(str::trim) {
+        let _database;
+        let store = match backend {
+            "sqlite" => store_in(dir.path()).await,
+            "postgres" => {
+                let database = PostgresDatabase::try_create("cam_cycle_bench")
+                    .await
+                    .unwrap_or_else(|why| panic!("PostgreSQL for the bench: {why}"));
+                let store = cam::store::open(&database.url).await.expect("store");
+                _database = database;
+                store
+            }
+            other => panic!("CAM_CYCLE_BENCH_BACKENDS: unknown backend {other:?}"),
+        };
+        let campaign = campaign(store.as_ref(), vec!["http_json".into()]).await;
+        let transports = Transports::dry_run(
+            &dir.path().join(format!("outbox-{backend}")),
+            &dir.path().join("inbox"),
+            "op@bench.example",
+            Arc::new(UnsubscribeLinks::new(vec![7; 32], None)),
+        );
+        // A Tuesday at 10:00 UTC: inside the default window for the fallback zone.
+        let clock = FixedClock(
+            chrono::DateTime::parse_from_rfc3339("2026-03-03T10:00:00Z")
+                .expect("time")
+                .to_utc(),
+        );
+        let timer = Instant::now();
+        let report = Cycle::new(store.clone(), &runtime, &registry, &clock, campaign, transports)
+            .run()
+            .await
+            .expect("cycle");
+        let whole = timer.elapsed().as_secs_f64();
 
-    let ms = |step: &str| report.step(step).map_or(0, |s| s.duration_ms);
-    let upto_schedule: u64 = ["discover", "enrich", "score", "schedule"].iter().map(|s| ms(s)).sum();
-    let inserted = report.step("discover").map_or(0, |s| s.count("inserted"));
-    println!(
-        "leads: {total}; inserted by discover: {inserted}; queued: {}",
-        report.step("schedule").map_or(0, |s| s.count("queued"))
-    );
-    for step in ["discover", "enrich", "score", "schedule", "send"] {
-        let failures = report.step(step).map_or(0, |s| s.failed_total);
-        println!("  {step:<9} {:>8} ms  (failures: {failures})", ms(step));
+        let ms = |step: &str| report.step(step).map_or(0, |s| s.duration_ms);
+        let upto_schedule: u64 = ["discover", "enrich", "score", "schedule"].iter().map(|s| ms(s)).sum();
+        let inserted = report.step("discover").map_or(0, |s| s.count("inserted"));
+        println!(
+            "[{backend}] leads: {total}; inserted by discover: {inserted}; queued: {}",
+            report.step("schedule").map_or(0, |s| s.count("queued"))
+        );
+        for step in ["discover", "enrich", "score", "schedule", "send"] {
+            let failures = report.step(step).map_or(0, |s| s.failed_total);
+            println!("  {step:<9} {:>8} ms  (failures: {failures})", ms(step));
+        }
+        let per_second = |secs: f64| total as f64 / secs.max(1e-9);
+        println!(
+            "[{backend}] discover→schedule: {:.2} s, {:.0} leads/s (target ≥ 20,000); whole cycle: {whole:.2} s",
+            upto_schedule as f64 / 1000.0,
+            per_second(upto_schedule as f64 / 1000.0)
+        );
+        enrich_score.push((backend.to_string(), ms("enrich") + ms("score")));
     }
     let per_second = |secs: f64| total as f64 / secs.max(1e-9);
     println!(
-        "baseline (store.insert_leads only): {baseline:.2} s, {:.0} leads/s",
+        "baseline (SQLite store.insert_leads only): {baseline:.2} s, {:.0} leads/s",
         per_second(baseline)
     );
-    println!(
-        "discover→schedule: {:.2} s, {:.0} leads/s (target ≥ 20,000)",
-        upto_schedule as f64 / 1000.0,
-        per_second(upto_schedule as f64 / 1000.0)
-    );
-    println!(
-        "whole cycle: {whole:.2} s; peak RSS (this process, API server included): {:.0} MiB",
-        peak_mib()
-    );
+    if let (Some((_, sqlite)), Some((_, postgres))) = (
+        enrich_score.iter().find(|(b, _)| b == "sqlite"),
+        enrich_score.iter().find(|(b, _)| b == "postgres"),
+    ) {
+        println!(
+            "enrich + score: SQLite {sqlite} ms, PostgreSQL {postgres} ms = {:.2}× (target ≤ 2×)",
+            *postgres as f64 / (*sqlite).max(1) as f64
+        );
+    }
+    println!("peak RSS (this process, API server included): {:.0} MiB", peak_mib());
 }

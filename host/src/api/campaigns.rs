@@ -62,8 +62,10 @@ impl CampaignView {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaign {
-    /// The definition.
-    pub definition: CampaignDef,
+    /// The definition; what it leaves out of the tenant's `defaults`
+    /// (daily cap, send window) comes from its settings.
+    #[schemars(with = "CampaignDef")]
+    pub definition: serde_json::Value,
     /// Start it at once (default: created paused).
     #[serde(default)]
     pub start: bool,
@@ -126,7 +128,8 @@ pub async fn create(
     Body(request): Body<CreateCampaign>,
 ) -> Result<(StatusCode, Json<CampaignView>), Problem> {
     let tenant = caller.tenant(Role::Operator)?;
-    let new = request.definition.to_new_campaign()?;
+    let definition = with_tenant_defaults(&state, tenant, request.definition).await?;
+    let new = definition.to_new_campaign()?;
     let campaign = state.store.create_campaign(tenant, &new).await?;
     let (status, reason) = if request.start {
         (CampaignStatus::Running, "started when created")
@@ -138,6 +141,29 @@ pub async fn create(
         .set_campaign_status(tenant, campaign.id, status, reason, &caller.actor())
         .await?;
     Ok((StatusCode::CREATED, Json(detailed(&state, &campaign).await?)))
+}
+
+/// `definition` with what it leaves out of a hosted tenant's defaults filled
+/// in, read as a campaign definition.
+async fn with_tenant_defaults(
+    state: &ApiState,
+    tenant: &str,
+    mut definition: serde_json::Value,
+) -> Result<CampaignDef, Problem> {
+    if let Some((opened, _)) = state
+        .app
+        .tenant_settings(tenant)
+        .await
+        .map_err(|e| Problem::internal_anyhow(&e))?
+    {
+        opened.settings.defaults.apply(&mut definition);
+    }
+    serde_json::from_value(definition).map_err(|e| {
+        Problem::invalid(
+            format!("the definition does not have the expected fields: {e}"),
+            Vec::new(),
+        )
+    })
 }
 
 /// `PUT /campaigns/{id}`: replaces the definition (name included), checked

@@ -7,7 +7,7 @@ pub mod settings;
 
 pub use saving::{Rekeyed, SaveError, rekey, save_settings};
 pub use sealing::{OpenError, ServerKeys};
-pub use settings::{SealedSettings, SenderIdentity, TenantMail, TenantSettings};
+pub use settings::{CampaignDefaults, SealedSettings, SenderIdentity, TenantMail, TenantSettings};
 
 /// The server keys `config` names (`[hosted] server_key_file` or
 /// `CAM_SERVER_KEY_FILE`), with what to do when there are none.

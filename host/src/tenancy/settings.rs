@@ -51,6 +51,39 @@ pub struct TenantMail {
     pub unsubscribe_url: Option<String>,
 }
 
+/// What a tenant's new campaigns get when their definition leaves it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignDefaults {
+    /// The campaign's rolling-24-hour cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_cap: Option<u32>,
+    /// The send window (`start`, `end`, `days`, `fallback_tz`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::domain::campaign_def::WindowDef>,
+}
+
+impl CampaignDefaults {
+    /// `definition` (a campaign definition as JSON) with each default it
+    /// leaves out filled in.
+    pub fn apply(&self, definition: &mut serde_json::Value) {
+        let Some(fields) = definition.as_object_mut() else {
+            return;
+        };
+        if let Some(cap) = self.daily_cap {
+            fields.entry("daily_cap").or_insert_with(|| cap.into());
+        }
+        if let Some(window) = &self.window
+            && !fields.contains_key("window")
+        {
+            fields.insert(
+                "window".into(),
+                serde_json::to_value(window).expect("a window serializes"),
+            );
+        }
+    }
+}
+
 /// A hosted tenant's settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +97,9 @@ pub struct TenantSettings {
     /// Its alert channels.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// What its new campaigns get when their definition leaves it out.
+    #[serde(default)]
+    pub defaults: CampaignDefaults,
 }
 
 /// Settings with the secrets that go with them, as sealed in the database.
@@ -215,6 +251,16 @@ impl TenantSettings {
             }
             check_source(&webhook.secret, "alerts.webhook.secret", &mut problem);
         }
+        if self.defaults.daily_cap == Some(0) {
+            problem("defaults.daily_cap".into(), "must be greater than 0".into());
+        }
+        if let Some(window) = &self.defaults.window {
+            let mut probe = crate::domain::campaign_def::CampaignDef::with_defaults("defaults");
+            probe.window = window.clone();
+            if let Err(e) = probe.send_window() {
+                problem("defaults.window".into(), e.to_string());
+            }
+        }
         problems
     }
 
@@ -307,6 +353,10 @@ mod tests {
         [alerts]
         email = "ops@acme.test"
         webhook = { url = "https://hooks.acme.test/cam", secret = "hook-hunter2" }
+
+        [defaults]
+        daily_cap = 25
+        window = { start = "08:00", end = "12:00", days = ["tue"], fallback_tz = "Europe/Berlin" }
     "#;
 
     fn keys() -> (tempfile::TempDir, ServerKeys) {
@@ -381,5 +431,36 @@ mod tests {
             "{:?}",
             settings.problems()
         );
+    }
+}
+
+#[cfg(test)]
+mod defaults_tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_only_what_a_definition_leaves_out() {
+        let defaults: CampaignDefaults =
+            toml::from_str("daily_cap = 25\nwindow = { start = \"08:00\", end = \"12:00\", days = [\"tue\"], fallback_tz = \"UTC\" }\n")
+                .expect("parses");
+        let mut bare = serde_json::json!({ "name": "a" });
+        defaults.apply(&mut bare);
+        assert_eq!(bare["daily_cap"], 25);
+        assert_eq!(bare["window"]["start"], "08:00:00");
+        let mut own = serde_json::json!({ "name": "b", "daily_cap": 5 });
+        defaults.apply(&mut own);
+        assert_eq!(own["daily_cap"], 5, "the definition's own value stays");
+        let bad = TenantSettings {
+            defaults: CampaignDefaults {
+                daily_cap: Some(0),
+                window: Some(crate::domain::campaign_def::WindowDef {
+                    fallback_tz: "Mars/Olympus".into(),
+                    ..crate::domain::campaign_def::WindowDef::default()
+                }),
+            },
+            ..TenantSettings::default()
+        };
+        let fields: Vec<String> = bad.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["defaults.daily_cap", "defaults.window"]);
     }
 }
