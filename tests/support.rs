@@ -97,8 +97,12 @@ pub async fn load_with_manifest(plugin: BuiltPlugin, manifest: &str) -> Result<L
 
 fn wasm_path_with_manifest(plugin: BuiltPlugin) -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    // Tests load plugins concurrently: one installs while another would see
+    // the .wasm already there but not yet its manifest.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
     let wasm = dir.path().join(format!("{}.wasm", plugin.crate_name));
+    let _installing = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
     if !wasm.exists() {
         install_plugin(dir.path(), plugin);
     }
