@@ -147,10 +147,21 @@ impl Manifest {
 
     /// Parses manifest text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
-        toml::from_str(text).map_err(|e| ManifestError::Invalid {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Invalid {
             path: path.to_path_buf(),
             message: e.to_string().trim().to_string(),
-        })
+        })?;
+        // A name becomes part of paths (shadow logs, release requests) and
+        // of kv keys: letters, digits, '-' and '_' only.
+        if let Some(name) = &manifest.name
+            && let Err(e) = crate::domain::name::validate("plugin name", name)
+        {
+            return Err(ManifestError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("name: {e}"),
+            });
+        }
+        Ok(manifest)
     }
 
     /// The config table flattened for the `config` import: strings as they
@@ -172,6 +183,17 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_that_could_become_a_path_is_refused() {
+        for name in ["../x", "/etc/passwd", "a b", "Caps"] {
+            let err = Manifest::parse(&format!("kind = \"scorer\"\nname = \"{name}\"\n"), Path::new("m.toml"))
+                .expect_err(name);
+            assert!(err.to_string().contains("plugin name"), "{name}: {err}");
+        }
+        let ok = Manifest::parse("kind = \"scorer\"\nname = \"icp_v2\"\n", Path::new("m.toml")).expect("valid");
+        assert_eq!(ok.name.as_deref(), Some("icp_v2"));
+    }
     use crate::runtime::grants::KvGrant;
 
     fn parse(text: &str) -> Result<Manifest, ManifestError> {

@@ -83,6 +83,7 @@ impl VersionFolder {
 
     /// Sets (`Some`) or clears (`None`) the shadow candidate of `name`.
     pub fn set_shadow(&self, name: &str, sha256: Option<&str>) -> anyhow::Result<()> {
+        crate::domain::name::validate("plugin name", name)?;
         let mut shadows = self.shadows();
         match sha256 {
             Some(sha) => shadows.insert(name.to_string(), sha.to_string()),
@@ -94,6 +95,8 @@ impl VersionFolder {
 
     /// Asks running workers to release `name` from quarantine.
     pub fn request_release(&self, name: &str) -> anyhow::Result<()> {
+        // The name becomes a file name: `/abs/path` must not reach the disk.
+        crate::domain::name::validate("plugin name", name)?;
         let dir = self.dir.join("release");
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join(name), b"")?;
@@ -173,6 +176,22 @@ pub fn previous_version(history: &[PluginVersionRecord]) -> Option<&PluginVersio
 mod tests {
     use super::*;
     use crate::domain::model::NewPluginVersion;
+
+    #[test]
+    fn a_release_request_for_a_path_is_refused_and_touches_no_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep me").expect("write");
+        let folder = VersionFolder::in_plugins_dir(&dir.path().join("plugins"));
+        let err = folder
+            .request_release(victim.to_str().expect("utf8"))
+            .expect_err("a path is not a plugin name");
+        assert!(err.to_string().contains("plugin name"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep me");
+        assert!(folder.set_shadow("../x", Some("abc")).is_err());
+        folder.request_release("weighted_score").expect("a real name");
+        assert_eq!(folder.take_release_requests(), ["weighted_score"]);
+    }
 
     fn record(sha: &str, active: bool) -> PluginVersionRecord {
         PluginVersionRecord {
