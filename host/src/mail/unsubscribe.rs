@@ -98,9 +98,13 @@ impl UnsubscribeLinks {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
                 }
-                write_private(path, &format!("{}\n", hex::encode(key)))
-                    .with_context(|| format!("cannot create the unsubscribe key {}", path.display()))?;
-                Ok(key.to_vec())
+                match write_private(path, &format!("{}\n", hex::encode(key))) {
+                    Ok(()) => Ok(key.to_vec()),
+                    // Another process (a second worker starting at the same
+                    // moment) made it first: everyone signs with that one.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load_or_create_key(path),
+                    Err(e) => Err(e).with_context(|| format!("cannot create the unsubscribe key {}", path.display())),
+                }
             }
             Err(e) => Err(e).with_context(|| format!("cannot read the unsubscribe key {}", path.display())),
         }
@@ -185,15 +189,22 @@ impl UnsubscribeLinks {
 }
 
 #[cfg(unix)]
+/// Writes `text` to a new file `path` (owner-only), whole or not at all:
+/// written beside it, then linked into place, so a concurrent reader never
+/// sees half a key and a concurrent writer gets `AlreadyExists`.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
+    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), rand::random::<u32>()));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|()| file.sync_all()));
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 #[cfg(not(unix))]
@@ -204,6 +215,21 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_creating_the_key_at_once_all_get_the_same_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("unsubscribe.key");
+        let keys: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| UnsubscribeLinks::load_or_create_key(&path).expect("a key")))
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("joined")).collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0] && k.len() == 32), "one key for all");
+        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temp files left");
+    }
 
     fn links() -> UnsubscribeLinks {
         UnsubscribeLinks::new(b"0123456789abcdef0123456789abcdef".to_vec(), None)
