@@ -123,10 +123,7 @@ pub async fn history(
     Path(name): Path<String>,
 ) -> Result<Json<Vec<VersionView>>, Problem> {
     let tenant = caller.tenant(Role::Viewer)?;
-    let history = state.store.plugin_history(tenant, &name).await?;
-    if history.is_empty() {
-        return Err(Problem::not_found("plugin"));
-    }
+    let history = recorded_history(&state, tenant, &name).await?;
     Ok(Json(history.into_iter().map(VersionView::from).collect()))
 }
 
@@ -255,10 +252,7 @@ pub async fn rollback(
     Body(request): Body<Rollback>,
 ) -> Result<Json<VersionView>, Problem> {
     let tenant = caller.tenant(Role::Operator)?;
-    let history = state.store.plugin_history(tenant, &name).await?;
-    if history.is_empty() {
-        return Err(Problem::not_found("plugin"));
-    }
+    let history = recorded_history(&state, tenant, &name).await?;
     let target = match request.to.as_deref() {
         Some(prefix) => find_version(&history, prefix).map_err(|e| Problem::invalid_field("to", e.to_string()))?,
         None => previous_version(&history).ok_or_else(|| {
@@ -311,10 +305,7 @@ pub async fn shadow(
     Body(request): Body<ShadowRequest>,
 ) -> Result<Json<PluginView>, Problem> {
     let tenant = caller.tenant(Role::Operator)?;
-    let history = state.store.plugin_history(tenant, &name).await?;
-    if history.is_empty() {
-        return Err(Problem::not_found("plugin"));
-    }
+    let history = recorded_history(&state, tenant, &name).await?;
     match request.sha256.as_deref() {
         Some(prefix) => {
             let target = find_version(&history, prefix).map_err(|e| Problem::invalid_field("sha256", e.to_string()))?;
@@ -351,9 +342,7 @@ pub async fn diff(
     Path(name): Path<String>,
 ) -> Result<Json<DiffReport>, Problem> {
     let tenant = caller.tenant(Role::Viewer)?;
-    if state.store.plugin_history(tenant, &name).await?.is_empty() {
-        return Err(Problem::not_found("plugin"));
-    }
+    recorded_history(&state, tenant, &name).await?;
     let candidate = state.store.plugin_shadows(tenant).await?.remove(&name);
     let records: Vec<ShadowRecord> = state
         .store
@@ -375,9 +364,7 @@ pub async fn promote(
     Path(name): Path<String>,
 ) -> Result<Json<PluginView>, Problem> {
     let tenant = caller.tenant(Role::Operator)?;
-    if state.store.plugin_history(tenant, &name).await?.is_empty() {
-        return Err(Problem::not_found("plugin"));
-    }
+    recorded_history(&state, tenant, &name).await?;
     let Some(candidate) = state.store.plugin_shadows(tenant).await?.remove(&name) else {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -400,9 +387,7 @@ pub async fn release(
     Path(name): Path<String>,
 ) -> Result<Json<PluginView>, Problem> {
     let tenant = caller.tenant(Role::Operator)?;
-    if state.store.plugin_history(tenant, &name).await?.is_empty() {
-        return Err(Problem::not_found("plugin"));
-    }
+    recorded_history(&state, tenant, &name).await?;
     state
         .store
         .request_plugin_release(tenant, &name, chrono::Utc::now())
@@ -420,4 +405,14 @@ async fn one(state: &ApiState, tenant: &str, name: &str) -> Result<Json<PluginVi
         .find(|p| p.active.name == name)
         .map(Json)
         .ok_or_else(|| Problem::not_found("plugin"))
+}
+
+/// Every recorded version of `name`, newest first; 404 when the tenant has
+/// no plugin of that name.
+async fn recorded_history(state: &ApiState, tenant: &str, name: &str) -> Result<Vec<PluginVersionRecord>, Problem> {
+    let history = state.store.plugin_history(tenant, name).await?;
+    if history.is_empty() {
+        return Err(Problem::not_found("plugin"));
+    }
+    Ok(history)
 }
