@@ -6,7 +6,8 @@
 //! imports the file a second time into the same SQLite database and times
 //! that second import, where every row is skipped and looked up.
 //!
-//! Run: `cargo bench -p cam --bench import`. PostgreSQL is found through
+//! Run: `cargo bench -p cam --bench import` (`CAM_IMPORT_BENCH_CASES=parse
+//! only,postgres` picks cases, `CAM_IMPORT_BENCH_ROWS=100000` one size). PostgreSQL is found through
 //! `CAM_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres);
 //! when it is unreachable its rows are skipped with a note.
 //!
@@ -40,11 +41,19 @@ fn main() {
         "{:<12} {:>10} {:>11} {:>12} {:>13} {:>11}",
         "case", "rows", "file MiB", "seconds", "rows/s", "peak MiB"
     );
-    for rows in SIZES {
+    let cases: Vec<String> = match std::env::var("CAM_IMPORT_BENCH_CASES") {
+        Ok(list) => list.split(',').map(|c| c.trim().to_string()).collect(),
+        Err(_) => CASES.iter().map(|c| c.to_string()).collect(),
+    };
+    let sizes: Vec<u64> = match std::env::var("CAM_IMPORT_BENCH_ROWS") {
+        Ok(rows) => vec![rows.parse().expect("CAM_IMPORT_BENCH_ROWS: a number of rows")],
+        Err(_) => SIZES.to_vec(),
+    };
+    for rows in sizes {
         let file = dir.path().join(format!("leads_{rows}.csv"));
         generate(&file, rows);
         let mib = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / (1 << 20) as f64;
-        for case in CASES {
+        for case in &cases {
             let output = Command::new(std::env::current_exe().expect("own path"))
                 .env(CASE_VAR, case)
                 .env(FILE_VAR, &file)

@@ -48,10 +48,16 @@ pub(crate) fn parse_lead_state(s: &str) -> StoreResult<LeadState> {
         .ok_or_else(|| StoreError::corrupt("lead state", s))
 }
 
-/// The store's last-line normalization of an address: trimmed, lower case.
-/// (Source-specific rules live in the domain; this one is idempotent with them.)
+/// The store's last-line normalization of an address: trimmed, lower case,
+/// without NUL characters (which PostgreSQL's text cannot hold, and no
+/// address has). (Source-specific rules live in the domain; this one is
+/// idempotent with them.)
 pub(crate) fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    let mut normalized = email.trim().to_lowercase();
+    if normalized.contains('\0') {
+        normalized.retain(|c| c != '\0');
+    }
+    normalized
 }
 
 /// One chunk of an insert: each lead whose normalized address is new to

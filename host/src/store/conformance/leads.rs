@@ -12,6 +12,8 @@ use crate::store::{Store, StoreError};
 
 conformance_tests!(
     duplicate_emails_are_reported_and_never_inserted_twice,
+    any_text_is_stored_as_given_except_nul_on_postgres,
+    a_call_larger_than_one_bulk_statement_keeps_the_first_row_of_each_address,
     a_repeat_within_one_call_keeps_the_first_row_and_is_reported_in_order,
     suppression_by_address_and_domain_survives_lead_deletion_and_reimport,
     tenant_b_never_sees_tenant_a_leads_kv_or_emails,
@@ -20,6 +22,78 @@ conformance_tests!(
     enrichment_merges_attributes_and_keeps_unknown_fields,
     due_leads_and_counts_by_state_follow_the_schedule,
 );
+
+async fn any_text_is_stored_as_given_except_nul_on_postgres(store: Arc<dyn Store>) {
+    let id = tenant_with_campaign(&store, "default").await;
+    let mut odd = lead("odd@example.com");
+    odd.first_name = "Tab\there, line\nbreak, return\r, back\\slash \\N, 'quote' \"dq\" — ünï".into();
+    odd.company = "Nul\0Byte GmbH".into();
+    odd.attributes = BTreeMap::from([
+        ("note\0".to_string(), "a\0b\\c\td".to_string()),
+        ("empty".to_string(), String::new()),
+    ]);
+    odd.employees = None;
+    let outcome = store
+        .insert_leads("default", id, &[odd.clone(), lead("nul\0@example.com")])
+        .await
+        .unwrap();
+    assert_eq!(outcome.inserted, 2, "{outcome:?}");
+    let stored = store
+        .lead_by_email("default", "odd@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.fields.first_name, odd.first_name);
+    assert_eq!(stored.fields.employees, None);
+    // PostgreSQL's text cannot hold U+0000: it is dropped there rather than
+    // failing the batch; SQLite keeps what it was given.
+    let nul = |text: &str| match store.backend() {
+        crate::store::Backend::Postgres => text.replace('\0', ""),
+        crate::store::Backend::Sqlite => text.to_string(),
+    };
+    assert_eq!(stored.fields.company, nul("Nul\0Byte GmbH"));
+    assert_eq!(
+        stored.fields.attributes.get(&nul("note\0")).map(String::as_str),
+        Some(nul("a\0b\\c\td").as_str())
+    );
+    assert_eq!(stored.fields.attributes.get("empty").map(String::as_str), Some(""));
+    assert!(
+        store
+            .lead_by_email("default", "nul@example.com")
+            .await
+            .unwrap()
+            .is_some(),
+        "an address never keeps a NUL"
+    );
+}
+
+async fn a_call_larger_than_one_bulk_statement_keeps_the_first_row_of_each_address(store: Arc<dyn Store>) {
+    let id = tenant_with_campaign(&store, "default").await;
+    store
+        .insert_leads("default", id, &[lead("stored@example.com")])
+        .await
+        .unwrap();
+    let mut batch: Vec<_> = (0..12_000).map(|i| lead(&format!("p{i}@example.com"))).collect();
+    let mut repeat = lead("P3@example.com");
+    repeat.first_name = "Second".into();
+    batch.push(repeat);
+    batch.push(lead("stored@example.com"));
+    let outcome = store.insert_leads("default", id, &batch).await.unwrap();
+    assert_eq!(outcome.inserted, 12_000);
+    assert_eq!(
+        outcome.duplicates,
+        vec!["p3@example.com".to_string(), "stored@example.com".to_string()]
+    );
+    let first = store.lead_by_email("default", "p3@example.com").await.unwrap().unwrap();
+    assert_eq!(first.fields.first_name, "Ada", "the first row of an address wins");
+    assert!(
+        store
+            .lead_by_email("default", "p11999@example.com")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
 
 async fn duplicate_emails_are_reported_and_never_inserted_twice(store: Arc<dyn Store>) {
     let id = tenant_with_campaign(&store, "default").await;
@@ -169,7 +243,21 @@ async fn suppression_by_address_and_domain_survives_lead_deletion_and_reimport(s
         .unwrap()
         .unwrap()
         .id;
+    let moved = LeadTransition {
+        lead_id,
+        from: LeadState::New,
+        to: LeadState::Lost,
+        reason: "asked to leave".into(),
+        plugin_version: None,
+        actor: None,
+        at: Utc::now(),
+    };
+    store.transition_lead("default", &moved).await.unwrap();
     store.delete_lead("default", lead_id).await.unwrap();
+    assert!(
+        store.lead_transitions("default", lead_id).await.unwrap().is_empty(),
+        "a deleted lead's history goes with it"
+    );
     assert!(
         store
             .lead_by_email("default", "gone@example.com")

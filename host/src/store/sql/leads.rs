@@ -280,12 +280,22 @@ impl Leads for DbStore {
     }
 
     async fn delete_lead(&self, tenant: &str, lead_id: i64) -> StoreResult<()> {
+        let mut tx = super::begin_write(&self.pool).await?;
+        // Explicitly: on PostgreSQL transitions have no key to their lead
+        // (migration 0009), so no cascade removes them.
+        sqlx::query("DELETE FROM lead_transitions WHERE tenant_id = $1 AND lead_id = $2")
+            .bind(tenant)
+            .bind(lead_id)
+            .execute(&mut *tx)
+            .await?;
         let result = sqlx::query("DELETE FROM leads WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(lead_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        touched(result.rows_affected(), "lead", lead_id)
+        touched(result.rows_affected(), "lead", lead_id)?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
